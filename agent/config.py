@@ -1,0 +1,39 @@
+"""The hosts an agent process may play: name, inventory, ratios and hypervisor URI, from a TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    """One compute host. `uri` empty means a libvirt test-driver host made from the inventory."""
+
+    name: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    cpu_allocation_ratio: float | None = None
+    ram_allocation_ratio: float | None = None
+    disk_allocation_ratio: float | None = None
+    reserved_memory_mb: int = 0
+    reserved_disk_gb: int = 0
+    driver: str = "libvirt"
+    uri: str = ""
+
+
+def load_hosts(path: Path) -> list[HostConfig]:
+    """Every `[[hosts]]` entry of the file, checked; a clear error names a bad one."""
+    data = tomllib.loads(path.read_text())
+    hosts = []
+    for i, entry in enumerate(data.get("hosts", [])):
+        try:
+            hosts.append(HostConfig(**entry))
+        except TypeError as exc:
+            raise ValueError(f"{path}: hosts[{i}]: {exc}") from exc
+    names = [h.name for h in hosts]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: host names repeat: {names}")
+    return hosts

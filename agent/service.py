@@ -1,0 +1,201 @@
+"""The node agent of one host: obeys its command topic, reports what the hypervisor says.
+
+It reads only `<prefix>.agent.<host>` (its own commands), never other hosts'
+traffic. Spawning returns as soon as the hypervisor accepted the guest; the
+instance becomes ACTIVE when the hypervisor's STARTED lifecycle event comes
+back, not because the agent's own call returned. Capacity is reported at
+start and periodically; heartbeats say the host is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from confluent_kafka import Consumer, Message
+
+from novalog.agent.config import HostConfig
+from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent, Transition, domain_name
+from novalog.events import topics
+from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+from novalog.events.outbound import Outbound
+from novalog.events.records import Envelope, Fault, utcnow
+from novalog.events.types import (
+    ClaimReleased,
+    HostCapacityReported,
+    HostHeartbeatReported,
+    InstanceDeleted,
+    InstanceDeleteOrdered,
+    InstancePowerStateChanged,
+    InstanceSpawned,
+    InstanceSpawnFailed,
+    InstanceSpawnOrdered,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NodeAgent:
+    """Drives one host's hypervisor from its command topic and reports back to the log."""
+
+    def __init__(
+        self,
+        config: HostConfig,
+        driver: Driver,
+        event_log: EventLog,
+        bootstrap: str,
+        *,
+        default_ratios: tuple[float, float, float] = (4.0, 1.0, 1.0),
+        heartbeat_interval: float = 10.0,
+        capacity_interval: float = 60.0,
+    ) -> None:
+        self.config = config
+        self.host = config.name
+        self.driver = driver
+        self.log = event_log
+        self.bootstrap = bootstrap
+        self.default_ratios = default_ratios
+        self.heartbeat_interval = heartbeat_interval
+        self.capacity_interval = capacity_interval
+        self.producer = f"novalog-agent-{self.host}"
+        self._stop = threading.Event()
+        self._loop: ConsumeLoop | None = None
+
+    # --- reporting -------------------------------------------------------
+
+    def capacity_report(self) -> HostCapacityReported:
+        node = self.driver.node_info()
+        guests = self.driver.list_guests()
+        cpu, ram, disk = self.default_ratios
+        c = self.config
+        return HostCapacityReported(
+            envelope=Envelope.new("HostCapacityReported", self.producer),
+            host=self.host,
+            hypervisor_type=node.hypervisor_type,
+            hypervisor_version=node.hypervisor_version,
+            hypervisor_hostname=node.hypervisor_hostname,
+            cpu_info=json.dumps({"model": node.cpu_model}),
+            vcpus=node.vcpus,
+            memory_mb=node.memory_mb,
+            disk_gb=c.disk_gb,
+            cpu_allocation_ratio=c.cpu_allocation_ratio if c.cpu_allocation_ratio is not None else cpu,
+            ram_allocation_ratio=c.ram_allocation_ratio if c.ram_allocation_ratio is not None else ram,
+            disk_allocation_ratio=c.disk_allocation_ratio if c.disk_allocation_ratio is not None else disk,
+            reserved_memory_mb=c.reserved_memory_mb,
+            reserved_disk_gb=c.reserved_disk_gb,
+            running_vms=len(guests),
+            vcpus_in_use=sum(g.vcpus for g in guests),
+            memory_mb_in_use=sum(g.memory_mb for g in guests),
+            reported_at=utcnow(),
+        )
+
+    def heartbeat(self) -> HostHeartbeatReported:
+        return HostHeartbeatReported(
+            envelope=Envelope.new("HostHeartbeatReported", self.producer),
+            host=self.host,
+            interval_s=self.heartbeat_interval,
+        )
+
+    def on_lifecycle(self, event: LifecycleEvent) -> None:
+        """Hypervisor callback (another thread): report the transition to the log."""
+        record: Any
+        if event.transition == Transition.STARTED:
+            record = InstanceSpawned(
+                envelope=Envelope.new("InstanceSpawned", self.producer),
+                instance_id=event.instance_id,
+                host=self.host,
+                hypervisor_hostname=self.host,
+                domain_name=domain_name(event.instance_id),
+                power_state=int(event.power_state),
+            )
+        elif event.transition in (Transition.STOPPED, Transition.SUSPENDED, Transition.RESUMED, Transition.CRASHED):
+            record = InstancePowerStateChanged(
+                envelope=Envelope.new("InstancePowerStateChanged", self.producer),
+                instance_id=event.instance_id,
+                host=self.host,
+                transition=event.transition,
+                power_state=int(event.power_state),
+            )
+        else:
+            return
+        self.log.send(Outbound.event(event.instance_id, record))
+
+    # --- commands --------------------------------------------------------
+
+    def handle(self, msg: Message, record: Any) -> list[Outbound]:
+        """Carry out one command; return what it caused (besides lifecycle events)."""
+        match record:
+            case InstanceSpawnOrdered():
+                return self._spawn(record)
+            case InstanceDeleteOrdered():
+                return self._delete(record)
+            case _:
+                log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
+                return []
+
+    def _spawn(self, order: InstanceSpawnOrdered) -> list[Outbound]:
+        flavor = order.flavor
+        spec = GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref)
+        try:
+            self.driver.spawn(spec)
+        except DriverError as exc:
+            failed = InstanceSpawnFailed(
+                envelope=order.envelope.caused("InstanceSpawnFailed", self.producer),
+                instance_id=order.instance_id,
+                host=self.host,
+                fault=Fault(code=500, message=f"Build of instance {order.instance_id} aborted: {exc}", created=utcnow()),
+            )
+            return [Outbound.event(order.instance_id, failed), self._release(order, order.claim_id)]
+        return []
+
+    def _delete(self, order: InstanceDeleteOrdered) -> list[Outbound]:
+        self.driver.destroy(order.instance_id)
+        deleted = InstanceDeleted(
+            envelope=order.envelope.caused("InstanceDeleted", self.producer),
+            instance_id=order.instance_id,
+            host=self.host,
+        )
+        outs = [Outbound.event(order.instance_id, deleted)]
+        if order.claim_id:
+            outs.append(self._release(order, order.claim_id))
+        return outs
+
+    def _release(self, cause: Any, claim_id: str) -> Outbound:
+        released = ClaimReleased(
+            envelope=cause.envelope.caused("ClaimReleased", self.producer, salt=claim_id),
+            claim_id=claim_id,
+            instance_id=cause.instance_id,
+            host=self.host,
+        )
+        return Outbound.event(self.host, released)
+
+    # --- the service -----------------------------------------------------
+
+    def _every(self, interval: float, make: Any) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.log.send(Outbound.event(self.host, make()))
+            except Exception:  # a failed report must not end the reporting loop
+                log.exception("%s: report failed", self.host)
+
+    def run(self, prefix: str) -> None:
+        """Serve until stop(): report, heartbeat, and obey commands."""
+        ensure_topics(self.bootstrap, topics.agent_topic_specs(prefix, self.host))
+        self.driver.set_event_sink(self.on_lifecycle)
+        self.log.append([Outbound.event(self.host, self.capacity_report()), Outbound.event(self.host, self.heartbeat())])
+        for interval, make in ((self.heartbeat_interval, self.heartbeat), (self.capacity_interval, self.capacity_report)):
+            threading.Thread(target=self._every, args=(interval, make), daemon=True).start()
+        consumer = Consumer(consumer_config(self.bootstrap, f"{prefix}-agent-{self.host}"))
+        consumer.subscribe([f"{prefix}.{topics.AGENT_COMMANDS}.{self.host}"])
+        self._loop = ConsumeLoop(self.log, consumer, self.producer, self.handle)
+        log.info("agent %s serving", self.host)
+        try:
+            while not self._stop.is_set():
+                self._loop.run_once()
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,261 @@
+"""The OpenStack Compute v2.1 API (a subset) on FastAPI.
+
+Routes parse, authorize, call a pure command builder, append its events,
+wait for the write to show in the read cache, and answer with a view.
+Errors of every kind leave as OpenStack fault bodies from one handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from novalog.api import commands, views
+from novalog.api.context import RequestContext, context_from_token
+from novalog.api.faults import ApiFault, BadRequest, NotFound, fault_body
+from novalog.events.outbound import Outbound
+from novalog.events.records import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Appender(Protocol):
+    def append(self, outs: Sequence[Outbound], timeout: float = 30.0) -> list[Any]: ...
+
+
+class Cache(Protocol):
+    instances: dict[str, Any]
+    catalog: dict[str, Any]
+    hosts: dict[str, Any]
+
+    def wait_until(self, predicate: Any, timeout: float) -> bool: ...
+
+
+@dataclass
+class ApiBackend:
+    """What the routes need from the outside: an event log to append to, a read cache, and settings."""
+
+    log: Appender
+    cache: Cache
+    write_wait: float = 5.0
+    service_down_time: float = 20.0
+
+
+def base_url(request: Request) -> str:
+    """The absolute root of this API as the client reached it (honouring X-Forwarded-*)."""
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
+    return f"{proto}://{host}"
+
+
+def create_app(backend: ApiBackend) -> FastAPI:
+    app = FastAPI(title="novalog compute API", version="2.1", openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+    app.state.backend = backend
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Response:
+        rid = f"req-{uuid.uuid4()}"
+        request.state.request_id = rid
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error in %s %s (%s)", request.method, request.url.path, rid)
+            response = JSONResponse(fault_body(500, "Unexpected API Error. Please report this at the project's issue tracker."), status_code=500)
+        response.headers["x-openstack-request-id"] = rid
+        response.headers["x-compute-request-id"] = rid
+        if request.url.path.startswith("/v2.1/"):
+            response.headers["OpenStack-API-Version"] = "compute 2.1"
+            response.headers["X-OpenStack-Nova-API-Version"] = "2.1"
+            response.headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+        return response
+
+    @app.exception_handler(ApiFault)
+    async def on_fault(request: Request, exc: ApiFault) -> JSONResponse:
+        return JSONResponse(fault_body(exc.status, exc.message), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "Not Found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(fault_body(exc.status_code, message), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
+
+    def context(request: Request) -> RequestContext:
+        return context_from_token(request.headers.get("x-auth-token"), request.state.request_id)
+
+    async def json_body(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise BadRequest("Malformed request body") from None
+        if not isinstance(body, dict):
+            raise BadRequest("Malformed request body: a JSON object is required")
+        return body
+
+    @app.get("/")
+    def versions(request: Request) -> dict[str, Any]:
+        return {"versions": [views.version_doc(base_url(request))]}
+
+    @app.get("/v2.1", include_in_schema=False)
+    def version_redirect(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"{base_url(request)}/v2.1/", status_code=302)
+
+    @app.get("/v2.1/")
+    def version(request: Request) -> dict[str, Any]:
+        return {"version": views.version_doc(base_url(request))}
+
+    # --- flavors ---------------------------------------------------------
+
+    def flavors() -> list[Any]:
+        return sorted((r for r in list(backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
+
+    def find_flavor(flavor_id: str) -> Any:
+        row = backend.cache.catalog.get(f"flavor:{flavor_id}")
+        if row is None or row.deleted:
+            raise NotFound(f"Flavor {flavor_id} could not be found.")
+        return row
+
+    @app.get("/v2.1/flavors")
+    def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavors": [views.flavor_brief(base_url(request), r) for r in flavors()]}
+
+    @app.get("/v2.1/flavors/detail")
+    def list_flavors_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavors": [views.flavor_detail(base_url(request), r) for r in flavors()]}
+
+    @app.get("/v2.1/flavors/{flavor_id}")
+    def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavor": views.flavor_detail(base_url(request), find_flavor(flavor_id))}
+
+    @app.post("/v2.1/flavors")
+    def create_flavor(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        flavor, out = commands.create_flavor(ctx, body)
+        existing = backend.cache.catalog.get(f"flavor:{flavor.id}")
+        if existing is not None and not existing.deleted:
+            raise ApiFault(409, f"Flavor with ID {flavor.id} already exists.")
+        if any(r.flavor.name == flavor.name for r in flavors()):
+            raise ApiFault(409, f"Flavor with name {flavor.name} already exists.")
+        (pos,) = backend.log.append([out])
+        key = out.key
+        backend.cache.wait_until(lambda: getattr(backend.cache.catalog.get(key), "offset", -1) >= pos.offset, backend.write_wait)
+        return {"flavor": views.flavor_detail(base_url(request), find_flavor(flavor.id))}
+
+    # --- servers ---------------------------------------------------------
+
+    def visible(row: Any, ctx: RequestContext) -> bool:
+        return row.vm_state != "deleted" and (row.project_id == ctx.project_id)
+
+    def find_server(server_id: str, ctx: RequestContext) -> Any:
+        row = backend.cache.instances.get(server_id)
+        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        return row
+
+    def servers_of(ctx: RequestContext, all_tenants: bool) -> list[Any]:
+        rows = [r for r in list(backend.cache.instances.values()) if r.vm_state != "deleted"]
+        if not (all_tenants and ctx.is_admin):
+            rows = [r for r in rows if visible(r, ctx)]
+        return sorted(rows, key=lambda r: (r.created_at, r.instance_id), reverse=True)
+
+    def truthy(value: str | None) -> bool:
+        return value is not None and value.lower() in ("1", "true", "yes", "")
+
+    @app.get("/v2.1/servers")
+    def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
+        return {"servers": [views.server_brief(base_url(request), r) for r in rows]}
+
+    @app.get("/v2.1/servers/detail")
+    def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
+        return {"servers": [views.server_detail(base_url(request), r, ctx.is_admin) for r in rows]}
+
+    @app.get("/v2.1/servers/{server_id}")
+    def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"server": views.server_detail(base_url(request), find_server(server_id, ctx), ctx.is_admin)}
+
+    @app.post("/v2.1/servers", status_code=202)
+    def create_server(request: Request, response: Response, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        server = body.get("server")
+        if not isinstance(server, dict):
+            raise BadRequest("Invalid input for field/attribute server.")
+        name = server.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise BadRequest("Invalid input for field/attribute name.")
+        flavor_ref = server.get("flavorRef")
+        if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool) or str(flavor_ref) == "":
+            raise BadRequest("Invalid input for field/attribute flavorRef.")
+        flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
+        row = backend.cache.catalog.get(f"flavor:{flavor_id}")
+        if row is None or row.deleted:
+            raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+        image_ref = server.get("imageRef")
+        if image_ref is not None and not isinstance(image_ref, str):
+            raise BadRequest("Invalid input for field/attribute imageRef.")
+        metadata = server.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise BadRequest("Invalid input for field/attribute metadata.")
+        hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
+        if not isinstance(hints, dict):
+            raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
+        hint_lists = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in hints.items()}
+        instance_id, out = commands.build_server(ctx, body, row.flavor, hint_lists)
+        (pos,) = backend.log.append([out])
+        backend.cache.wait_until(lambda: getattr(backend.cache.instances.get(instance_id), "offset", -1) >= pos.offset, backend.write_wait)
+        base = base_url(request)
+        response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"
+        return {
+            "server": {
+                "id": instance_id,
+                "links": views.links(base, "servers", instance_id),
+                "OS-DCF:diskConfig": "MANUAL",
+                "security_groups": [{"name": "default"}],
+                "adminPass": uuid.uuid4().hex[:12],
+            }
+        }
+
+    @app.delete("/v2.1/servers/{server_id}", status_code=204)
+    def delete_server(server_id: str, ctx: RequestContext = Depends(context)) -> Response:
+        row = find_server(server_id, ctx)
+        out = commands.delete_server(ctx, row.instance_id)
+        (pos,) = backend.log.append([out])
+        backend.cache.wait_until(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, backend.write_wait)
+        return Response(status_code=204)
+
+    # --- hypervisors -----------------------------------------------------
+
+    def hypervisor_rows() -> list[tuple[Any, bool]]:
+        now = utcnow()
+        rows = sorted(list(backend.cache.hosts.values()), key=lambda r: r.host)
+        return [(r, views.host_is_up(r, now, backend.service_down_time)) for r in rows if r.capacity_reported_at is not None]
+
+    @app.get("/v2.1/os-hypervisors")
+    def list_hypervisors(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        return {"hypervisors": [views.hypervisor_brief(r, up) for r, up in hypervisor_rows()]}
+
+    @app.get("/v2.1/os-hypervisors/detail")
+    def list_hypervisors_detail(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        return {"hypervisors": [views.hypervisor_detail(r, up) for r, up in hypervisor_rows()]}
+
+    @app.get("/v2.1/os-hypervisors/{hypervisor_id}")
+    def show_hypervisor(hypervisor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        for r, up in hypervisor_rows():
+            if str(views.hypervisor_numeric_id(r.host)) == hypervisor_id:
+                return {"hypervisor": views.hypervisor_detail(r, up)}
+        raise NotFound(f"Hypervisor with ID {hypervisor_id} could not be found.")
+
+    return app

@@ -1,0 +1,177 @@
+"""Pure views: table rows in, OpenStack Compute v2.1 response shapes out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from datetime import datetime
+from typing import Any
+
+from novalog.events.capacity import used_by_claims
+from novalog.events.state import FlavorState, HostState, InstanceState
+
+API_VERSION = {
+    "id": "v2.1",
+    "status": "CURRENT",
+    "version": "2.1",
+    "min_version": "2.1",
+    "updated": "2013-07-23T11:33:21Z",
+    "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}],
+}
+
+TASK_STATUS = {
+    "rebooting": "REBOOT",
+    "reboot_pending": "REBOOT",
+    "reboot_started": "REBOOT",
+    "rebooting_hard": "HARD_REBOOT",
+    "reboot_pending_hard": "HARD_REBOOT",
+    "reboot_started_hard": "HARD_REBOOT",
+}
+VM_STATUS = {
+    "building": "BUILD",
+    "active": "ACTIVE",
+    "stopped": "SHUTOFF",
+    "resized": "VERIFY_RESIZE",
+    "paused": "PAUSED",
+    "suspended": "SUSPENDED",
+    "rescued": "RESCUE",
+    "error": "ERROR",
+    "deleted": "DELETED",
+    "soft-delete": "SOFT_DELETED",
+    "shelved": "SHELVED",
+    "shelved_offloaded": "SHELVED_OFFLOADED",
+}
+
+
+def version_doc(base: str) -> dict[str, Any]:
+    return {**API_VERSION, "links": [{"rel": "self", "href": f"{base}/v2.1/"}]}
+
+
+def server_status(vm_state: str, task_state: str | None) -> str:
+    """Nova's status from vm_state and task_state."""
+    if vm_state == "active" and task_state in TASK_STATUS:
+        return TASK_STATUS[task_state]
+    return VM_STATUS.get(vm_state, "UNKNOWN")
+
+
+def _time(at: datetime | None) -> str | None:
+    return None if at is None else at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def links(base: str, collection: str, entity_id: str) -> list[dict[str, str]]:
+    return [
+        {"rel": "self", "href": f"{base}/v2.1/{collection}/{entity_id}"},
+        {"rel": "bookmark", "href": f"{base}/{collection}/{entity_id}"},
+    ]
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's hostId: sha224 of project id and host, empty without a host."""
+    return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest() if host else ""
+
+
+def server_brief(base: str, row: InstanceState) -> dict[str, Any]:
+    return {"id": row.instance_id, "name": row.name, "links": links(base, "servers", row.instance_id)}
+
+
+def server_detail(base: str, row: InstanceState, is_admin: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        **server_brief(base, row),
+        "status": server_status(row.vm_state, row.task_state),
+        "tenant_id": row.project_id,
+        "user_id": row.user_id,
+        "metadata": dict(row.metadata),
+        "hostId": host_id(row.project_id, row.host),
+        "image": {"id": row.image_ref, "links": links(base, "images", row.image_ref)[1:]} if row.image_ref else "",
+        "flavor": {"id": row.flavor.id, "links": links(base, "flavors", row.flavor.id)[1:]},
+        "created": _time(row.created_at),
+        "updated": _time(row.updated_at),
+        "addresses": {},
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "config_drive": "",
+        "key_name": row.key_name,
+        "progress": 0,
+        "security_groups": [{"name": "default"}],
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": row.availability_zone or "nova",
+        "OS-EXT-STS:vm_state": row.vm_state,
+        "OS-EXT-STS:task_state": row.task_state,
+        "OS-EXT-STS:power_state": row.power_state,
+        "OS-SRV-USG:launched_at": row.launched_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.launched_at else None,
+        "OS-SRV-USG:terminated_at": row.terminated_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.terminated_at else None,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if is_admin:
+        view["OS-EXT-SRV-ATTR:host"] = row.host
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.hypervisor_hostname if row.host else None
+        view["OS-EXT-SRV-ATTR:instance_name"] = row.domain_name or ""
+    if row.fault is not None and row.vm_state in ("error", "deleted"):
+        fault = {"code": row.fault.code, "message": row.fault.message, "created": _time(row.fault.created)}
+        if is_admin and row.fault.details:
+            fault["details"] = row.fault.details
+        view["fault"] = fault
+    return view
+
+
+def flavor_brief(base: str, row: FlavorState) -> dict[str, Any]:
+    return {"id": row.flavor.id, "name": row.flavor.name, "links": links(base, "flavors", row.flavor.id)}
+
+
+def flavor_detail(base: str, row: FlavorState) -> dict[str, Any]:
+    f = row.flavor
+    return {
+        **flavor_brief(base, row),
+        "ram": f.ram,
+        "vcpus": f.vcpus,
+        "disk": f.disk,
+        "swap": f.swap or "",
+        "rxtx_factor": f.rxtx_factor,
+        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral,
+        "OS-FLV-DISABLED:disabled": False,
+        "os-flavor-access:is_public": f.is_public,
+    }
+
+
+def hypervisor_numeric_id(host: str) -> int:
+    """A stable integer id for a host (v2.1 hypervisor ids are integers)."""
+    return zlib.crc32(host.encode()) & 0x7FFFFFFF
+
+
+def host_is_up(row: HostState, now: datetime, service_down_time: float) -> bool:
+    return row.last_heartbeat_at is not None and (now - row.last_heartbeat_at).total_seconds() <= service_down_time
+
+
+def hypervisor_brief(row: HostState, up: bool) -> dict[str, Any]:
+    return {
+        "id": hypervisor_numeric_id(row.host),
+        "hypervisor_hostname": row.hypervisor_hostname or row.host,
+        "state": "up" if up else "down",
+        "status": "disabled" if row.disabled else "enabled",
+    }
+
+
+def hypervisor_detail(row: HostState, up: bool) -> dict[str, Any]:
+    used = used_by_claims(row)
+    memory_used = used.memory_mb + row.reserved_memory_mb
+    disk_used = used.disk_gb + row.reserved_disk_gb
+    return {
+        **hypervisor_brief(row, up),
+        "hypervisor_type": row.hypervisor_type,
+        "hypervisor_version": row.hypervisor_version,
+        "host_ip": "127.0.0.1",
+        "cpu_info": row.cpu_info if row.cpu_info else json.dumps({}),
+        "vcpus": row.vcpus,
+        "vcpus_used": used.vcpus,
+        "memory_mb": row.memory_mb,
+        "memory_mb_used": memory_used,
+        "free_ram_mb": row.memory_mb - memory_used,
+        "local_gb": row.disk_gb,
+        "local_gb_used": disk_used,
+        "free_disk_gb": row.disk_gb - disk_used,
+        "disk_available_least": row.disk_gb - disk_used,
+        "running_vms": len(row.claims),
+        "current_workload": 0,
+        "service": {"host": row.host, "id": hypervisor_numeric_id(row.host), "disabled_reason": row.disabled_reason},
+    }

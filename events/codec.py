@@ -1,0 +1,121 @@
+"""Avro encoding of events and table rows, framed as the Schema Registry does.
+
+Byte 0 is 0, bytes 1-4 the schema id (big-endian), then the Avro body.
+Ids come from schemas/manifest.json and are permanent. Decoding resolves the
+writer's schema (by id) against the current one for that record name, so
+records written by older schema versions still decode.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
+from pydantic import TypeAdapter
+
+from novalog.events.avro_shapes import full_name
+from novalog.events.state import STATE_TYPES
+from novalog.events.types import EVENT_TYPES
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
+HEADER = struct.Struct(">bI")
+RECORD_TYPES: tuple[type, ...] = (*EVENT_TYPES, *STATE_TYPES)
+
+
+class DecodeError(ValueError):
+    """The bytes are not a record this project can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    id: int
+    subject: str
+    name: str
+    version: int
+    file: str
+    fingerprint: str
+
+
+def read_manifest(schemas_dir: Path = SCHEMAS_DIR) -> list[ManifestEntry]:
+    raw = json.loads((schemas_dir / "manifest.json").read_text())
+    return [ManifestEntry(**entry) for entry in raw["schemas"]]
+
+
+def schema_fingerprint(path: Path) -> str:
+    """CRC-64-AVRO of the schema's parsing canonical form (what the manifest pins)."""
+    return fingerprint(to_parsing_canonical_form(load_schema(path, _write_hint=False)), "CRC-64-AVRO")
+
+
+class Codec:
+    """Encodes the project's frozen records to framed Avro and back."""
+
+    def __init__(self, schemas_dir: Path = SCHEMAS_DIR) -> None:
+        self._classes = {full_name(cls): cls for cls in RECORD_TYPES}
+        self._adapters = {cls: TypeAdapter(cls) for cls in RECORD_TYPES}
+        self._writers: dict[int, Any] = {}
+        self._names: dict[int, str] = {}
+        self._current: dict[str, tuple[int, Any]] = {}
+        for entry in read_manifest(schemas_dir):
+            schema = load_schema(schemas_dir / entry.file)
+            self._writers[entry.id] = schema
+            self._names[entry.id] = entry.name
+            latest = self._current.get(entry.name)
+            if latest is None or entry.id > latest[0]:
+                self._current[entry.name] = (entry.id, schema)
+        missing = set(self._classes) - set(self._current)
+        if missing:
+            raise RuntimeError(f"records without a schema in the manifest: {sorted(missing)}")
+
+    def schema_id(self, cls: type) -> int:
+        return self._current[full_name(cls)][0]
+
+    def encode(self, record: Any) -> bytes:
+        """Framed Avro bytes of a record; unknown or missing fields raise ValueError."""
+        schema_id, schema = self._current[full_name(type(record))]
+        buf = io.BytesIO()
+        buf.write(HEADER.pack(0, schema_id))
+        fastavro.schemaless_writer(buf, schema, self._adapters[type(record)].dump_python(record), strict=True)
+        return buf.getvalue()
+
+    def decode(self, data: bytes | None) -> Any:
+        """The record in framed Avro bytes, or DecodeError saying why not."""
+        if data is None or len(data) < HEADER.size:
+            raise DecodeError("shorter than the 5-byte header")
+        magic, schema_id = HEADER.unpack_from(data)
+        if magic != 0 or schema_id not in self._writers:
+            raise DecodeError(f"not a novalog record: magic byte {magic}, schema id {schema_id}")
+        name = self._names[schema_id]
+        reader = self._current[name][1]
+        buf = io.BytesIO(data)
+        buf.seek(HEADER.size)
+        try:
+            raw = fastavro.schemaless_reader(buf, self._writers[schema_id], reader)
+        except Exception as exc:  # fastavro raises EOFError, UnicodeDecodeError, SchemaResolutionError...
+            raise DecodeError(f"{name} (schema id {schema_id}): {type(exc).__name__}: {exc}") from exc
+        if buf.tell() != len(data):
+            raise DecodeError(f"{name} (schema id {schema_id}): {len(data) - buf.tell()} trailing bytes")
+        cls = self._classes[name]
+        try:
+            return self._adapters[cls].validate_python(raw)
+        except Exception as exc:
+            raise DecodeError(f"{name}: {exc}") from exc
+
+
+@cache
+def default_codec() -> Codec:
+    return Codec()
+
+
+def encode(record: Any) -> bytes:
+    return default_codec().encode(record)
+
+
+def decode(data: bytes | None) -> Any:
+    return default_codec().decode(data)

@@ -1,0 +1,220 @@
+"""The Kafka shell: an appending log on confluent-kafka, a consume loop with dead letters.
+
+Producers are idempotent with acks=all and the murmur2 partitioner, so keys
+land where Faust (aiokafka) and Java clients put them. A consumer commits a
+record only after whatever it caused has been acknowledged (at-least-once);
+the folds downstream are idempotent. A record that cannot be decoded goes to
+`<topic>.dlq` with the reason in its headers, and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from novalog.events.codec import DecodeError, decode, encode
+from novalog.events.dead_letters import dead_letter_facts
+from novalog.events.outbound import Outbound
+from novalog.events.topics import dead_letter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where an appended record landed."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+def producer_config(bootstrap: str, *, linger_ms: int = 0) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "linger.ms": linger_ms,
+        "log_level": 3,
+    }
+
+
+def consumer_config(bootstrap: str, group: str | None, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group or "novalog-unassigned",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "fetch.wait.max.ms": 10,
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        "log_level": 3,
+    }
+    config.update(extra)
+    return config
+
+
+class EventLog:
+    """Appends records to topics and reports where they landed once Kafka acknowledged them."""
+
+    def __init__(self, bootstrap: str, prefix: str, *, linger_ms: int = 0) -> None:
+        self.prefix = prefix
+        self._producer = Producer(producer_config(bootstrap, linger_ms=linger_ms))
+        self._closed = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="eventlog-poll", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.05)
+
+    def topic(self, logical: str) -> str:
+        return f"{self.prefix}.{logical}"
+
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: list | None = None) -> Future[Position]:
+        """Append bytes as they are to a full topic name."""
+        done: Future[Position] = Future()
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                done.set_exception(KafkaException(err))
+            else:
+                done.set_result(Position(msg.topic(), msg.partition(), msg.offset()))
+
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=delivered)
+                return done
+            except BufferError:
+                time.sleep(0.01)
+
+    def send(self, out: Outbound) -> Future[Position]:
+        """Append one record (Avro-encoded) to its logical topic."""
+        return self.send_raw(self.topic(out.topic), out.key.encode(), encode(out.record))
+
+    def append(self, outs: Iterable[Outbound], timeout: float = 30.0) -> list[Position]:
+        """Append records and wait until Kafka acknowledged every one."""
+        futures = [self.send(out) for out in outs]
+        return [f.result(timeout) for f in futures]
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.flush(timeout)
+        self._closed.set()
+        self._poller.join(1.0)
+
+
+def dead_letter_headers(exc: Exception, msg: Message, processor: str) -> list[tuple[str, bytes]]:
+    """The dead letter's headers: why it failed and where it came from."""
+    facts = dead_letter_facts(exc, msg.topic(), msg.partition(), msg.offset(), msg.timestamp()[1], processor)
+    return [(k, v.encode()) for k, v in facts.items()]
+
+
+Handler = Callable[[Message, Any], Sequence[Outbound]]
+
+
+class ConsumeLoop:
+    """Reads topics, decodes each record, hands it to a handler and appends what it returns.
+
+    The handler is called with the raw message and the decoded record. Its
+    outputs are acknowledged before the record's offset is committed.
+    """
+
+    def __init__(self, log_: EventLog, consumer: Consumer, processor: str, handler: Handler) -> None:
+        self.log = log_
+        self.consumer = consumer
+        self.processor = processor
+        self.handler = handler
+        self.stopping = threading.Event()
+
+    def dead_letter(self, msg: Message, exc: Exception) -> None:
+        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.processor, msg.topic(), msg.partition(), msg.offset(), exc)
+        headers = dead_letter_headers(exc, msg, self.processor)
+        self.log.send_raw(dead_letter(msg.topic()), msg.key(), msg.value(), headers).result(30)
+
+    def process(self, msg: Message) -> None:
+        try:
+            record = decode(msg.value())
+        except DecodeError as exc:
+            self.dead_letter(msg, exc)
+            return
+        self.log.append(self.handler(msg, record))
+
+    def run_once(self, timeout: float = 0.2) -> int:
+        """Handle what one poll returns; commit after it is done. Returns the number of records."""
+        msgs = self.consumer.consume(num_messages=200, timeout=timeout)
+        handled = 0
+        for msg in msgs:
+            if msg.error():
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("%s: consumer error %s", self.processor, msg.error())
+                continue
+            self.process(msg)
+            handled += 1
+        if handled:
+            self.consumer.commit(asynchronous=False)
+        return handled
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.run_once()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def read_all(consumer: Consumer, topics: Sequence[str], timeout: float = 10.0) -> Iterable[Message]:
+    """Every record now in the topics, from the beginning up to the current end (for audits)."""
+    parts = []
+    for topic in topics:
+        meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
+        for p in meta.partitions:
+            lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if hi > lo:
+                parts.append((TopicPartition(topic, p, lo), hi))
+    if not parts:
+        return
+    consumer.assign([tp for tp, _ in parts])
+    remaining = {(tp.topic, tp.partition): hi for tp, hi in parts}
+    deadline = time.monotonic() + timeout * 6
+    while remaining and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        key = (msg.topic(), msg.partition())
+        if key in remaining:
+            yield msg
+            if msg.offset() + 1 >= remaining[key]:
+                del remaining[key]
+    if remaining:
+        raise TimeoutError(f"could not read to the end of {sorted(remaining)}")
+
+
+def ensure_topics(bootstrap: str, wanted: dict[str, tuple[int, dict[str, str]]], timeout: float = 15.0) -> None:
+    """Create the topics that do not exist yet; fail if one exists with another partition count."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
+    existing = admin.list_topics(timeout=timeout).topics
+    new = [NewTopic(name, parts, 1, config=config) for name, (parts, config) in wanted.items() if name not in existing]
+    if new:
+        for name, done in admin.create_topics(new, operation_timeout=timeout).items():
+            try:
+                done.result(timeout)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+    topics = admin.list_topics(timeout=timeout).topics
+    for name, (parts, _) in wanted.items():
+        if name not in topics:
+            raise RuntimeError(f"topic {name} was not created")
+        if len(topics[name].partitions) != parts:
+            raise RuntimeError(f"topic {name} has {len(topics[name].partitions)} partitions, expected {parts}")

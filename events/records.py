@@ -1,0 +1,161 @@
+"""Value records shared by several events: the envelope, flavors, faults, resources, request specs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Now, at the millisecond precision Avro's timestamp-millis keeps."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who wrote an event, when, and in answer to what."""
+
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    producer: str
+    request_id: str | None = None
+    causation_id: str | None = None
+    schema_version: int = 1
+
+    @staticmethod
+    def new(
+        event_type: str,
+        producer: str,
+        *,
+        request_id: str | None = None,
+        causation_id: str | None = None,
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Envelope:
+        return Envelope(
+            event_id=event_id or str(uuid.uuid4()),
+            event_type=event_type,
+            occurred_at=occurred_at or utcnow(),
+            producer=producer,
+            request_id=request_id,
+            causation_id=causation_id,
+        )
+
+    def caused(self, event_type: str, producer: str, *, salt: str = "") -> Envelope:
+        """The envelope of an event decided from this one.
+
+        Its id is derived from this event's id, so a redelivered cause yields
+        the very same effect id and readers can drop the duplicate.
+        """
+        derived = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.event_id}/{event_type}/{salt}")
+        return Envelope.new(
+            event_type,
+            producer,
+            request_id=self.request_id,
+            causation_id=self.event_id,
+            event_id=str(derived),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """A flavor as Nova defines it: sizes in MiB (ram, swap) and GiB (disk, ephemeral)."""
+
+    id: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int = 0
+    swap: int = 0
+    rxtx_factor: float = 1.0
+    is_public: bool = True
+    description: str | None = None
+    extra_specs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """Why an instance is in ERROR, in Nova's shape."""
+
+    code: int
+    message: str
+    created: datetime
+    details: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What one instance takes from a host."""
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+    @staticmethod
+    def of(flavor: Flavor) -> Resources:
+        """Nova's claim: root plus ephemeral disk; swap is not counted on the host's disk."""
+        return Resources(vcpus=flavor.vcpus, memory_mb=flavor.ram, disk_gb=flavor.disk + flavor.ephemeral)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """Everything the scheduler needs to place one instance, carried along retries."""
+
+    instance_id: str
+    project_id: str
+    user_id: str
+    flavor: Flavor
+    image_ref: str
+    availability_zone: str | None = None
+    scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
+    num_attempts: int = 1
+    retry_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FilterCount:
+    """How many hosts were left after one filter ran."""
+
+    name: str
+    hosts_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeighedHost:
+    """A candidate host, its total weight and each weigher's part of it."""
+
+    host: str
+    weight: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementTrace:
+    """Why a placement went where it did: the filter funnel and the top weighed hosts."""
+
+    hosts_before: int
+    filters: list[FilterCount] = field(default_factory=list)
+    top: list[WeighedHost] = field(default_factory=list)
+
+    def funnel(self) -> str:
+        """The funnel as text, e.g. 'RamFilter: 12 -> 0'."""
+        steps, before = [], self.hosts_before
+        for count in self.filters:
+            steps.append(f"{count.name}: {before} -> {count.hosts_after}")
+            before = count.hosts_after
+        return ", ".join(steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An accepted, unreleased claim on a host."""
+
+    claim_id: str
+    instance_id: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int

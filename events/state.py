@@ -1,0 +1,92 @@
+"""The projections' current values, published on the compacted state topics.
+
+These are the tables' rows: the projections fold events into them, and any
+reader (scheduler, API read cache, analytics) decodes them with the same
+schemas. `offset` is the source-log position of the last event folded in,
+which is how a writer waits for its own write to show (read-your-writes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from novalog.events.records import Claim, Fault, Flavor
+
+
+@dataclass(frozen=True, slots=True)
+class HostState:
+    """One compute host: its inventory, accepted claims and liveness."""
+
+    FAMILY: ClassVar[str] = "state"
+    host: str
+    hypervisor_type: str = ""
+    hypervisor_version: int = 0
+    hypervisor_hostname: str = ""
+    cpu_info: str = "{}"
+    vcpus: int = 0
+    memory_mb: int = 0
+    disk_gb: int = 0
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_vcpus: int = 0
+    reserved_memory_mb: int = 0
+    reserved_disk_gb: int = 0
+    claims: list[Claim] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    running_vms: int = 0
+    vcpus_in_use: int = 0
+    memory_mb_in_use: int = 0
+    capacity_reported_at: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    heartbeat_interval_s: float = 0.0
+    disabled: bool = False
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceState:
+    """One instance as Nova shows it: vm_state, task_state, power_state, host, fault."""
+
+    FAMILY: ClassVar[str] = "state"
+    instance_id: str
+    name: str
+    project_id: str
+    user_id: str
+    flavor: Flavor
+    image_ref: str
+    created_at: datetime
+    updated_at: datetime
+    vm_state: str = "building"
+    task_state: str | None = "scheduling"
+    power_state: int = 0
+    availability_zone: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    key_name: str | None = None
+    host: str | None = None
+    hypervisor_hostname: str | None = None
+    domain_name: str | None = None
+    claim_id: str | None = None
+    attempts: int = 0
+    fault: Fault | None = None
+    launched_at: datetime | None = None
+    terminated_at: datetime | None = None
+    request_id: str | None = None
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorState:
+    """One flavor of the catalog."""
+
+    FAMILY: ClassVar[str] = "state"
+    flavor: Flavor
+    created_at: datetime
+    deleted: bool = False
+    offset: int = -1
+
+
+STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState)

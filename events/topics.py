@@ -1,0 +1,73 @@
+"""The topic map: which topic carries which record, and how each topic is kept.
+
+Event topics keep everything (the log is the source of truth); state topics
+are compacted (the latest value per key); each has a dead-letter twin.
+Agent command topics (one per host, one partition) are made per host.
+"""
+
+from __future__ import annotations
+
+from novalog.events import state, types
+
+INSTANCE_EVENTS = "instance.events"
+HOST_EVENTS = "host.events"
+HOST_HEARTBEATS = "host.heartbeats"
+CATALOG_EVENTS = "catalog.events"
+STATE_HOSTS = "state.hosts"
+STATE_INSTANCES = "state.instances"
+STATE_CATALOG = "state.catalog"
+AGENT_COMMANDS = "agent"  # novalog.agent.<host>
+
+KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+LATEST_ONLY = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+
+EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS)
+COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG)
+
+TOPIC_OF: dict[type, str] = {
+    types.InstanceBuildRequested: INSTANCE_EVENTS,
+    types.InstanceDeleteRequested: INSTANCE_EVENTS,
+    types.InstanceSchedulingFailed: INSTANCE_EVENTS,
+    types.InstanceSpawned: INSTANCE_EVENTS,
+    types.InstanceSpawnFailed: INSTANCE_EVENTS,
+    types.InstancePowerStateChanged: INSTANCE_EVENTS,
+    types.InstanceDeleted: INSTANCE_EVENTS,
+    # A claim decision is the instance's placement result, so it travels keyed
+    # by instance: the scheduler that owns the instance sees it (and retries),
+    # and the instance table folds it, without co-partitioning across keys.
+    types.ClaimAccepted: INSTANCE_EVENTS,
+    types.ClaimRejected: INSTANCE_EVENTS,
+    types.PlacementProposed: HOST_EVENTS,
+    types.ClaimReleased: HOST_EVENTS,
+    types.HostCapacityReported: HOST_EVENTS,
+    types.HostHeartbeatReported: HOST_HEARTBEATS,
+    types.FlavorCreated: CATALOG_EVENTS,
+    types.FlavorDeleted: CATALOG_EVENTS,
+    types.InstanceSpawnOrdered: AGENT_COMMANDS,
+    types.InstanceDeleteOrdered: AGENT_COMMANDS,
+    state.HostState: STATE_HOSTS,
+    state.InstanceState: STATE_INSTANCES,
+    state.FlavorState: STATE_CATALOG,
+}
+
+
+def dead_letter(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def topic_specs(prefix: str, partitions: int) -> dict[str, tuple[int, dict[str, str]]]:
+    """Every shared topic with its partition count and configuration."""
+    specs: dict[str, tuple[int, dict[str, str]]] = {}
+    for name in EVENT_TOPICS:
+        specs[f"{prefix}.{name}"] = (partitions, KEEP_FOREVER)
+    for name in COMPACTED_TOPICS:
+        specs[f"{prefix}.{name}"] = (partitions, LATEST_ONLY)
+    for name in (*EVENT_TOPICS, *COMPACTED_TOPICS):
+        specs[dead_letter(f"{prefix}.{name}")] = (1, KEEP_FOREVER)
+    return specs
+
+
+def agent_topic_specs(prefix: str, host: str) -> dict[str, tuple[int, dict[str, str]]]:
+    """A host's command topic: one partition, so its commands stay in order."""
+    name = f"{prefix}.{AGENT_COMMANDS}.{host}"
+    return {name: (1, KEEP_FOREVER), dead_letter(name): (1, KEEP_FOREVER)}

@@ -1,0 +1,281 @@
+"""The events: frozen values named as past-tense facts, one per schema in schemas/.
+
+Each class's Avro full name is `novalog.<family>.<ClassName>`; the family is
+given by the `FAMILY` class variable. Where each one travels is in topics.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from novalog.events.records import Envelope, Fault, Flavor, PlacementTrace, RequestSpec, Resources
+
+
+# --- instance lifecycle (novalog.instance.events, keyed by instance id) ---
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceBuildRequested:
+    """A user asked for a server (POST /servers)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    name: str
+    project_id: str
+    user_id: str
+    flavor: Flavor
+    image_ref: str
+    availability_zone: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
+    key_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleteRequested:
+    """A user asked for a server to be deleted."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSchedulingFailed:
+    """No host could take the instance within max_attempts ("No valid host")."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    fault: Fault
+    attempts: int
+    trace: PlacementTrace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawned:
+    """The hypervisor reported the guest started (from its lifecycle event)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    hypervisor_hostname: str
+    domain_name: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawnFailed:
+    """The agent could not start the guest; its claim is released."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    fault: Fault
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePowerStateChanged:
+    """The hypervisor reported another lifecycle transition (stopped, suspended, crashed...)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    transition: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleted:
+    """The instance is gone: its guest removed (or it never had one)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str | None = None
+
+
+# --- placement (proposals and releases on host.events; decisions on instance.events) ---
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementProposed:
+    """A scheduler proposes a host; the host-state processor decides the claim."""
+
+    FAMILY: ClassVar[str] = "placement"
+    envelope: Envelope
+    claim_id: str
+    instance_id: str
+    host: str
+    scheduler: str
+    resources: Resources
+    spec: RequestSpec
+    trace: PlacementTrace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimAccepted:
+    """The host had room: the claim counts against it until released."""
+
+    FAMILY: ClassVar[str] = "placement"
+    envelope: Envelope
+    claim_id: str
+    instance_id: str
+    host: str
+    resources: Resources
+    spec: RequestSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRejected:
+    """The host had no room left for the proposal; the scheduler may retry elsewhere."""
+
+    FAMILY: ClassVar[str] = "placement"
+    envelope: Envelope
+    claim_id: str
+    instance_id: str
+    host: str
+    reason: str
+    spec: RequestSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReleased:
+    """The instance left the host (deleted or failed): its claim no longer counts."""
+
+    FAMILY: ClassVar[str] = "placement"
+    envelope: Envelope
+    claim_id: str
+    instance_id: str
+    host: str
+
+
+# --- hosts (host.events and host.heartbeats, keyed by host name) ---
+
+
+@dataclass(frozen=True, slots=True)
+class HostCapacityReported:
+    """An agent reported its host's inventory and what the hypervisor runs."""
+
+    FAMILY: ClassVar[str] = "host"
+    envelope: Envelope
+    host: str
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    cpu_info: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+    reserved_vcpus: int = 0
+    reserved_memory_mb: int = 0
+    reserved_disk_gb: int = 0
+    running_vms: int = 0
+    vcpus_in_use: int = 0
+    memory_mb_in_use: int = 0
+    reported_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostHeartbeatReported:
+    """An agent is alive."""
+
+    FAMILY: ClassVar[str] = "host"
+    envelope: Envelope
+    host: str
+    interval_s: float
+
+
+# --- catalog (catalog.events, keyed by entity id) ---
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorCreated:
+    """An admin created a flavor."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor: Flavor
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorDeleted:
+    """An admin deleted a flavor."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor_id: str
+
+
+# --- agent commands (novalog.agent.<host>, keyed by instance id) ---
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawnOrdered:
+    """The host's agent is to start this instance under the accepted claim."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    claim_id: str
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleteOrdered:
+    """The host's agent is to remove this instance's guest and release its claim."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    claim_id: str | None = None
+
+
+EVENT_TYPES: tuple[type, ...] = (
+    InstanceBuildRequested,
+    InstanceDeleteRequested,
+    InstanceSchedulingFailed,
+    InstanceSpawned,
+    InstanceSpawnFailed,
+    InstancePowerStateChanged,
+    InstanceDeleted,
+    PlacementProposed,
+    ClaimAccepted,
+    ClaimRejected,
+    ClaimReleased,
+    HostCapacityReported,
+    HostHeartbeatReported,
+    FlavorCreated,
+    FlavorDeleted,
+    InstanceSpawnOrdered,
+    InstanceDeleteOrdered,
+)
+
+InstanceEvent = (
+    InstanceBuildRequested
+    | InstanceDeleteRequested
+    | InstanceSchedulingFailed
+    | InstanceSpawned
+    | InstanceSpawnFailed
+    | InstancePowerStateChanged
+    | InstanceDeleted
+    | ClaimAccepted
+    | ClaimRejected
+)
+HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased
+CatalogEvent = FlavorCreated | FlavorDeleted
+AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered

@@ -1,0 +1,3 @@
+from novalog.cli import main
+
+main()

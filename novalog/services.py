@@ -1,0 +1,125 @@
+"""The composition root: builds each service from settings and runs it in this process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from novalog.events import topics
+from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+from novalog.settings import Settings
+
+log = logging.getLogger("novalog")
+
+
+def ensure_all_topics(settings: Settings) -> None:
+    ensure_topics(settings.kafka_bootstrap, topics.topic_specs(settings.topic_prefix, settings.partitions))
+
+
+def _on_signals(stop: Callable[[], None]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop())
+
+
+def serve_projections(settings: Settings) -> None:
+    from novalog.projections.worker import build_app, run_worker
+
+    ensure_all_topics(settings)
+    datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
+    app = build_app(settings.kafka_bootstrap, settings.topic_prefix, settings.partitions, datadir)
+    run_worker(app)
+
+
+def serve_scheduler(settings: Settings) -> None:
+    from confluent_kafka import Consumer
+
+    from novalog.scheduler.options import SchedulerOptions
+    from novalog.scheduler.service import Scheduler
+    from novalog.scheduler.table import HostTable
+
+    ensure_all_topics(settings)
+    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
+    table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS)).start()
+    name = f"novalog-scheduler-{socket.gethostname()}-{os.getpid()}"
+    scheduler = Scheduler(name, table.rows, SchedulerOptions(max_attempts=settings.max_attempts), settings.service_down_time)
+    consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"{settings.topic_prefix}-scheduler"))
+    consumer.subscribe([settings.topic(topics.INSTANCE_EVENTS)])
+    loop = ConsumeLoop(event_log, consumer, name, lambda msg, record: scheduler.handle(record))
+    _on_signals(loop.stop)
+    log.info("scheduler %s serving", name)
+    try:
+        loop.run()
+    finally:
+        consumer.close()
+        table.stop()
+        event_log.close()
+
+
+def make_driver(settings: Settings, host_name: str):
+    from novalog.agent.config import load_hosts
+    from novalog.agent.node import node_xml, test_uri
+
+    hosts = {h.name: h for h in load_hosts(Path(settings.hosts_file))}
+    if host_name not in hosts:
+        raise SystemExit(f"host {host_name!r} is not in {settings.hosts_file} (known: {', '.join(sorted(hosts))})")
+    config = hosts[host_name]
+    if config.driver == "fake":
+        from novalog.agent.driver import NodeInfo
+        from novalog.agent.fake import FakeDriver
+
+        node = NodeInfo("fake", 1000, config.name, "fake", config.vcpus, config.memory_mb)
+        return config, FakeDriver(node)
+    from novalog.agent.libvirt_driver import LibvirtDriver
+
+    uri = config.uri
+    if not uri:
+        path = Path(settings.state_dir) / "hosts" / f"{config.name}.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(node_xml(config.vcpus, config.memory_mb))
+        uri = test_uri(path)
+    return config, LibvirtDriver(uri, config.name)
+
+
+def serve_agent(settings: Settings, host_name: str) -> None:
+    from novalog.agent.service import NodeAgent
+
+    ensure_all_topics(settings)
+    config, driver = make_driver(settings, host_name)
+    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
+    agent = NodeAgent(
+        config,
+        driver,
+        event_log,
+        settings.kafka_bootstrap,
+        default_ratios=(settings.cpu_allocation_ratio, settings.ram_allocation_ratio, settings.disk_allocation_ratio),
+        heartbeat_interval=settings.heartbeat_interval,
+        capacity_interval=settings.capacity_report_interval,
+    )
+    _on_signals(agent.stop)
+    try:
+        agent.run(settings.topic_prefix)
+    finally:
+        driver.close()
+        event_log.close()
+
+
+def serve_api(settings: Settings) -> None:
+    import uvicorn
+
+    from novalog.api.app import ApiBackend, create_app
+    from novalog.api.cache import ReadCache
+
+    ensure_all_topics(settings)
+    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
+    cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
+    app = create_app(ApiBackend(event_log, cache, settings.api_write_wait, settings.service_down_time))
+    try:
+        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
+    finally:
+        cache.stop()
+        event_log.close()
+

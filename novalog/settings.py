@@ -1,0 +1,69 @@
+"""One settings model: NOVALOG_* environment variables over an optional TOML file.
+
+The file is named by NOVALOG_CONFIG (or passed explicitly); environment
+variables win over it, and the defaults are the embedded local stack.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOVALOG_", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers; the local broker by default")
+    topic_prefix: str = Field("novalog", description="prefix of every topic name (tests isolate runs with it)")
+    partitions: int = Field(8, ge=1, description="partition count of the keyed event topics")
+    state_dir: Path = Field(PROJECT_ROOT / ".state", description="project-local state: broker data, RocksDB tables")
+    hosts_file: Path = Field(PROJECT_ROOT / "deploy" / "local-hosts.toml", description="the local stack's simulated hosts")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8774
+    api_write_wait: float = Field(5.0, description="seconds a write waits for its effect in the read cache")
+
+    heartbeat_interval: float = Field(10.0, gt=0, description="Nova's report_interval")
+    service_down_time: float = Field(20.0, gt=0, description="a host is down when its last heartbeat is older")
+    capacity_report_interval: float = Field(60.0, gt=0)
+
+    max_attempts: int = Field(3, ge=1, description="placement attempts per instance (Nova's max_attempts)")
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+
+    kafka_heap: str = "512m"
+    kafka_version: str = "4.1.2"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("NOVALOG_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    def topic(self, name: str) -> str:
+        """The full name of a topic: `host.events` -> `novalog.host.events`."""
+        return f"{self.topic_prefix}.{name}"
+
+    def agent_topic(self, host: str) -> str:
+        return f"{self.topic_prefix}.agent.{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""The catalog table (flavors for now): a pure fold over catalog.events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from novalog.events.state import FlavorState
+from novalog.events.types import CatalogEvent, FlavorCreated, FlavorDeleted
+
+
+def key_of(event: CatalogEvent) -> str:
+    """The catalog entity an event is about (its Kafka key)."""
+    match event:
+        case FlavorCreated():
+            return f"flavor:{event.flavor.id}"
+        case FlavorDeleted():
+            return f"flavor:{event.flavor_id}"
+        case _:
+            assert_never(event)
+
+
+def apply(state: FlavorState | None, event: CatalogEvent) -> FlavorState | None:
+    """The flavor's row after the event; a re-created id starts afresh."""
+    match event:
+        case FlavorCreated():
+            if state is not None and not state.deleted:
+                return state
+            return FlavorState(flavor=event.flavor, created_at=event.envelope.occurred_at)
+        case FlavorDeleted():
+            return None if state is None else replace(state, deleted=True)
+        case _:
+            assert_never(event)

@@ -1,0 +1,150 @@
+"""The instance table: a pure fold over instance.events, and the agent commands it decides.
+
+Every transition is guarded by the current state, so a redelivered event
+changes nothing, while the commands it implies are decided again with the
+same derived ids (the agent acts on each command idempotently).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from novalog.events.outbound import Outbound
+from novalog.events.state import InstanceState
+from novalog.events.types import (
+    ClaimAccepted,
+    ClaimRejected,
+    InstanceBuildRequested,
+    InstanceDeleted,
+    InstanceDeleteOrdered,
+    InstanceDeleteRequested,
+    InstanceEvent,
+    InstancePowerStateChanged,
+    InstanceSchedulingFailed,
+    InstanceSpawned,
+    InstanceSpawnFailed,
+    InstanceSpawnOrdered,
+)
+
+PRODUCER = "novalog-projections"
+RUNNING, SHUTDOWN, CRASHED, PAUSED, SUSPENDED = 1, 4, 6, 3, 7
+POWER_TO_VM_STATE = {RUNNING: "active", SHUTDOWN: "stopped", CRASHED: "stopped", PAUSED: "paused", SUSPENDED: "suspended"}
+
+
+def _created(event: InstanceBuildRequested) -> InstanceState:
+    at = event.envelope.occurred_at
+    return InstanceState(
+        instance_id=event.instance_id,
+        name=event.name,
+        project_id=event.project_id,
+        user_id=event.user_id,
+        flavor=event.flavor,
+        image_ref=event.image_ref,
+        created_at=at,
+        updated_at=at,
+        availability_zone=event.availability_zone,
+        metadata=event.metadata,
+        key_name=event.key_name,
+        request_id=event.envelope.request_id,
+    )
+
+
+def _delete_order(state: InstanceState, cause: ClaimAccepted | InstanceDeleteRequested, host: str, claim_id: str | None) -> Outbound:
+    order = InstanceDeleteOrdered(
+        envelope=cause.envelope.caused("InstanceDeleteOrdered", PRODUCER, salt=claim_id or ""),
+        instance_id=state.instance_id,
+        claim_id=claim_id,
+    )
+    return Outbound.to_agent(host, state.instance_id, order)
+
+
+def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[InstanceState, list[Outbound]]:
+    if state.vm_state == "deleted" or state.task_state == "deleting":
+        # Deleted while it was being scheduled: the claim must be given back.
+        return state, [_delete_order(state, event, event.host, event.claim_id)]
+    if state.claim_id not in (None, event.claim_id) or state.vm_state != "building":
+        return state, []
+    order = InstanceSpawnOrdered(
+        envelope=event.envelope.caused("InstanceSpawnOrdered", PRODUCER),
+        instance_id=state.instance_id,
+        claim_id=event.claim_id,
+        name=state.name,
+        flavor=state.flavor,
+        image_ref=state.image_ref,
+        project_id=state.project_id,
+    )
+    placed = replace(state, host=event.host, claim_id=event.claim_id, task_state="spawning", attempts=event.spec.num_attempts)
+    return placed, [Outbound.to_agent(event.host, state.instance_id, order)]
+
+
+def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -> tuple[InstanceState, list[Outbound]]:
+    if state.vm_state == "deleted":
+        return state, []
+    if state.host is None:
+        # Never placed (scheduling, or ERROR without a host): nothing runs anywhere.
+        return _deleted(state, event.envelope.occurred_at), []
+    return replace(state, task_state="deleting"), [_delete_order(state, event, state.host, state.claim_id)]
+
+
+def _deleted(state: InstanceState, at) -> InstanceState:
+    return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
+
+
+def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
+    """Fold one instance event; return the new row and the commands it decides."""
+    if state is None:
+        if isinstance(event, InstanceBuildRequested):
+            return _created(event), []
+        return None, []  # an event about an instance this table never saw built
+    at = event.envelope.occurred_at
+    match event:
+        case InstanceBuildRequested():
+            return state, []
+        case ClaimAccepted():
+            return _on_claim_accepted(state, event)
+        case ClaimRejected():
+            if state.vm_state != "building" or state.claim_id is not None:
+                return state, []
+            return replace(state, attempts=max(state.attempts, event.spec.num_attempts)), []
+        case InstanceSchedulingFailed():
+            if state.vm_state != "building":
+                return state, []
+            return replace(state, vm_state="error", task_state=None, host=None, fault=event.fault, attempts=event.attempts), []
+        case InstanceSpawned():
+            if state.vm_state != "building" or state.host != event.host:
+                return state, []
+            return replace(
+                state,
+                vm_state="active",
+                task_state="deleting" if state.task_state == "deleting" else None,
+                power_state=event.power_state,
+                hypervisor_hostname=event.hypervisor_hostname,
+                domain_name=event.domain_name,
+                launched_at=state.launched_at or at,
+            ), []
+        case InstanceSpawnFailed():
+            if state.vm_state != "building" or state.host != event.host:
+                return state, []
+            return replace(state, vm_state="error", task_state=None, power_state=0, host=None, claim_id=None, fault=event.fault), []
+        case InstancePowerStateChanged():
+            if state.vm_state in ("deleted", "building", "error") or state.host != event.host:
+                return state, []
+            vm_state = POWER_TO_VM_STATE.get(event.power_state, state.vm_state)
+            return replace(state, power_state=event.power_state, vm_state=vm_state), []
+        case InstanceDeleteRequested():
+            return _on_delete_requested(state, event)
+        case InstanceDeleted():
+            return (state, []) if state.vm_state == "deleted" else (_deleted(state, at), [])
+        case _:
+            assert_never(event)
+
+
+def apply(state: InstanceState | None, event: InstanceEvent) -> InstanceState | None:
+    """The instance's row after the event."""
+    return handle(state, event)[0]
+
+
+def touch(state: InstanceState, event: InstanceEvent, offset: int) -> InstanceState:
+    """Stamp the row with the log position it reflects (and its last change time)."""
+    return replace(state, offset=offset, updated_at=max(state.updated_at, event.envelope.occurred_at))

@@ -1,0 +1,27 @@
+"""RetryFilter (Nova Ussuri, the last release that had it; removed in Victoria)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.filters.base import BaseHostFilter
+from novalog.scheduler.host_state import SchedHost
+
+if TYPE_CHECKING:
+    from novalog.scheduler.options import SchedulerOptions
+
+
+class RetryFilter(BaseHostFilter):
+    """Passes iff the host was not already tried for this instance.
+
+    Nova compares the `[host, node]` pair; a novalog host has exactly one
+    node, so `spec.retry_hosts` holds host names and the name is compared.
+    No retry history (the first attempt) passes every host.
+    """
+
+    NAME = "RetryFilter"
+    REASON = "host already tried for this instance"
+
+    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        return host.host not in spec.retry_hosts

@@ -1,0 +1,89 @@
+"""One scheduling decision: which host takes one instance, and the trace of why.
+
+    hosts ──▶ filters, in enabled_filters order ──▶ weighers ──▶ random pick among ──▶ Selection
+              (each on the previous survivors;                    the best              (host, trace)
+               stop when none is left)                            host_subset_size
+
+The order is written once, in `select_host`, with the reason for each stage.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
+from novalog.scheduler.filters import FILTERS, BaseHostFilter
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, weigh_hosts
+
+TOP_WEIGHED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The chosen host (None: no valid host) and the trace that explains it."""
+
+    host: str | None
+    trace: PlacementTrace
+
+
+def select_host(hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Selection:
+    """The host to propose for one instance of `spec`, or None, with the decision's trace."""
+    # 1. Filters first: they are hard rules (alive, room, not tried before)
+    #    that no score may override, and they shrink the list the costlier
+    #    stages see. Configured order, each on the survivors of the previous.
+    survivors, counts = filter_hosts(hosts, spec, options)
+    # 2. Weighers only over the survivors: normalization spans the candidates'
+    #    min and max, so a host that cannot take the instance must not bend
+    #    the scores of those that can.
+    weighed = weigh_hosts(survivors, spec, _weighers(options.weight_classes), options)
+    trace = PlacementTrace(hosts_before=len(hosts), filters=counts, top=weighed[:TOP_WEIGHED])
+    if not weighed:
+        return Selection(host=None, trace=trace)
+    # 3. The random pick comes last because it needs the ranking: choosing
+    #    among the best N, not always the best, keeps schedulers that read the
+    #    same table from all proposing the same host and colliding in the
+    #    claim check.
+    best = weighed[: min(options.host_subset_size, len(weighed))]
+    return Selection(host=rng.choice(best).host, trace=trace)
+
+
+def filter_hosts(
+    hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions, index: int = 0
+) -> tuple[list[SchedHost], list[FilterCount]]:
+    """The hosts that pass every enabled filter, and how many were left after each one that ran.
+
+    `index` is the instance's position in a multi-instance request: past the
+    first, once-per-request filters are skipped (Nova), as the caller passes
+    the previous instance's survivors. Stops at the first filter that leaves
+    no host, so the trace ends with the filter that emptied the list.
+    """
+    survivors, counts = list(hosts), []
+    for host_filter in _filters(options.enabled_filters):
+        if not survivors:
+            break
+        if index > 0 and host_filter.run_filter_once_per_request:
+            continue
+        survivors = host_filter.filter_all(survivors, spec, options)
+        counts.append(FilterCount(name=host_filter.NAME, hosts_after=len(survivors)))
+    return survivors, counts
+
+
+def no_valid_host_message(trace: PlacementTrace) -> str:
+    """Nova's NoValidHost text, with the filter funnel, e.g. 'No valid host was found. RamFilter: 12 -> 0'."""
+    funnel = trace.funnel()
+    return f"No valid host was found. {funnel or 'There are not enough hosts available.'}"
+
+
+@cache
+def _filters(names: tuple[str, ...]) -> tuple[BaseHostFilter, ...]:
+    return tuple(FILTERS[name]() for name in names)
+
+
+@cache
+def _weighers(names: tuple[str, ...]) -> tuple[BaseHostWeigher, ...]:
+    return tuple(WEIGHERS[name]() for name in names)

@@ -1,0 +1,149 @@
+"""The scheduling conversation of each instance: propose, hear the claim decision, retry or give up.
+
+`Scheduler.handle` is the decision logic, fed decoded instance events; it
+keeps its own in-flight claims (proposed, not yet in the host table) so two
+requests in one burst do not both count on the same room. The host-state
+processor still decides every claim, so several schedulers may run at once.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from novalog.events.outbound import Outbound
+from novalog.events.records import Claim, Envelope, Fault, RequestSpec, Resources, utcnow
+from novalog.events.state import HostState
+from novalog.events.types import (
+    ClaimAccepted,
+    ClaimRejected,
+    InstanceBuildRequested,
+    InstanceDeleteRequested,
+    InstanceSchedulingFailed,
+    PlacementProposed,
+)
+from novalog.scheduler.host_state import host_view
+from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.pipeline import no_valid_host_message, select_host
+
+IN_FLIGHT_TTL_S = 120.0
+FORGET_DELETED = 10_000
+
+
+def spec_of(event: InstanceBuildRequested) -> RequestSpec:
+    return RequestSpec(
+        instance_id=event.instance_id,
+        project_id=event.project_id,
+        user_id=event.user_id,
+        flavor=event.flavor,
+        image_ref=event.image_ref,
+        availability_zone=event.availability_zone,
+        scheduler_hints=event.scheduler_hints,
+    )
+
+
+class Scheduler:
+    """Turns build requests and claim rejections into proposals or "No valid host" faults."""
+
+    def __init__(
+        self,
+        name: str,
+        rows: Callable[[], Sequence[HostState]],
+        options: SchedulerOptions,
+        service_down_time: float,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.name = name
+        self.rows = rows
+        self.options = options
+        self.service_down_time = service_down_time
+        self.rng = rng or random.Random()
+        self.clock = clock
+        self.in_flight: dict[str, dict[str, tuple[Claim, datetime]]] = {}
+        self.deleted: OrderedDict[str, None] = OrderedDict()
+
+    def handle(self, record: Any) -> list[Outbound]:
+        match record:
+            case InstanceBuildRequested():
+                return self.place(spec_of(record), record.envelope)
+            case ClaimRejected():
+                self._settle(record.host, record.claim_id)
+                if record.instance_id in self.deleted:
+                    return []
+                spec = replace(
+                    record.spec,
+                    num_attempts=record.spec.num_attempts + 1,
+                    retry_hosts=[*record.spec.retry_hosts, record.host],
+                )
+                if spec.num_attempts > self.options.max_attempts:
+                    message = (
+                        f"No valid host was found. Exceeded max scheduling attempts {self.options.max_attempts} "
+                        f"for instance {spec.instance_id}. Last claim on {record.host} was rejected: {record.reason}"
+                    )
+                    return [self._failed(spec, record.envelope, message, None)]
+                return self.place(spec, record.envelope)
+            case ClaimAccepted():
+                return []  # the in-flight claim stays counted until the host table shows it
+            case InstanceDeleteRequested():
+                self.deleted[record.instance_id] = None
+                while len(self.deleted) > FORGET_DELETED:
+                    self.deleted.popitem(last=False)
+                return []
+            case _:
+                return []
+
+    def place(self, spec: RequestSpec, cause: Envelope) -> list[Outbound]:
+        now = self.clock()
+        rows = self.rows()
+        self._expire(rows, now)
+        hosts = [
+            host_view(row, {cid: c for cid, (c, _) in self.in_flight.get(row.host, {}).items()}, now, self.service_down_time)
+            for row in rows
+        ]
+        selection = select_host(hosts, spec, self.options, self.rng)
+        if selection.host is None:
+            return [self._failed(spec, cause, no_valid_host_message(selection.trace), selection.trace)]
+        resources = Resources.of(spec.flavor)
+        claim_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{selection.host}"))
+        claim = Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb)
+        self.in_flight.setdefault(selection.host, {})[claim_id] = (claim, now)
+        proposal = PlacementProposed(
+            envelope=cause.caused("PlacementProposed", self.name, salt=selection.host),
+            claim_id=claim_id,
+            instance_id=spec.instance_id,
+            host=selection.host,
+            scheduler=self.name,
+            resources=resources,
+            spec=spec,
+            trace=selection.trace,
+        )
+        return [Outbound.event(selection.host, proposal)]
+
+    def _failed(self, spec: RequestSpec, cause: Envelope, message: str, trace: Any) -> Outbound:
+        failed = InstanceSchedulingFailed(
+            envelope=cause.caused("InstanceSchedulingFailed", self.name),
+            instance_id=spec.instance_id,
+            fault=Fault(code=500, message=message, created=self.clock()),
+            attempts=spec.num_attempts,
+            trace=trace,
+        )
+        return Outbound.event(spec.instance_id, failed)
+
+    def _settle(self, host: str, claim_id: str) -> None:
+        self.in_flight.get(host, {}).pop(claim_id, None)
+
+    def _expire(self, rows: Sequence[HostState], now: datetime) -> None:
+        """Forget in-flight claims the table now shows, and ones whose answer never came."""
+        for row in rows:
+            pending = self.in_flight.get(row.host)
+            if not pending:
+                continue
+            known = {c.claim_id for c in row.claims} | set(row.released) | set(row.rejected)
+            for claim_id in [cid for cid, (_, at) in pending.items() if cid in known or (now - at).total_seconds() > IN_FLIGHT_TTL_S]:
+                del pending[claim_id]

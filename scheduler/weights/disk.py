@@ -1,0 +1,21 @@
+"""DiskWeigher (today's Nova, Pike+): prefers the host with the most free disk."""
+
+from __future__ import annotations
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.weights.base import BaseHostWeigher
+
+
+class DiskWeigher(BaseHostWeigher):
+    """Raw value free_disk_mb (total - reserved - claimed, in MB).
+
+    `disk_weight_multiplier` 1.0 spreads; a negative one stacks.
+    """
+
+    NAME = "DiskWeigher"
+    MULTIPLIER_OPTION = "disk_weight_multiplier"
+    minval = 0
+
+    def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
+        return host.free_disk_mb

@@ -1,0 +1,21 @@
+"""RAMWeigher (today's Nova): prefers the host with the most free RAM."""
+
+from __future__ import annotations
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.weights.base import BaseHostWeigher
+
+
+class RAMWeigher(BaseHostWeigher):
+    """Raw value free_ram_mb (total - reserved - claimed; negative when overcommitted).
+
+    `ram_weight_multiplier` 1.0 spreads instances; a negative one stacks them.
+    """
+
+    NAME = "RAMWeigher"
+    MULTIPLIER_OPTION = "ram_weight_multiplier"
+    minval = 0
+
+    def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
+        return host.free_ram_mb

@@ -1,0 +1,135 @@
+"""The driver contract against LibvirtDriver on libvirt's test driver, plus what only libvirt can show.
+
+Each test writes its node description into its own tmp_path, and every
+connection to a test:/// URI is a fresh, empty host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driver_contract import DriverContract, EventRecorder, HostSpec, OpenDriver, guest_spec
+from novalog.agent.driver import (
+    CRASHED,
+    DEFINED,
+    RESUMED,
+    STARTED,
+    STOPPED,
+    SUSPENDED,
+    UNDEFINED,
+    DriverError,
+    Guest,
+    LifecycleEvent,
+    PowerState,
+)
+from novalog.agent.libvirt_driver import LibvirtDriver, lifecycle_transition
+from novalog.agent.node import node_xml, test_uri
+
+FOREIGN_DOMAIN = "<domain type='test'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
+
+
+def open_libvirt(tmp_path: Path, host: HostSpec) -> LibvirtDriver:
+    path = tmp_path / f"{host.hostname}.xml"
+    path.write_text(node_xml(host.vcpus, host.memory_mb, model=host.cpu_model))
+    return LibvirtDriver(test_uri(path), host.hostname)
+
+
+class TestLibvirtDriverContract(DriverContract):
+    @pytest.fixture
+    def open_driver(self, tmp_path: Path) -> OpenDriver:
+        return lambda host: open_libvirt(tmp_path, host)
+
+
+@pytest.fixture
+def driver(tmp_path: Path):
+    with open_libvirt(tmp_path, HostSpec("host-a")) as driver:
+        yield driver
+
+
+def test_node_info_names_the_test_hypervisor(driver: LibvirtDriver) -> None:
+    info = driver.node_info()
+
+    assert (info.hypervisor_type, info.vcpus, info.memory_mb) == ("TEST", 4, 8192)
+
+
+def test_domains_without_our_metadata_are_invisible(driver: LibvirtDriver) -> None:
+    events = EventRecorder()
+    driver.set_event_sink(events)
+    # Someone else on the same host; a second connection would be another host.
+    foreign = driver._conn.defineXML(FOREIGN_DOMAIN.format(name="novalog-i-2"))
+    foreign.create()
+
+    driver.spawn(guest_spec("i-1"))
+    events.wait_for("i-1", {STARTED})
+
+    assert [g.instance_id for g in driver.list_guests()] == ["i-1"]
+    assert {event.instance_id for event in events.seen} == {"i-1"}
+    # Named like ours, yet not ours: destroy leaves it, spawn cannot take its name.
+    assert driver.destroy("i-2") is False
+    assert foreign.isActive()
+    with pytest.raises(DriverError, match="spawn of instance i-2 on host-a failed: .*already exists"):
+        driver.spawn(guest_spec("i-2"))
+
+
+def test_changes_made_outside_the_agent_are_reported(driver: LibvirtDriver) -> None:
+    events = EventRecorder()
+    driver.set_event_sink(events)
+    driver.spawn(guest_spec("i-1"))
+    events.wait_for("i-1", {STARTED})
+    domain = driver._conn.lookupByName("novalog-i-1")
+
+    domain.suspend()
+    assert events.wait_for("i-1", {SUSPENDED}) == LifecycleEvent("i-1", SUSPENDED, PowerState.PAUSED)
+    assert [g.power_state for g in driver.list_guests()] == [PowerState.PAUSED]
+
+    domain.resume()
+    assert events.wait_for("i-1", {RESUMED}) == LifecycleEvent("i-1", RESUMED, PowerState.RUNNING)
+
+    domain.destroy()
+    assert events.wait_for("i-1", {STOPPED}) == LifecycleEvent("i-1", STOPPED, PowerState.SHUTDOWN)
+    assert driver.list_guests() == [Guest("i-1", "novalog-i-1", PowerState.SHUTDOWN, 2, 512)]
+
+
+def test_spawn_leaves_a_defined_guest_as_is(driver: LibvirtDriver) -> None:
+    events = EventRecorder()
+    driver.set_event_sink(events)
+    driver.spawn(guest_spec("i-1"))
+    events.wait_for("i-1", {STARTED})
+    driver._conn.lookupByName("novalog-i-1").destroy()
+    events.wait_for("i-1", {STOPPED})
+
+    driver.spawn(guest_spec("i-1"))
+
+    assert [g.power_state for g in driver.list_guests()] == [PowerState.SHUTDOWN]
+
+
+def test_an_unreachable_hypervisor_is_a_driver_error(tmp_path: Path) -> None:
+    with pytest.raises(DriverError, match="cannot connect to hypervisor test:///.*missing.xml"):
+        LibvirtDriver(test_uri(tmp_path / "missing.xml"), "host-a")
+
+
+# libvirt's enum values (virDomainEventType and its details) are stable ABI.
+@pytest.mark.parametrize(
+    ("event", "detail", "expected"),
+    [
+        pytest.param(0, 0, (DEFINED, PowerState.SHUTDOWN), id="defined-added"),
+        pytest.param(0, 1, (DEFINED, PowerState.NOSTATE), id="defined-updated"),
+        pytest.param(1, 0, (UNDEFINED, PowerState.NOSTATE), id="undefined"),
+        pytest.param(2, 0, (STARTED, PowerState.RUNNING), id="started-booted"),
+        pytest.param(3, 0, (SUSPENDED, PowerState.PAUSED), id="suspended-paused"),
+        pytest.param(4, 0, (RESUMED, PowerState.RUNNING), id="resumed-unpaused"),
+        pytest.param(5, 0, (STOPPED, PowerState.SHUTDOWN), id="stopped-shutdown"),
+        pytest.param(5, 1, (STOPPED, PowerState.SHUTDOWN), id="stopped-destroyed"),
+        pytest.param(5, 2, (CRASHED, PowerState.CRASHED), id="stopped-crashed"),
+        pytest.param(6, 1, None, id="shutdown-in-progress-ignored"),
+        pytest.param(7, 0, (SUSPENDED, PowerState.SUSPENDED), id="pmsuspended"),
+        pytest.param(8, 0, (CRASHED, PowerState.CRASHED), id="crashed-panicked"),
+        pytest.param(99, 0, None, id="unknown-ignored"),
+    ],
+)
+def test_lifecycle_transition_maps_libvirt_events(
+    event: int, detail: int, expected: tuple[str, PowerState] | None
+) -> None:
+    assert lifecycle_transition(event, detail) == expected

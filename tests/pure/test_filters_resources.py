@@ -1,0 +1,131 @@
+"""RamFilter, CoreFilter, DiskFilter at the exact capacity boundary, with each host's own ratios."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import build_claim, build_flavor, build_host_state, build_sched_host, build_spec
+from novalog.events.capacity import shortfall, used_by_claims
+from novalog.events.records import Resources
+from novalog.scheduler.filters import CoreFilter, DiskFilter, RamFilter
+from novalog.scheduler.options import SchedulerOptions
+
+OPTIONS = SchedulerOptions()
+
+
+def claims_of(vcpus: int = 0, memory_mb: int = 0, disk_gb: int = 0, pending: bool = False):
+    """The claims, split in two halves so totals larger than the host are possible."""
+    half = dict(vcpus=vcpus // 2, memory_mb=memory_mb // 2, disk_gb=disk_gb // 2)
+    rest = dict(vcpus=vcpus - half["vcpus"], memory_mb=memory_mb - half["memory_mb"], disk_gb=disk_gb - half["disk_gb"])
+    return [build_claim("a", **half), build_claim("b", **rest)]
+
+
+@pytest.mark.parametrize(
+    ("host", "ram", "passes"),
+    [
+        # 8192 x 1.5 - 512 reserved - 11264 claimed = 512 MB room
+        pytest.param(dict(ram_allocation_ratio=1.5, reserved_memory_mb=512, claims=claims_of(memory_mb=11264)), 512, True, id="room-512-request-512"),
+        pytest.param(dict(ram_allocation_ratio=1.5, reserved_memory_mb=512, claims=claims_of(memory_mb=11264)), 513, False, id="room-512-request-513"),
+        # 8192 x 1.0 - 0 - 7680 = 512 MB room
+        pytest.param(dict(claims=claims_of(memory_mb=7680)), 512, True, id="ratio-1-room-512-request-512"),
+        pytest.param(dict(claims=claims_of(memory_mb=7680)), 513, False, id="ratio-1-room-512-request-513"),
+        # 8192 x 2.0 = 16384 room, but 8193 > 8192 physical: an instance never overcommits against itself
+        pytest.param(dict(ram_allocation_ratio=2.0), 8192, True, id="physical-8192-request-8192"),
+        pytest.param(dict(ram_allocation_ratio=2.0), 8193, False, id="physical-8192-request-8193"),
+        # 8192 x 1.5 - 0 - 12800 = -512: overcommitted, no room
+        pytest.param(dict(ram_allocation_ratio=1.5, claims=claims_of(memory_mb=12800)), 1, False, id="already-overcommitted"),
+        # never reported: 0 total, 1 > 0 physical
+        pytest.param(dict(capacity_reported_at=None), 1, False, id="never-reported"),
+    ],
+)
+def test_ram_filter(host, ram, passes) -> None:
+    spec = build_spec(build_flavor(ram=ram))
+
+    assert RamFilter().host_passes(build_sched_host(**host), spec, OPTIONS) is passes
+
+
+@pytest.mark.parametrize(
+    ("host", "vcpus", "passes"),
+    [
+        # 4 x 4.0 - 1 reserved - 13 claimed = 2 vCPUs room
+        pytest.param(dict(reserved_vcpus=1, claims=claims_of(vcpus=13)), 2, True, id="room-2-request-2"),
+        pytest.param(dict(reserved_vcpus=1, claims=claims_of(vcpus=13)), 3, False, id="room-2-request-3"),
+        # 4 x 1.5 - 0 - 4 = 2 vCPUs room
+        pytest.param(dict(cpu_allocation_ratio=1.5, claims=claims_of(vcpus=4)), 2, True, id="ratio-1.5-room-2-request-2"),
+        pytest.param(dict(cpu_allocation_ratio=1.5, claims=claims_of(vcpus=4)), 3, False, id="ratio-1.5-room-2-request-3"),
+        # 4 x 16.0 = 64 room, but 5 > 4 physical vCPUs
+        pytest.param(dict(cpu_allocation_ratio=16.0), 4, True, id="physical-4-request-4"),
+        pytest.param(dict(cpu_allocation_ratio=16.0), 5, False, id="physical-4-request-5"),
+        # Nova passes vcpus_total == 0 ("collection broken"); novalog does not
+        pytest.param(dict(vcpus=0), 1, False, id="zero-vcpus-fails-unlike-nova"),
+        pytest.param(dict(capacity_reported_at=None), 1, False, id="never-reported"),
+    ],
+)
+def test_core_filter(host, vcpus, passes) -> None:
+    spec = build_spec(build_flavor(vcpus=vcpus))
+
+    assert CoreFilter().host_passes(build_sched_host(**host), spec, OPTIONS) is passes
+
+
+@pytest.mark.parametrize(
+    ("host", "flavor", "passes"),
+    [
+        # 80 x 1.0 - 10 reserved - 60 claimed = 10 GB room; root 8 + ephemeral 2 = 10
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, ephemeral=2), True, id="room-10-request-8+2"),
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, ephemeral=3), False, id="room-10-request-8+3"),
+        # swap is not on the host's disk (as the claim): room 10, request 10 GB + 4096 MB swap
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=10, swap=4096), True, id="swap-not-counted"),
+        # 80 x 1.5 - 0 - 100 = 20 GB room
+        pytest.param(dict(disk_allocation_ratio=1.5, claims=claims_of(disk_gb=100)), dict(disk=20), True, id="ratio-1.5-room-20-request-20"),
+        pytest.param(dict(disk_allocation_ratio=1.5, claims=claims_of(disk_gb=100)), dict(disk=21), False, id="ratio-1.5-room-20-request-21"),
+        # 80 x 2.0 = 160 room, but 81 > 80 physical
+        pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=80), True, id="physical-80-request-80"),
+        pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=81), False, id="physical-80-request-81"),
+        pytest.param(dict(capacity_reported_at=None), dict(disk=1), False, id="never-reported"),
+    ],
+)
+def test_disk_filter(host, flavor, passes) -> None:
+    spec = build_spec(build_flavor(**flavor))
+
+    assert DiskFilter().host_passes(build_sched_host(**host), spec, OPTIONS) is passes
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "passes"),
+    [
+        # table 5632 + in flight 5632 (another claim): 8192 x 1.5 - 512 - 11264 = 512 room
+        pytest.param([build_claim("pending", memory_mb=5632)], False, id="pending-claim-takes-room"),
+        # the in-flight claim is the table's own "a": 8192 x 1.5 - 512 - 5632 = 6144 room
+        pytest.param([build_claim("a", memory_mb=5632)], True, id="claim-in-table-and-in-flight-counts-once"),
+    ],
+)
+def test_in_flight_claims_count_once_against_room(in_flight, passes) -> None:
+    state = build_host_state(ram_allocation_ratio=1.5, reserved_memory_mb=512, claims=[build_claim("a", memory_mb=5632)])
+    spec = build_spec(build_flavor(ram=513))
+
+    assert RamFilter().host_passes(build_sched_host(state, in_flight=in_flight), spec, OPTIONS) is passes
+
+
+@pytest.mark.parametrize(
+    ("flavor",),
+    [
+        pytest.param(dict(vcpus=2, ram=512, disk=10), id="fits"),
+        pytest.param(dict(vcpus=3, ram=512, disk=10), id="vcpus-short"),
+        pytest.param(dict(vcpus=1, ram=513, disk=10), id="ram-short"),
+        pytest.param(dict(vcpus=1, ram=512, disk=11), id="disk-short"),
+        pytest.param(dict(vcpus=5, ram=512, disk=1), id="vcpus-over-physical"),
+    ],
+)
+def test_resource_filters_agree_with_the_claim_check(flavor) -> None:
+    # room: vcpus 4 x 4.0 - 1 - 13 = 2; ram 8192 x 1.5 - 512 - 11264 = 512; disk 80 - 10 - 60 = 10
+    state = build_host_state(
+        cpu_allocation_ratio=4.0, ram_allocation_ratio=1.5, reserved_vcpus=1, reserved_memory_mb=512,
+        reserved_disk_gb=10, claims=claims_of(vcpus=13, memory_mb=11264, disk_gb=60),
+    )
+    spec = build_spec(build_flavor(**flavor))
+    host = build_sched_host(state)
+
+    filters_pass = all(f.host_passes(host, spec, OPTIONS) for f in (RamFilter(), CoreFilter(), DiskFilter()))
+    claim_fits = shortfall(state, used_by_claims(state), Resources.of(spec.flavor)) is None
+
+    assert filters_pass is claim_fits

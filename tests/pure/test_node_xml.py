@@ -1,0 +1,124 @@
+"""The XML the libvirt shell feeds to libvirt, parsed back and checked."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from driver_contract import guest_spec
+from novalog.agent.node import (
+    METADATA_NS,
+    domain_type_for,
+    domain_xml,
+    instance_id_from_metadata,
+    node_xml,
+    test_uri,
+)
+
+
+def test_node_xml_describes_one_socket_of_cores() -> None:
+    node = ET.fromstring(node_xml(vcpus=6, memory_mb=12288, cpu_mhz=3000, model="xeon"))
+
+    cpu = {child.tag: child.text for child in node.find("cpu")}
+    assert cpu == {
+        "mhz": "3000",
+        "model": "xeon",
+        "nodes": "1",
+        "sockets": "1",
+        "cores": "6",
+        "threads": "1",
+        "active": "6",
+    }
+    assert node.findtext("memory") == "12582912"  # 12288 MiB x 1024 = KiB
+
+
+def test_node_xml_defaults() -> None:
+    node = ET.fromstring(node_xml(vcpus=4, memory_mb=8192))
+
+    assert (node.findtext("cpu/mhz"), node.findtext("cpu/model")) == ("2400", "novalog-test")
+
+
+@pytest.mark.parametrize(
+    ("vcpus", "memory_mb", "mhz"),
+    [pytest.param(0, 1024, 2400, id="no-cpus"), pytest.param(4, 0, 2400, id="no-memory"), pytest.param(4, 1024, 0, id="no-mhz")],
+)
+def test_node_xml_refuses_an_empty_node(vcpus: int, memory_mb: int, mhz: int) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        node_xml(vcpus, memory_mb, cpu_mhz=mhz)
+
+
+def test_test_uri_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert test_uri(Path("node.xml")) == f"test://{tmp_path.resolve()}/node.xml"
+    assert test_uri(tmp_path / "node.xml").startswith("test:///")
+
+
+def test_test_uri_escapes_what_a_uri_cannot_hold() -> None:
+    assert test_uri(Path("/tmp/my hosts/a.xml")) == "test:///tmp/my%20hosts/a.xml"
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [("test:///tmp/node.xml", "test"), ("qemu:///system", "qemu"), ("qemu+ssh://h/system", "qemu")],
+)
+def test_domain_type_for(uri: str, expected: str) -> None:
+    assert domain_type_for(uri) == expected
+
+
+def test_domain_xml_is_the_minimal_test_domain_tagged_with_the_instance() -> None:
+    domain = ET.fromstring(domain_xml(guest_spec("i-1", vcpus=2, memory_mb=512), "test"))
+
+    assert domain.get("type") == "test"
+    assert domain.findtext("name") == "novalog-i-1"
+    assert (domain.find("memory").get("unit"), domain.findtext("memory")) == ("MiB", "512")
+    assert domain.findtext("vcpu") == "2"
+    assert domain.findtext("os/type") == "hvm"
+    assert domain.find("features") is None
+    instance = domain.find(f"metadata/{{{METADATA_NS}}}instance")
+    assert instance.get("id") == "i-1"
+    assert instance.findtext(f"{{{METADATA_NS}}}image") == "cirros"
+
+
+def test_domain_xml_for_qemu_turns_acpi_on() -> None:
+    domain = ET.fromstring(domain_xml(guest_spec("i-1"), "qemu"))
+
+    assert domain.get("type") == "qemu"
+    assert domain.find("features/acpi") is not None
+
+
+def test_domain_xml_escapes_user_text() -> None:
+    spec = replace(guest_spec("i-1"), name="<a & 'b'>")
+
+    instance = ET.fromstring(domain_xml(spec, "test")).find(f"metadata/{{{METADATA_NS}}}instance")
+
+    assert instance.findtext(f"{{{METADATA_NS}}}name") == "<a & 'b'>"
+
+
+def test_domain_xml_refuses_an_unknown_domain_type() -> None:
+    with pytest.raises(ValueError, match="kvm"):
+        domain_xml(guest_spec("i-1"), "kvm")
+
+
+@pytest.mark.parametrize(
+    ("element", "expected"),
+    [
+        pytest.param('<instance id="i-1"/>', "i-1", id="as-libvirt-returns-it"),
+        pytest.param(f'<n:instance xmlns:n="{METADATA_NS}" id="i-1"><n:name>x</n:name></n:instance>', "i-1", id="namespaced"),
+        pytest.param('<instance id=""/>', None, id="empty-id"),
+        pytest.param("<instance/>", None, id="no-id"),
+        pytest.param('<other id="i-1"/>', None, id="other-element"),
+        pytest.param("not xml", None, id="garbage"),
+    ],
+)
+def test_instance_id_from_metadata(element: str, expected: str | None) -> None:
+    assert instance_id_from_metadata(element) == expected
+
+
+def test_domain_xml_round_trips_its_instance_id() -> None:
+    instance = ET.fromstring(domain_xml(guest_spec("i-42"), "test")).find(f"metadata/{{{METADATA_NS}}}instance")
+
+    assert instance_id_from_metadata(ET.tostring(instance, encoding="unicode")) == "i-42"

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from novalog.events.codec import DecodeError, decode, encode
@@ -198,23 +199,59 @@ def read_all(consumer: Consumer, topics: Sequence[str], timeout: float = 10.0) -
         raise TimeoutError(f"could not read to the end of {sorted(remaining)}")
 
 
-def ensure_topics(bootstrap: str, wanted: dict[str, tuple[int, dict[str, str]]], timeout: float = 15.0) -> None:
-    """Create the topics that do not exist yet; fail if one exists with another partition count."""
-    from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
-    existing = admin.list_topics(timeout=timeout).topics
-    new = [NewTopic(name, parts, 1, config=config) for name, (parts, config) in wanted.items() if name not in existing]
-    if new:
-        for name, done in admin.create_topics(new, operation_timeout=timeout).items():
-            try:
-                done.result(timeout)
-            except KafkaException as exc:
-                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise
-    topics = admin.list_topics(timeout=timeout).topics
-    for name, (parts, _) in wanted.items():
-        if name not in topics:
-            raise RuntimeError(f"topic {name} was not created")
-        if len(topics[name].partitions) != parts:
-            raise RuntimeError(f"topic {name} has {len(topics[name].partitions)} partitions, expected {parts}")
+class TopicError(RuntimeError):
+    """Topics could not be created or did not show up."""
+
+
+class TopicMismatchError(TopicError):
+    """A topic exists with another partition count than the one it must have."""
+
+
+def ensure_topics(
+    bootstrap: str,
+    wanted: Mapping[str, tuple[int, Mapping[str, str]]],
+    *,
+    replication: int = 1,
+    timeout: float = 30.0,
+) -> None:
+    """Create the topics in `wanted` ({name: (partitions, config)}) unless they exist.
+
+    Existing topics are left as they are (their config is not changed), but their partition
+    count must match: a different count raises TopicMismatchError, since adding partitions later
+    moves keys between partitions. Returns once every topic is visible in the metadata with
+    all its partitions.
+    """
+    if not wanted:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    new = [NewTopic(name, parts, replication, config=dict(config)) for name, (parts, config) in wanted.items()]
+    failures: list[str] = []
+    for name, future in admin.create_topics(new, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not (isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                failures.append(f"{name}: {error}")
+    if failures:
+        raise TopicError("creating topics failed: " + "; ".join(failures))
+
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=max(1.0, deadline - time.monotonic())).topics
+        pending: list[str] = []
+        mismatched: list[str] = []
+        for name, (parts, _) in wanted.items():
+            topic = topics.get(name)
+            if topic is None or topic.error is not None or not topic.partitions:
+                pending.append(name)
+            elif len(topic.partitions) != parts:
+                mismatched.append(f"{name} has {len(topic.partitions)} partitions, expected {parts}")
+        if mismatched:
+            raise TopicMismatchError("topic partition count mismatch: " + "; ".join(mismatched))
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            raise TopicError(f"topics not visible in the metadata after {timeout:g} s: {', '.join(pending)}")
+        time.sleep(0.2)

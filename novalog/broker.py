@@ -25,22 +25,23 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from novalog.events.kafka import TopicMismatchError, ensure_topics
+from novalog.events.topics import KEEP_FOREVER, LATEST_ONLY
 from novalog.settings import PROJECT_ROOT, get_settings
+
+__all__ = ["KEEP_FOREVER", "LATEST_ONLY", "BrokerError", "LocalBroker", "TopicMismatchError", "ensure_topics"]
 
 DEPLOY_DIR = PROJECT_ROOT / "deploy" / "kafka"
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies"
 
-KEEP_FOREVER: dict[str, str] = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 """Topic config of event topics: the log is the source of truth, nothing expires."""
 
-LATEST_ONLY: dict[str, str] = {"cleanup.policy": "compact"}
 """Topic config of state topics: the latest record per key is kept."""
 
 _FETCH_STAMP = ".fetched"
@@ -52,8 +53,6 @@ class BrokerError(RuntimeError):
     """The local broker could not be fetched, formatted, started, reached or stopped."""
 
 
-class TopicMismatchError(BrokerError):
-    """A topic exists with a partition count other than the one asked for."""
 
 
 def new_cluster_id() -> str:
@@ -490,55 +489,6 @@ class LocalBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def ensure_topics(
-    bootstrap: str,
-    wanted: Mapping[str, tuple[int, Mapping[str, str]]],
-    *,
-    replication: int = 1,
-    timeout: float = 30.0,
-) -> None:
-    """Create the topics in `wanted` ({name: (partitions, config)}) unless they exist.
-
-    Existing topics are left as they are (their config is not changed), but their partition
-    count must match: a different count raises TopicMismatchError, since adding partitions later
-    moves keys between partitions. Returns once every topic is visible in the metadata with
-    all its partitions.
-    """
-    if not wanted:
-        return
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    new = [NewTopic(name, parts, replication, config=dict(config)) for name, (parts, config) in wanted.items()]
-    failures: list[str] = []
-    for name, future in admin.create_topics(new, request_timeout=timeout).items():
-        try:
-            future.result(timeout)
-        except KafkaException as exc:
-            error = exc.args[0]
-            if not (isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS):
-                failures.append(f"{name}: {error}")
-    if failures:
-        raise BrokerError("creating topics failed: " + "; ".join(failures))
-
-    deadline = time.monotonic() + timeout
-    while True:
-        topics = admin.list_topics(timeout=max(1.0, deadline - time.monotonic())).topics
-        pending: list[str] = []
-        mismatched: list[str] = []
-        for name, (parts, _) in wanted.items():
-            topic = topics.get(name)
-            if topic is None or topic.error is not None or not topic.partitions:
-                pending.append(name)
-            elif len(topic.partitions) != parts:
-                mismatched.append(f"{name} has {len(topic.partitions)} partitions, expected {parts}")
-        if mismatched:
-            raise TopicMismatchError("topic partition count mismatch: " + "; ".join(mismatched))
-        if not pending:
-            return
-        if time.monotonic() >= deadline:
-            raise BrokerError(f"topics not visible in the metadata after {timeout:g} s: {', '.join(pending)}")
-        time.sleep(0.2)
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from novalog.settings import Settings, get_settings
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.group()
@@ -134,6 +135,7 @@ def up(demo_count: int, exit_after: bool, schedulers: int) -> None:
         client = ComputeClient(stack.api_url)
         deadline = time.monotonic() + 60
         while len([h for h in client.hypervisors() if h["state"] == "up"]) < len(hosts):
+            stack.check_alive()
             if time.monotonic() > deadline:
                 raise click.ClickException("the hosts did not all report in 60 s; see the logs in " + str(stack.log_dir))
             time.sleep(0.3)

@@ -30,6 +30,7 @@ def serve_projections(settings: Settings) -> None:
 
     ensure_all_topics(settings)
     datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
+    datadir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings.kafka_bootstrap, settings.topic_prefix, settings.partitions, datadir)
     run_worker(app)
 

@@ -78,6 +78,12 @@ class LocalStack:
             time.sleep(0.2)
         raise TimeoutError(f"the API did not answer in {timeout} s: {self.tail('api')}")
 
+    def check_alive(self) -> None:
+        """Raise, with its log tail, if a service has exited."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode}:\n{self.tail(name)}")
+
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.log_dir / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

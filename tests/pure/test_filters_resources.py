@@ -6,15 +6,15 @@ import pytest
 
 from builders import build_claim, build_flavor, build_host_state, build_sched_host, build_spec
 from novalog.events.capacity import shortfall, used_by_claims
-from novalog.events.records import Resources
+from novalog.events.records import Claim, Resources
 from novalog.scheduler.filters import CoreFilter, DiskFilter, RamFilter
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()
 
 
-def claims_of(vcpus: int = 0, memory_mb: int = 0, disk_gb: int = 0, pending: bool = False):
-    """The claims, split in two halves so totals larger than the host are possible."""
+def claims_of(vcpus: int = 0, memory_mb: int = 0, disk_gb: int = 0) -> list[Claim]:
+    """Two accepted claims "a" and "b" adding up to the totals (one alone may not exceed the host)."""
     half = dict(vcpus=vcpus // 2, memory_mb=memory_mb // 2, disk_gb=disk_gb // 2)
     rest = dict(vcpus=vcpus - half["vcpus"], memory_mb=memory_mb - half["memory_mb"], disk_gb=disk_gb - half["disk_gb"])
     return [build_claim("a", **half), build_claim("b", **rest)]

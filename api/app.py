@@ -23,6 +23,7 @@ from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import ApiFault, BadRequest, NotFound, fault_body
 from novalog.events.outbound import Outbound
 from novalog.events.records import utcnow
+from novalog.events.state import FlavorState
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ def create_app(backend: ApiBackend) -> FastAPI:
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
 
+    def await_write(predicate: Any, key: str) -> None:
+        if not backend.cache.wait_until(predicate, backend.write_wait):
+            log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
+
     def context(request: Request) -> RequestContext:
         return context_from_token(request.headers.get("x-auth-token"), request.state.request_id)
 
@@ -148,8 +153,10 @@ def create_app(backend: ApiBackend) -> FastAPI:
             raise ApiFault(409, f"Flavor with name {flavor.name} already exists.")
         (pos,) = backend.log.append([out])
         key = out.key
-        backend.cache.wait_until(lambda: getattr(backend.cache.catalog.get(key), "offset", -1) >= pos.offset, backend.write_wait)
-        return {"flavor": views.flavor_detail(base_url(request), find_flavor(flavor.id))}
+        await_write(lambda: getattr(backend.cache.catalog.get(key), "offset", -1) >= pos.offset, key)
+        # The write is durable; if the projection lags, answer from the value written.
+        row = backend.cache.catalog.get(key) or FlavorState(flavor=flavor, created_at=utcnow(), offset=pos.offset)
+        return {"flavor": views.flavor_detail(base_url(request), row)}
 
     # --- servers ---------------------------------------------------------
 
@@ -212,7 +219,7 @@ def create_app(backend: ApiBackend) -> FastAPI:
         hint_lists = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in hints.items()}
         instance_id, out = commands.build_server(ctx, body, row.flavor, hint_lists)
         (pos,) = backend.log.append([out])
-        backend.cache.wait_until(lambda: getattr(backend.cache.instances.get(instance_id), "offset", -1) >= pos.offset, backend.write_wait)
+        await_write(lambda: getattr(backend.cache.instances.get(instance_id), "offset", -1) >= pos.offset, instance_id)
         base = base_url(request)
         response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"
         return {
@@ -230,7 +237,7 @@ def create_app(backend: ApiBackend) -> FastAPI:
         row = find_server(server_id, ctx)
         out = commands.delete_server(ctx, row.instance_id)
         (pos,) = backend.log.append([out])
-        backend.cache.wait_until(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, backend.write_wait)
+        await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
         return Response(status_code=204)
 
     # --- hypervisors -----------------------------------------------------

@@ -129,11 +129,16 @@ class ConsumeLoop:
     outputs are acknowledged before the record's offset is committed.
     """
 
-    def __init__(self, log_: EventLog, consumer: Consumer, processor: str, handler: Handler) -> None:
+    def __init__(self, log_: EventLog, consumer: Consumer, processor: str, handler: Handler, *, dead_letter_failures: bool = False) -> None:
         self.log = log_
         self.consumer = consumer
         self.processor = processor
         self.handler = handler
+        # A pure handler that raises will raise again on redelivery: such a
+        # record is dead-lettered. A shell whose failures may be transient
+        # (a hypervisor connection) leaves this off and crashes instead, to be
+        # restarted and redelivered the record.
+        self.dead_letter_failures = dead_letter_failures
         self.stopping = threading.Event()
 
     def dead_letter(self, msg: Message, exc: Exception) -> None:
@@ -147,7 +152,15 @@ class ConsumeLoop:
         except DecodeError as exc:
             self.dead_letter(msg, exc)
             return
-        self.log.append(self.handler(msg, record))
+        try:
+            outs = self.handler(msg, record)
+        except Exception as exc:
+            if not self.dead_letter_failures:
+                raise
+            log.exception("%s: could not apply %s", self.processor, type(record).__name__)
+            self.dead_letter(msg, exc)
+            return
+        self.log.append(outs)
 
     def run_once(self, timeout: float = 0.2) -> int:
         """Handle what one poll returns; commit after it is done. Returns the number of records."""

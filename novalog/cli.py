@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,11 +106,79 @@ def kafka_stop() -> None:
     click.echo("stopped" if _broker(get_settings()).stop() else "not running")
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks that print their figures."""
+
+
+@bench.command("boot")
+@click.option("--count", default=100, show_default=True)
+@click.option("--concurrency", default=10, show_default=True)
+@click.option("--hosts", "host_count", default=3, show_default=True, help="simulated hosts of the fresh bench stack")
+def bench_boot(count: int, concurrency: int, host_count: int) -> None:
+    """Boot COUNT servers through the API on a fresh local stack; print POST-to-ACTIVE p50/p99 and throughput."""
+    import platform
+    import tempfile
+    import uuid
+
+    from novalog.bench import boot_benchmark
+    from novalog.demo import ComputeClient
+    from novalog.services import ensure_all_topics
+    from novalog.stack import LocalStack
+
+    settings = get_settings()
+    broker = _ensure_local_broker(settings)
+    work = Path(tempfile.mkdtemp(prefix="novalog-bench-"))
+    hosts_file = work / "hosts.toml"
+    per_host_vcpus = max(4, count // host_count + 1)
+    hosts_file.write_text("".join(
+        f'[[hosts]]\nname = "bench{i}"\nvcpus = {per_host_vcpus}\nmemory_mb = {per_host_vcpus * 128}\ndisk_gb = {per_host_vcpus * 2}\n\n'
+        for i in range(host_count)
+    ))
+    bench_settings = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work})
+    ensure_all_topics(bench_settings)
+    stack = LocalStack(bench_settings)
+    try:
+        stack.start_all([f"bench{i}" for i in range(host_count)])
+        stack.wait_api(90)
+        client = ComputeClient(stack.api_url)
+        deadline = time.monotonic() + 60
+        while len([h for h in client.hypervisors() if h["state"] == "up"]) < host_count and time.monotonic() < deadline:
+            time.sleep(0.3)
+        r = boot_benchmark(stack.api_url, count, concurrency)
+    finally:
+        stack.stop_all()
+        if broker is not None:
+            broker.stop()
+    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    click.echo(
+        f"boot {r['servers']} servers ({concurrency} concurrent POSTs, {host_count} test-driver hosts): "
+        f"{r['active']} ACTIVE, {r['error']} ERROR, {r['unsettled']} unsettled"
+    )
+    click.echo(f"POST-to-ACTIVE latency: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
+    click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
+
+
+def _ensure_local_broker(settings: Settings):
+    """Start the embedded broker when the settings point at it; None when another cluster is configured."""
+    if settings.kafka_bootstrap != Settings.model_fields["kafka_bootstrap"].default:
+        return None
+    broker = _broker(settings)
+    broker.fetch()
+    if broker.is_running():
+        broker.wait_ready(90)
+        return None  # someone else's broker: leave it running
+    broker.start()
+    broker.wait_ready(90)
+    return broker
+
+
 @main.command()
 @click.option("--demo", "demo_count", default=4, show_default=True, help="servers to boot once the stack is up (0: none)")
 @click.option("--exit/--stay", "exit_after", default=False, help="stop everything after the demo instead of serving")
 @click.option("--schedulers", default=1, show_default=True)
-def up(demo_count: int, exit_after: bool, schedulers: int) -> None:
+@click.option("--reset", is_flag=True, help="start from an empty log: wipe the local broker's data and the tables first")
+def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     """Start the whole local stack: broker (unless NOVALOG_KAFKA_BOOTSTRAP names another), services, hosts."""
     from novalog.agent.config import load_hosts
     from novalog.demo import ComputeClient, run_demo
@@ -117,15 +186,15 @@ def up(demo_count: int, exit_after: bool, schedulers: int) -> None:
     from novalog.stack import LocalStack
 
     settings = get_settings()
-    broker = None
-    if settings.kafka_bootstrap == Settings.model_fields["kafka_bootstrap"].default:
-        broker = _broker(settings)
-        click.echo("fetching Kafka jars (first run only) ...")
-        broker.fetch()
-        if not broker.is_running():
-            broker.start()
-        broker.wait_ready(90)
-        click.echo(f"Kafka broker ready at {broker.bootstrap}")
+    if reset:
+        import shutil
+
+        if settings.kafka_bootstrap != Settings.model_fields["kafka_bootstrap"].default:
+            raise click.ClickException("--reset only wipes the embedded local broker, not a configured cluster")
+        _broker(settings).reset()
+        shutil.rmtree(Path(settings.state_dir) / "faust", ignore_errors=True)
+    click.echo(f"Kafka at {settings.kafka_bootstrap} (fetching and starting the local broker if that is the default) ...")
+    broker = _ensure_local_broker(settings)
     ensure_all_topics(settings)
     hosts = [h.name for h in load_hosts(Path(settings.hosts_file))]
     stack = LocalStack(settings)

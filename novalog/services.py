@@ -26,9 +26,10 @@ def _on_signals(stop: Callable[[], None]) -> None:
 
 
 def serve_projections(settings: Settings) -> None:
-    from novalog.projections.worker import build_app, run_worker
+    from novalog.projections.worker import build_app, changelog_specs, run_worker
 
     ensure_all_topics(settings)
+    ensure_topics(settings.kafka_bootstrap, changelog_specs(settings.topic_prefix, settings.partitions))
     datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
     datadir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings.kafka_bootstrap, settings.topic_prefix, settings.partitions, datadir)
@@ -44,12 +45,12 @@ def serve_scheduler(settings: Settings) -> None:
 
     ensure_all_topics(settings)
     event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
-    table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS)).start()
+    table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS)).start()
     name = f"novalog-scheduler-{socket.gethostname()}-{os.getpid()}"
     scheduler = Scheduler(name, table.rows, SchedulerOptions(max_attempts=settings.max_attempts), settings.service_down_time)
     consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"{settings.topic_prefix}-scheduler"))
     consumer.subscribe([settings.topic(topics.INSTANCE_EVENTS)])
-    loop = ConsumeLoop(event_log, consumer, name, lambda msg, record: scheduler.handle(record))
+    loop = ConsumeLoop(event_log, consumer, name, lambda msg, record: scheduler.handle(record), dead_letter_failures=True)
     _on_signals(loop.stop)
     log.info("scheduler %s serving", name)
     try:

@@ -45,6 +45,19 @@ def _fold_catalog(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbou
     return (None if new is None else replace(new, offset=offset)), []
 
 
+TABLES = ("host_state", "instances", "catalog")
+
+
+def changelog_specs(prefix: str, partitions: int) -> dict[str, tuple[int, dict[str, str]]]:
+    """The tables' changelog topics, made before the worker starts.
+
+    Faust would create them itself, but a worker that asks for a changelog
+    before its metadata has spread crashes its agent with PartitionsMismatch;
+    made beforehand, compacted and co-partitioned, the race is gone.
+    """
+    return {f"{prefix}-projections-{table}-changelog": (partitions, topics.LATEST_ONLY) for table in TABLES}
+
+
 def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> faust.App:
     """The projection worker's Faust app, on the given cluster and topic prefix."""
     app = faust.App(
@@ -97,11 +110,11 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
                         raise DecodeError(f"{type(record).__name__} does not belong on {source}")
                     current = tbl.get(key)
                     old = None if current is None else decode(current)
-                except DecodeError as exc:
+                    new, outs = fold(old, record, msg.offset)
+                except Exception as exc:  # undecodable, or a fold that cannot apply it: dead-letter, go on
                     log.warning("dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, exc)
                     await dlq.send(key=key, value=event.value, headers=_dlq_headers(exc, msg, app.conf.id))
                     continue
-                new, outs = fold(old, record, msg.offset)
                 if new is not None and new != old:
                     row = encode(new)
                     tbl[key] = row
@@ -112,11 +125,11 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
         consume.__name__ = f"fold_{source.replace('.', '_')}"
         app.agent(topic(source), name=consume.__name__)(consume)
 
-    hosts = table("host_state")
+    hosts = table(TABLES[0])
     make_agent(topics.HOST_EVENTS, hosts, topics.STATE_HOSTS, HostEvent.__args__, _fold_hosts)
     make_agent(topics.HOST_HEARTBEATS, hosts, topics.STATE_HOSTS, HostEvent.__args__, _fold_hosts)
-    make_agent(topics.INSTANCE_EVENTS, table("instances"), topics.STATE_INSTANCES, InstanceEvent.__args__, _fold_instances)
-    make_agent(topics.CATALOG_EVENTS, table("catalog"), topics.STATE_CATALOG, CatalogEvent.__args__, _fold_catalog)
+    make_agent(topics.INSTANCE_EVENTS, table(TABLES[1]), topics.STATE_INSTANCES, InstanceEvent.__args__, _fold_instances)
+    make_agent(topics.CATALOG_EVENTS, table(TABLES[2]), topics.STATE_CATALOG, CatalogEvent.__args__, _fold_catalog)
     return app
 
 

@@ -2,7 +2,9 @@
 
 Not a Faust GlobalTable (which does not hold up with several workers): a
 plain consumer reads every partition of `state.hosts` from the beginning, in
-a thread, into a dict the scheduling passes read.
+a thread, into a dict the scheduling passes read. It also reads the
+heartbeats topic itself, so liveness does not depend on the projection
+worker being up: a host is alive when its agent beats, whoever folds it.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from novalog.events.codec import DecodeError, decode
 from novalog.events.kafka import consumer_config
 from novalog.events.state import HostState
+from novalog.events.types import HostHeartbeatReported
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +28,11 @@ log = logging.getLogger(__name__)
 class HostTable:
     """Current HostState of every host, kept up to date from the state topic."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, heartbeats_topic: str | None = None) -> None:
         self.topic = topic
+        self.topics = [topic] + ([heartbeats_topic] if heartbeats_topic else [])
         self._rows: dict[str, HostState] = {}
+        self._beats: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.caught_up = threading.Event()
@@ -39,21 +46,29 @@ class HostTable:
         return self
 
     def rows(self) -> list[HostState]:
+        """Every host's row, with the latest heartbeat seen either folded or on the heartbeats topic."""
         with self._lock:
-            return list(self._rows.values())
+            return [self._with_beat(row) for row in self._rows.values()]
+
+    def _with_beat(self, row: HostState) -> HostState:
+        beat = self._beats.get(row.host)
+        if beat is None or (row.last_heartbeat_at is not None and row.last_heartbeat_at >= beat):
+            return row
+        return replace(row, last_heartbeat_at=beat)
 
     def get(self, host: str) -> HostState | None:
         with self._lock:
             return self._rows.get(host)
 
     def _run(self) -> None:
-        meta = self._consumer.list_topics(self.topic, timeout=10).topics[self.topic]
-        parts = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in meta.partitions]
-        ends = {}
-        for tp in parts:
-            lo, hi = self._consumer.get_watermark_offsets(TopicPartition(self.topic, tp.partition), timeout=10)
-            if hi > lo:
-                ends[tp.partition] = hi
+        parts, ends = [], {}
+        for topic in self.topics:
+            meta = self._consumer.list_topics(topic, timeout=10).topics[topic]
+            for p in meta.partitions:
+                parts.append(TopicPartition(topic, p, OFFSET_BEGINNING))
+                lo, hi = self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                if hi > lo:
+                    ends[(topic, p)] = hi
         self._consumer.assign(parts)
         if not ends:
             self.caught_up.set()
@@ -64,13 +79,18 @@ class HostTable:
                 try:
                     row = decode(msg.value())
                 except DecodeError as exc:
-                    log.warning("skipping undecodable host row at %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), exc)
+                    log.warning("skipping undecodable record at %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), exc)
                     row = None
-                if isinstance(row, HostState):
-                    with self._lock:
+                with self._lock:
+                    if isinstance(row, HostState):
                         self._rows[row.host] = row
-                if msg.partition() in ends and msg.offset() + 1 >= ends[msg.partition()]:
-                    del ends[msg.partition()]
+                    elif isinstance(row, HostHeartbeatReported):
+                        beat = row.envelope.occurred_at
+                        if beat > self._beats.get(row.host, beat - timedelta(1)):
+                            self._beats[row.host] = beat
+                pos = (msg.topic(), msg.partition())
+                if pos in ends and msg.offset() + 1 >= ends[pos]:
+                    del ends[pos]
                     if not ends:
                         self.caught_up.set()
         self._consumer.close()

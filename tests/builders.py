@@ -6,13 +6,43 @@ the fields the test is about, so the test reads as its own specification.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from novalog.events.records import Claim, Flavor, RequestSpec
-from novalog.events.state import HostState
+from novalog.events.records import (
+    Claim,
+    Envelope,
+    Fault,
+    FilterCount,
+    Flavor,
+    PlacementTrace,
+    RequestSpec,
+    Resources,
+    WeighedHost,
+)
+from novalog.events.state import FlavorState, HostState, InstanceState
+from novalog.events.types import (
+    ClaimAccepted,
+    ClaimRejected,
+    ClaimReleased,
+    FlavorCreated,
+    FlavorDeleted,
+    HostCapacityReported,
+    HostHeartbeatReported,
+    InstanceBuildRequested,
+    InstanceDeleted,
+    InstanceDeleteOrdered,
+    InstanceDeleteRequested,
+    InstancePowerStateChanged,
+    InstanceSchedulingFailed,
+    InstanceSpawned,
+    InstanceSpawnFailed,
+    InstanceSpawnOrdered,
+    PlacementProposed,
+)
 from novalog.scheduler.host_state import SchedHost, host_view
 
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -81,3 +111,292 @@ def build_sched_host(
     """The scheduler's view of `state` (default: build_host_state(**state_fields)) through the real host_view."""
     row = state if state is not None else build_host_state(**state_fields)
     return host_view(row, {c.claim_id: c for c in in_flight}, now, service_down_time)
+
+
+# --- event envelopes and the values events share ---
+
+
+def build_envelope(event_type: str = "Event", **fields: Any) -> Envelope:
+    """Written at NOW by "tests" in answer to request "req-1"; the id names the type unless given."""
+    envelope = Envelope(
+        event_id=f"{event_type}-1", event_type=event_type, occurred_at=NOW, producer="tests", request_id="req-1"
+    )
+    return replace(envelope, **fields)
+
+
+def build_caused_envelope(
+    cause: Envelope, event_type: str, salt: str = "", producer: str = "novalog-projections", **fields: Any
+) -> Envelope:
+    """The envelope an effect of `cause` carries: id uuid5 of "<cause id>/<type>/<salt>", cause's request id, written at NOW."""
+    envelope = Envelope(
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/{event_type}/{salt}")),
+        event_type=event_type,
+        occurred_at=NOW,
+        producer=producer,
+        request_id=cause.request_id,
+        causation_id=cause.event_id,
+    )
+    return replace(envelope, **fields)
+
+
+def _envelope(event_type: str, event_id: str, at: datetime) -> Envelope:
+    return build_envelope(event_type, event_id=event_id, occurred_at=at)
+
+
+def build_fault(**fields: Any) -> Fault:
+    """Nova's "No valid host" fault, created at NOW."""
+    return replace(Fault(code=500, message="No valid host was found.", created=NOW), **fields)
+
+
+def build_resources(**fields: Any) -> Resources:
+    """What an m1.tiny takes: 1 vCPU, 512 MB, 1 GB."""
+    return replace(Resources(vcpus=1, memory_mb=512, disk_gb=1), **fields)
+
+
+def build_trace(**fields: Any) -> PlacementTrace:
+    """Two hosts, one left after RamFilter, host-1 weighed first."""
+    trace = PlacementTrace(
+        hosts_before=2,
+        filters=[FilterCount("ComputeFilter", 2), FilterCount("RamFilter", 1)],
+        top=[WeighedHost("host-1", 1.0, {"RAMWeigher": 1.0})],
+    )
+    return replace(trace, **fields)
+
+
+# --- instance events (ids name the event and the instance: "build-instance-1") ---
+
+
+def build_build_requested(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceBuildRequested:
+    """POST /servers for one m1.tiny named vm-1."""
+    event = InstanceBuildRequested(
+        envelope=_envelope("InstanceBuildRequested", f"build-{instance_id}", at),
+        instance_id=instance_id,
+        name="vm-1",
+        project_id="project-1",
+        user_id="user-1",
+        flavor=build_flavor(),
+        image_ref="image-1",
+    )
+    return replace(event, **fields)
+
+
+def build_delete_requested(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceDeleteRequested:
+    event = InstanceDeleteRequested(
+        envelope=_envelope("InstanceDeleteRequested", f"delete-{instance_id}", at),
+        instance_id=instance_id,
+        project_id="project-1",
+        user_id="user-1",
+    )
+    return replace(event, **fields)
+
+
+def build_scheduling_failed(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceSchedulingFailed:
+    """No valid host after 3 attempts, without a trace."""
+    event = InstanceSchedulingFailed(
+        envelope=_envelope("InstanceSchedulingFailed", f"scheduling-failed-{instance_id}", at),
+        instance_id=instance_id,
+        fault=build_fault(created=at),
+        attempts=3,
+    )
+    return replace(event, **fields)
+
+
+def build_spawned(instance_id: str = "instance-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> InstanceSpawned:
+    """The guest started, running (power state 1)."""
+    event = InstanceSpawned(
+        envelope=_envelope("InstanceSpawned", f"spawned-{instance_id}-{host}", at),
+        instance_id=instance_id,
+        host=host,
+        hypervisor_hostname=host,
+        domain_name=f"novalog-{instance_id}",
+        power_state=1,
+    )
+    return replace(event, **fields)
+
+
+def build_spawn_failed(instance_id: str = "instance-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> InstanceSpawnFailed:
+    event = InstanceSpawnFailed(
+        envelope=_envelope("InstanceSpawnFailed", f"spawn-failed-{instance_id}-{host}", at),
+        instance_id=instance_id,
+        host=host,
+        fault=build_fault(message=f"Build of instance {instance_id} aborted: image not found", created=at),
+    )
+    return replace(event, **fields)
+
+
+def build_power_state_changed(
+    instance_id: str = "instance-1", host: str = "host-1", power_state: int = 4, at: datetime = NOW, **fields: Any
+) -> InstancePowerStateChanged:
+    """The guest stopped (power state 4, SHUTDOWN) unless told otherwise."""
+    event = InstancePowerStateChanged(
+        envelope=_envelope("InstancePowerStateChanged", f"power-{power_state}-{instance_id}-{host}", at),
+        instance_id=instance_id,
+        host=host,
+        transition="STOPPED",
+        power_state=power_state,
+    )
+    return replace(event, **fields)
+
+
+def build_deleted(instance_id: str = "instance-1", host: str | None = "host-1", at: datetime = NOW, **fields: Any) -> InstanceDeleted:
+    event = InstanceDeleted(
+        envelope=_envelope("InstanceDeleted", f"deleted-{instance_id}-{host}", at), instance_id=instance_id, host=host
+    )
+    return replace(event, **fields)
+
+
+# --- placement events (ids name the event and the claim: "proposal-claim-1") ---
+
+
+def build_proposal(
+    claim_id: str = "claim-1", host: str = "host-1", resources: Resources | None = None, at: datetime = NOW, **fields: Any
+) -> PlacementProposed:
+    """scheduler-1 proposes `host` for the instance of build_claim(claim_id); m1.tiny-sized unless told."""
+    instance_id = fields.pop("instance_id", f"instance-of-{claim_id}")
+    event = PlacementProposed(
+        envelope=_envelope("PlacementProposed", f"proposal-{claim_id}", at),
+        claim_id=claim_id,
+        instance_id=instance_id,
+        host=host,
+        scheduler="scheduler-1",
+        resources=resources or build_resources(),
+        spec=build_spec(instance_id=instance_id),
+    )
+    return replace(event, **fields)
+
+
+def build_claim_accepted(
+    claim_id: str = "claim-1", host: str = "host-1", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any
+) -> ClaimAccepted:
+    """An m1.tiny claim accepted on its first attempt."""
+    event = ClaimAccepted(
+        envelope=_envelope("ClaimAccepted", f"accepted-{claim_id}", at),
+        claim_id=claim_id,
+        instance_id=instance_id,
+        host=host,
+        resources=build_resources(),
+        spec=build_spec(instance_id=instance_id),
+    )
+    return replace(event, **fields)
+
+
+def build_claim_rejected(
+    claim_id: str = "claim-1", host: str = "host-1", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any
+) -> ClaimRejected:
+    event = ClaimRejected(
+        envelope=_envelope("ClaimRejected", f"rejected-{claim_id}", at),
+        claim_id=claim_id,
+        instance_id=instance_id,
+        host=host,
+        reason="memory_mb: requested 512, room 0 (8192 x 1 - 0 reserved - 8192 claimed)",
+        spec=build_spec(instance_id=instance_id),
+    )
+    return replace(event, **fields)
+
+
+def build_claim_released(claim_id: str = "claim-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> ClaimReleased:
+    """The release of build_claim(claim_id)."""
+    event = ClaimReleased(
+        envelope=_envelope("ClaimReleased", f"released-{claim_id}", at),
+        claim_id=claim_id,
+        instance_id=f"instance-of-{claim_id}",
+        host=host,
+    )
+    return replace(event, **fields)
+
+
+# --- host reports ---
+
+
+def build_capacity_report(host: str = "host-1", reported_at: datetime | None = NOW, **fields: Any) -> HostCapacityReported:
+    """What build_host_state holds: 4 vCPUs, 8 GiB, 80 GB at ratios 4.0 / 1.0 / 1.0, nothing reserved or running.
+
+    Written when it was reported (NOW when reported_at is None).
+    """
+    written = reported_at or NOW
+    event = HostCapacityReported(
+        envelope=_envelope("HostCapacityReported", f"capacity-{host}-{written.isoformat()}", written),
+        host=host,
+        hypervisor_type="QEMU",
+        hypervisor_version=8_002_000,
+        hypervisor_hostname=host,
+        cpu_info='{"model": "Haswell"}',
+        vcpus=4,
+        memory_mb=8192,
+        disk_gb=80,
+        cpu_allocation_ratio=4.0,
+        ram_allocation_ratio=1.0,
+        disk_allocation_ratio=1.0,
+        reported_at=reported_at,
+    )
+    return replace(event, **fields)
+
+
+def build_heartbeat(host: str = "host-1", at: datetime = NOW, **fields: Any) -> HostHeartbeatReported:
+    event = HostHeartbeatReported(
+        envelope=_envelope("HostHeartbeatReported", f"heartbeat-{host}-{at.isoformat()}", at), host=host, interval_s=10.0
+    )
+    return replace(event, **fields)
+
+
+# --- catalog events ---
+
+
+def build_flavor_created(flavor: Flavor | None = None, at: datetime = NOW, **fields: Any) -> FlavorCreated:
+    flavor = flavor or build_flavor()
+    event = FlavorCreated(envelope=_envelope("FlavorCreated", f"flavor-created-{flavor.id}-{at.isoformat()}", at), flavor=flavor)
+    return replace(event, **fields)
+
+
+def build_flavor_deleted(flavor_id: str = "flavor-1", at: datetime = NOW, **fields: Any) -> FlavorDeleted:
+    event = FlavorDeleted(envelope=_envelope("FlavorDeleted", f"flavor-deleted-{flavor_id}-{at.isoformat()}", at), flavor_id=flavor_id)
+    return replace(event, **fields)
+
+
+# --- agent commands ---
+
+
+def build_spawn_ordered(instance_id: str = "instance-1", claim_id: str = "claim-1", **fields: Any) -> InstanceSpawnOrdered:
+    event = InstanceSpawnOrdered(
+        envelope=build_envelope("InstanceSpawnOrdered", event_id=f"spawn-order-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id,
+        claim_id=claim_id,
+        name="vm-1",
+        flavor=build_flavor(),
+        image_ref="image-1",
+        project_id="project-1",
+    )
+    return replace(event, **fields)
+
+
+def build_delete_ordered(instance_id: str = "instance-1", claim_id: str | None = "claim-1", **fields: Any) -> InstanceDeleteOrdered:
+    event = InstanceDeleteOrdered(
+        envelope=build_envelope("InstanceDeleteOrdered", event_id=f"delete-order-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id,
+        claim_id=claim_id,
+    )
+    return replace(event, **fields)
+
+
+# --- table rows ---
+
+
+def build_instance_state(instance_id: str = "instance-1", **fields: Any) -> InstanceState:
+    """The row build_build_requested(instance_id) starts: building, scheduling, created at NOW."""
+    state = InstanceState(
+        instance_id=instance_id,
+        name="vm-1",
+        project_id="project-1",
+        user_id="user-1",
+        flavor=build_flavor(),
+        image_ref="image-1",
+        created_at=NOW,
+        updated_at=NOW,
+        request_id="req-1",
+    )
+    return replace(state, **fields)
+
+
+def build_flavor_state(flavor: Flavor | None = None, **fields: Any) -> FlavorState:
+    """A live flavor (default build_flavor()) created at NOW."""
+    return replace(FlavorState(flavor=flavor or build_flavor(), created_at=NOW), **fields)

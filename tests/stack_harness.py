@@ -69,7 +69,12 @@ class RunningStack:
         self.stack.wait_api(60)
         self.client = ComputeClient(self.stack.api_url)
         wait_until(lambda: len([h for h in self.client.hypervisors() if h["state"] == "up"]) == len(self.hosts), 60, "all hosts up", self.stack.check_alive)
-        self.client.ensure_flavor(SMALL_FLAVOR)
+        try:
+            self.client.ensure_flavor(SMALL_FLAVOR)
+        except Exception as exc:
+            from novalog.events import topics
+            dump = {n: [(m.partition(), m.offset(), type(r).__name__) for m, r in self.records(n)] for n in (topics.CATALOG_EVENTS, topics.STATE_CATALOG)}
+            raise AssertionError(f"DEBUG {dump}") from exc
         return self
 
     def stop(self) -> None:

@@ -1,0 +1,34 @@
+"""The dependency rule of STYLE.md, kept by import-linter's contracts in pyproject.toml.
+
+import-linter walks the `novalog` package on disk, and in the source tree its
+subpackages live in sibling folders (events/, api/...), so the check runs on
+the package as it installs: built into a temporary folder first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def test_import_contracts_hold(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    build = subprocess.run(
+        [str(BIN / "pip"), "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    assert build.returncode == 0, build.stderr
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    lint = subprocess.run(
+        [str(BIN / "lint-imports"), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "4 kept, 0 broken" in lint.stdout, lint.stdout

@@ -1,0 +1,374 @@
+"""Framed Avro: every record comes back equal; anything else is refused with a DecodeError that says why.
+
+Framing (Schema Registry wire format): byte 0 is 0, bytes 1-4 the schema id
+(big-endian, from schemas/manifest.json), then the Avro body.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import shutil
+import struct
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+from fastavro.repository.flat_dict import FlatDictRepository
+from fastavro.schema import load_schema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builders import (
+    NOW,
+    build_build_requested,
+    build_capacity_report,
+    build_claim,
+    build_claim_accepted,
+    build_claim_rejected,
+    build_claim_released,
+    build_delete_ordered,
+    build_delete_requested,
+    build_deleted,
+    build_envelope,
+    build_fault,
+    build_flavor,
+    build_flavor_created,
+    build_flavor_deleted,
+    build_flavor_state,
+    build_heartbeat,
+    build_host_state,
+    build_instance_state,
+    build_power_state_changed,
+    build_proposal,
+    build_scheduling_failed,
+    build_spawn_failed,
+    build_spawn_ordered,
+    build_spawned,
+    build_spec,
+    build_trace,
+)
+from novalog.events.avro_shapes import full_name
+from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
+from novalog.events.records import Claim, Envelope, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
+from novalog.events.state import STATE_TYPES, HostState
+from novalog.events.types import EVENT_TYPES, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
+
+RECORD_TYPES = (*EVENT_TYPES, *STATE_TYPES)
+MANIFEST_IDS = {entry.name: entry.id for entry in read_manifest()}
+LATER = datetime(2024, 1, 1, 12, 5, 0, 123_000, tzinfo=UTC)
+
+# Nested values with every optional field set, so "set" really means set all the way down.
+ENVELOPE = build_envelope("Example", causation_id="event-0", schema_version=2)
+FLAVOR = build_flavor(
+    ephemeral=10, swap=1024, rxtx_factor=2.0, is_public=False, description="for tests",
+    extra_specs={"hw:cpu_policy": "dedicated", "ünïcödé": "✓"},
+)
+SPEC = build_spec(
+    FLAVOR, availability_zone="nova", scheduler_hints={"group": ["g-1"], "different_host": ["a", "b"]},
+    num_attempts=2, retry_hosts=["host-2"],
+)
+FAULT = build_fault(details="Traceback (most recent call last): ...")
+TRACE = build_trace(top=[WeighedHost("host-1", 1.5, {"RAMWeigher": 1.0, "CPUWeigher": 0.5})])
+
+# One builder-made example per record type, with every field that has a default set to something else.
+EXAMPLES: dict[type, Any] = {
+    type(ex): ex
+    for ex in (
+        build_build_requested(
+            envelope=ENVELOPE, flavor=FLAVOR, availability_zone="nova", metadata={"role": "web"},
+            scheduler_hints={"group": ["g-1"]}, key_name="key-1",
+        ),
+        build_delete_requested(envelope=ENVELOPE),
+        build_scheduling_failed(envelope=ENVELOPE, fault=FAULT, trace=TRACE),
+        build_spawned(envelope=ENVELOPE),
+        build_spawn_failed(envelope=ENVELOPE, fault=FAULT),
+        build_power_state_changed(envelope=ENVELOPE),
+        build_deleted(envelope=ENVELOPE, host="host-1"),
+        build_proposal(envelope=ENVELOPE, spec=SPEC, trace=TRACE),
+        build_claim_accepted(envelope=ENVELOPE, spec=SPEC),
+        build_claim_rejected(envelope=ENVELOPE, spec=SPEC),
+        build_claim_released(envelope=ENVELOPE),
+        build_capacity_report(
+            envelope=ENVELOPE, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
+            running_vms=2, vcpus_in_use=2, memory_mb_in_use=1024, reported_at=LATER,
+        ),
+        build_heartbeat(envelope=ENVELOPE),
+        build_flavor_created(envelope=ENVELOPE, flavor=FLAVOR),
+        build_flavor_deleted(envelope=ENVELOPE),
+        build_spawn_ordered(envelope=ENVELOPE, flavor=FLAVOR),
+        build_delete_ordered(envelope=ENVELOPE, claim_id="claim-1"),
+        build_host_state(
+            cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
+            disk_allocation_ratio=2.0, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
+            claims=[build_claim("claim-1"), build_claim("claim-2", vcpus=2)], rejected=["claim-3"],
+            released=["claim-0"], running_vms=2, vcpus_in_use=3, memory_mb_in_use=1024,
+            heartbeat_interval_s=10.0, disabled=True, disabled_reason="maintenance",
+        ),
+        build_instance_state(
+            flavor=FLAVOR, vm_state="active", task_state=None, power_state=1, availability_zone="nova",
+            metadata={"role": "web"}, key_name="key-1", host="host-1", hypervisor_hostname="host-1",
+            domain_name="novalog-instance-1", claim_id="claim-1", attempts=2, fault=FAULT, launched_at=NOW,
+            terminated_at=LATER, request_id="req-2", offset=42,
+        ),
+        build_flavor_state(FLAVOR, deleted=True, offset=7),
+    )
+}
+
+
+def _default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _has_default(f: dataclasses.Field) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+
+
+def with_defaults(value: Any) -> Any:
+    """The same record with every defaulted field, at every depth, left unset."""
+    if dataclasses.is_dataclass(value):
+        changes = {
+            f.name: _default(f) if _has_default(f) else with_defaults(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
+        return replace(value, **changes)
+    if isinstance(value, list):
+        return [with_defaults(item) for item in value]
+    return value
+
+
+def fields_left_at_default(value: Any, path: str) -> list[str]:
+    """Where a record (at any depth) still holds a default value."""
+    found: list[str] = []
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            inner = getattr(value, f.name)
+            if _has_default(f) and inner == _default(f):
+                found.append(f"{path}.{f.name}")
+            found += fields_left_at_default(inner, f"{path}.{f.name}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += fields_left_at_default(item, f"{path}[{i}]")
+    return found
+
+
+def test_there_is_an_example_for_every_record_type() -> None:
+    assert sorted(cls.__name__ for cls in EXAMPLES) == sorted(cls.__name__ for cls in RECORD_TYPES)
+
+
+@pytest.mark.parametrize("example", EXAMPLES.values(), ids=lambda ex: type(ex).__name__)
+def test_the_set_example_sets_every_optional_field(example) -> None:
+    assert fields_left_at_default(example, type(example).__name__) == []
+
+
+ROUND_TRIPS = [
+    pytest.param(example, id=f"{cls.__name__}-set") for cls, example in EXAMPLES.items()
+] + [
+    pytest.param(with_defaults(example), id=f"{cls.__name__}-unset") for cls, example in EXAMPLES.items()
+]
+
+
+@pytest.mark.parametrize("record", ROUND_TRIPS)
+def test_a_record_round_trips(record) -> None:
+    assert decode(encode(record)) == record
+
+
+@pytest.mark.parametrize("record", EXAMPLES.values(), ids=lambda ex: type(ex).__name__)
+def test_the_frame_is_a_zero_byte_and_the_manifest_id_big_endian(record) -> None:
+    data = encode(record)
+
+    # e.g. InstanceBuildRequested, id 1: 00 | 00 00 00 01 | body
+    assert data[0] == 0
+    assert int.from_bytes(data[1:5], "big") == MANIFEST_IDS[full_name(type(record))]
+    assert data[5:] != b""
+
+
+# --- generated values ---
+
+texts = st.text()
+longs = st.integers(-(2**63), 2**63 - 1)
+doubles = st.floats(allow_nan=False)  # NaN != NaN; infinities are fine in Avro
+# timestamp-millis: aware UTC, whole milliseconds, over datetime's whole range
+millis = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=st.just(UTC)).map(
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+)
+string_maps = st.dictionaries(texts, texts, max_size=3)
+
+
+def optional(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    return st.none() | strategy
+
+
+envelopes = st.builds(
+    Envelope, event_id=texts, event_type=texts, occurred_at=millis, producer=texts,
+    request_id=optional(texts), causation_id=optional(texts), schema_version=longs,
+)
+flavors = st.builds(
+    Flavor, id=texts, name=texts, vcpus=longs, ram=longs, disk=longs, ephemeral=longs, swap=longs,
+    rxtx_factor=doubles, is_public=st.booleans(), description=optional(texts), extra_specs=string_maps,
+)
+resources = st.builds(Resources, vcpus=longs, memory_mb=longs, disk_gb=longs)
+specs = st.builds(
+    RequestSpec, instance_id=texts, project_id=texts, user_id=texts, flavor=flavors, image_ref=texts,
+    availability_zone=optional(texts), scheduler_hints=st.dictionaries(texts, st.lists(texts, max_size=3), max_size=3),
+    num_attempts=longs, retry_hosts=st.lists(texts, max_size=3),
+)
+traces = st.builds(
+    PlacementTrace,
+    hosts_before=longs,
+    filters=st.lists(st.builds(FilterCount, name=texts, hosts_after=longs), max_size=3),
+    top=st.lists(st.builds(WeighedHost, host=texts, weight=doubles, parts=st.dictionaries(texts, doubles, max_size=3)), max_size=3),
+)
+claims = st.builds(Claim, claim_id=texts, instance_id=texts, vcpus=longs, memory_mb=longs, disk_gb=longs)
+
+GENERATED = {
+    "InstanceBuildRequested": st.builds(
+        InstanceBuildRequested, envelope=envelopes, instance_id=texts, name=texts, project_id=texts, user_id=texts,
+        flavor=flavors, image_ref=texts, availability_zone=optional(texts), metadata=string_maps,
+        scheduler_hints=st.dictionaries(texts, st.lists(texts, max_size=3), max_size=3), key_name=optional(texts),
+    ),
+    "PlacementProposed": st.builds(
+        PlacementProposed, envelope=envelopes, claim_id=texts, instance_id=texts, host=texts, scheduler=texts,
+        resources=resources, spec=specs, trace=optional(traces),
+    ),
+    "HostCapacityReported": st.builds(
+        HostCapacityReported, envelope=envelopes, host=texts, hypervisor_type=texts, hypervisor_version=longs,
+        hypervisor_hostname=texts, cpu_info=texts, vcpus=longs, memory_mb=longs, disk_gb=longs,
+        cpu_allocation_ratio=doubles, ram_allocation_ratio=doubles, disk_allocation_ratio=doubles,
+        reserved_vcpus=longs, reserved_memory_mb=longs, reserved_disk_gb=longs, running_vms=longs,
+        vcpus_in_use=longs, memory_mb_in_use=longs, reported_at=optional(millis),
+    ),
+    "HostState": st.builds(
+        HostState, host=texts, hypervisor_type=texts, hypervisor_version=longs, hypervisor_hostname=texts,
+        cpu_info=texts, vcpus=longs, memory_mb=longs, disk_gb=longs, cpu_allocation_ratio=doubles,
+        ram_allocation_ratio=doubles, disk_allocation_ratio=doubles, reserved_vcpus=longs,
+        reserved_memory_mb=longs, reserved_disk_gb=longs, claims=st.lists(claims, max_size=3),
+        rejected=st.lists(texts, max_size=3), released=st.lists(texts, max_size=3), running_vms=longs,
+        vcpus_in_use=longs, memory_mb_in_use=longs, capacity_reported_at=optional(millis),
+        last_heartbeat_at=optional(millis), heartbeat_interval_s=doubles, disabled=st.booleans(),
+        disabled_reason=optional(texts),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GENERATED)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_generated_records_round_trip(name, data) -> None:
+    record = data.draw(GENERATED[name])
+
+    assert decode(encode(record)) == record
+
+
+# --- garbage ---
+
+FLAVOR_DELETED = encode(build_flavor_deleted())  # id 15, body: envelope, "flavor-1"
+
+
+def framed(magic: int, schema_id: int, body: bytes = b"") -> bytes:
+    return struct.pack(">bI", magic, schema_id) + body
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(None, "shorter than the 5-byte header", id="none"),
+        pytest.param(b"", "shorter than the 5-byte header", id="empty"),
+        pytest.param(b"\x00\x00\x00\x0f", "shorter than the 5-byte header", id="4-byte-header"),
+        pytest.param(framed(1, 15, FLAVOR_DELETED[5:]), "not a novalog record: magic byte 1, schema id 15", id="magic-1"),
+        pytest.param(b"{" + FLAVOR_DELETED[1:], "not a novalog record: magic byte 123, schema id 15", id="json-brace-magic"),
+        pytest.param(framed(0, 999, FLAVOR_DELETED[5:]), "not a novalog record: magic byte 0, schema id 999", id="unknown-id-999"),
+        pytest.param(framed(0, 0, FLAVOR_DELETED[5:]), "not a novalog record: magic byte 0, schema id 0", id="unknown-id-0"),
+        pytest.param(FLAVOR_DELETED + b"\x00", "novalog.catalog.FlavorDeleted (schema id 15): 1 trailing bytes", id="trailing-1"),
+        pytest.param(FLAVOR_DELETED + b"zzz", "novalog.catalog.FlavorDeleted (schema id 15): 3 trailing bytes", id="trailing-3"),
+    ],
+)
+def test_garbage_is_refused_with_the_reason(data, message) -> None:
+    with pytest.raises(DecodeError) as refused:
+        decode(data)
+
+    assert str(refused.value) == message
+
+
+HOST_ROW = encode(EXAMPLES[HostState])  # id 18
+
+
+@pytest.mark.parametrize(
+    ("data", "prefix"),
+    [
+        pytest.param(FLAVOR_DELETED[:-1], "novalog.catalog.FlavorDeleted (schema id 15): EOFError: ", id="last-byte-cut"),
+        pytest.param(FLAVOR_DELETED[:-4], "novalog.catalog.FlavorDeleted (schema id 15): EOFError: ", id="four-bytes-cut"),
+        pytest.param(FLAVOR_DELETED[:5], "novalog.catalog.FlavorDeleted (schema id 15): EOFError: ", id="header-only"),
+        pytest.param(HOST_ROW[:-3], "novalog.state.HostState (schema id 18): EOFError: ", id="row-cut"),
+    ],
+)
+def test_a_truncated_body_is_refused_naming_the_record_and_the_end_of_input(data, prefix) -> None:
+    with pytest.raises(DecodeError, match=f"^{re.escape(prefix)}"):
+        decode(data)
+
+
+def _decodes_or_refuses(data: bytes) -> None:
+    try:
+        decode(data)
+    except DecodeError:
+        pass  # anything else escapes and fails the test
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise_anything_but_decode_error(data) -> None:
+    _decodes_or_refuses(data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(sorted(MANIFEST_IDS.values())), st.binary(max_size=300))
+def test_random_bodies_behind_a_valid_header_never_raise_anything_but_decode_error(schema_id, body) -> None:
+    _decodes_or_refuses(framed(0, schema_id, body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(list(EXAMPLES.values())), st.data())
+def test_any_cut_of_a_valid_record_is_refused(record, data) -> None:
+    encoded = encode(record)
+    cut = data.draw(st.integers(0, len(encoded) - 1))
+
+    with pytest.raises(DecodeError):
+        decode(encoded[:cut])
+
+
+# --- older writer schemas ---
+
+
+def test_a_record_written_with_an_older_schema_version_still_decodes(tmp_path: Path) -> None:
+    """Version 1 of InstanceDeleted lacked `host`: its records decode with host=None (the default).
+
+    Old versions live at schemas/history/<full name>.v<N>.avsc (the manifest's
+    rule); they reference the shared records (Envelope) in schemas/.
+    """
+    shutil.copytree(SCHEMAS_DIR, tmp_path, dirs_exist_ok=True)
+    name = "novalog.instance.InstanceDeleted"
+    v1 = json.loads((SCHEMAS_DIR / f"{name}.avsc").read_text())
+    v1["fields"] = [f for f in v1["fields"] if f["name"] != "host"]
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / f"{name}.v1.avsc").write_text(json.dumps(v1))
+    manifest = json.loads((SCHEMAS_DIR / "manifest.json").read_text())
+    for entry in manifest["schemas"]:
+        if entry["name"] == name:  # id 7 becomes the history file; version 2 is appended as id 21
+            entry["file"] = f"history/{name}.v1.avsc"
+            current = dict(entry, id=21, version=2, file=f"{name}.avsc")
+    manifest["schemas"].append(current)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    writer_v1 = load_schema(f"history/{name}.v1", repo=FlatDictRepository(str(tmp_path)))
+    old = build_deleted(host="host-1")
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, writer_v1, {"envelope": dataclasses.asdict(old.envelope), "instance_id": old.instance_id})
+
+    codec = Codec(tmp_path)
+
+    assert codec.decode(framed(0, 7, buf.getvalue())) == InstanceDeleted(envelope=old.envelope, instance_id="instance-1", host=None)
+    assert codec.encode(old)[1:5] == (21).to_bytes(4, "big")

@@ -1,0 +1,326 @@
+"""The published schemas: they agree with the code, their ids are permanent, and versions stay FULL_TRANSITIVE.
+
+schemas/*.avsc is the contract with every other reader of the log; the
+manifest pins each id to one schema by its CRC-64-AVRO fingerprint.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections import defaultdict
+from itertools import permutations
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+from fastavro.repository.flat_dict import FlatDictRepository
+from fastavro.schema import load_schema, parse_schema
+from fastavro.utils import generate_many
+
+from novalog.events.avro_shapes import COMMON_RECORDS, full_name, schema_of
+from novalog.events.codec import SCHEMAS_DIR, ManifestEntry, read_manifest, schema_fingerprint
+from novalog.events.state import STATE_TYPES
+from novalog.events.topics import TOPIC_OF
+from novalog.events.types import EVENT_TYPES
+from novalog.settings import Settings
+
+MANIFEST = read_manifest()
+RECORD_TYPES = (*EVENT_TYPES, *STATE_TYPES)
+CLASSES = {full_name(cls): cls for cls in (*COMMON_RECORDS, *RECORD_TYPES)}
+DEFAULT_PREFIX = Settings.model_fields["topic_prefix"].default  # "novalog"
+
+# What has been published: an id, once given, keeps its name, version and schema forever.
+# Append here when you append to the manifest; never edit a line.
+PUBLISHED = [
+    (1, "novalog.instance.InstanceBuildRequested", 1, "0c9fed2e17b62a64"),
+    (2, "novalog.instance.InstanceDeleteRequested", 1, "8cf467a252d8fb4a"),
+    (3, "novalog.instance.InstanceSchedulingFailed", 1, "5dd4d595d27e27d6"),
+    (4, "novalog.instance.InstanceSpawned", 1, "8d4e119f6c687064"),
+    (5, "novalog.instance.InstanceSpawnFailed", 1, "1e3fff54ded18a95"),
+    (6, "novalog.instance.InstancePowerStateChanged", 1, "57e2d1bf40603247"),
+    (7, "novalog.instance.InstanceDeleted", 1, "1ca14d6f17285af2"),
+    (8, "novalog.placement.PlacementProposed", 1, "5532204908b2fd71"),
+    (9, "novalog.placement.ClaimAccepted", 1, "a02e8cfa4c2d536f"),
+    (10, "novalog.placement.ClaimRejected", 1, "efe5d52b6cb5603e"),
+    (11, "novalog.placement.ClaimReleased", 1, "05929472c6c6043e"),
+    (12, "novalog.host.HostCapacityReported", 1, "139b0c5dea9a66c0"),
+    (13, "novalog.host.HostHeartbeatReported", 1, "e017cfa4eb233d19"),
+    (14, "novalog.catalog.FlavorCreated", 1, "d6dfdcdb1fb90015"),
+    (15, "novalog.catalog.FlavorDeleted", 1, "f5cbcd0742a23dc8"),
+    (16, "novalog.agent.InstanceSpawnOrdered", 1, "ecfba34d54c41a63"),
+    (17, "novalog.agent.InstanceDeleteOrdered", 1, "3f23dba4bffeddc8"),
+    (18, "novalog.state.HostState", 1, "bf3b091030a99f2c"),
+    (19, "novalog.state.InstanceState", 1, "532872beca68461d"),
+    (20, "novalog.state.FlavorState", 1, "8f00b55b740f3797"),
+]
+
+
+def entry_id(entry: ManifestEntry) -> str:
+    return f"{entry.id}-{entry.name.rpartition('.')[2]}-v{entry.version}"
+
+
+def raw_schema(file: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS_DIR / file).read_text())
+
+
+def load(schemas_dir: Path, file: str) -> Any:
+    """A manifest file parsed with its named references resolved from schemas_dir (also for history/ files)."""
+    return load_schema(str(Path(file).with_suffix("")), repo=FlatDictRepository(str(schemas_dir)))
+
+
+# --- the code and the published schemas agree ---
+
+
+def test_every_schema_file_is_a_record_of_the_code() -> None:
+    assert sorted(p.stem for p in SCHEMAS_DIR.glob("*.avsc")) == sorted(CLASSES)
+
+
+@pytest.mark.parametrize("cls", CLASSES.values(), ids=list(CLASSES))
+def test_the_schema_file_is_what_the_class_implies(cls) -> None:
+    assert raw_schema(f"{full_name(cls)}.avsc") == schema_of(cls)
+
+
+def test_every_event_and_row_type_is_in_the_manifest_and_nothing_else() -> None:
+    # the shared records (Envelope, Flavor...) are only referenced, never framed on their own
+    assert sorted({e.name for e in MANIFEST}) == sorted(full_name(cls) for cls in RECORD_TYPES)
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=entry_id)
+def test_the_entry_names_its_file_and_the_file_its_record(entry) -> None:
+    latest = max(e.version for e in MANIFEST if e.name == entry.name)
+    expected_file = f"{entry.name}.avsc" if entry.version == latest else f"history/{entry.name}.v{entry.version}.avsc"
+    schema = raw_schema(entry.file)
+
+    assert entry.file == expected_file
+    assert f"{schema['namespace']}.{schema['name']}" == entry.name
+
+
+# --- ids are permanent ---
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=entry_id)
+def test_the_fingerprint_pins_the_schema(entry) -> None:
+    assert schema_fingerprint(SCHEMAS_DIR / entry.file) == entry.fingerprint
+
+
+def test_a_change_in_a_shared_record_changes_the_fingerprint_of_every_event_using_it(tmp_path: Path) -> None:
+    """The canonical form inlines Envelope, so an Envelope edit cannot slip in under the events' ids."""
+    shutil.copytree(SCHEMAS_DIR, tmp_path, dirs_exist_ok=True)
+    envelope = raw_schema("novalog.common.Envelope.avsc")
+    envelope["fields"].append({"name": "tenant", "type": ["null", "string"], "default": None})
+    (tmp_path / "novalog.common.Envelope.avsc").write_text(json.dumps(envelope))
+    events = [e for e in MANIFEST if e.name.rpartition(".")[0] != "novalog.state"]
+
+    changed = {e.name for e in events if schema_fingerprint(tmp_path / e.file) != e.fingerprint}
+
+    assert changed == {e.name for e in events}
+
+
+def test_ids_are_unique_positive_and_only_appended() -> None:
+    ids = [e.id for e in MANIFEST]
+
+    assert ids == sorted(set(ids))
+    assert ids[0] >= 1
+
+
+def test_a_subject_has_each_version_once() -> None:
+    pairs = [(e.subject, e.version) for e in MANIFEST]
+
+    assert len(pairs) == len(set(pairs))
+
+
+@pytest.mark.parametrize(("schema_id", "name", "version", "fingerprint"), PUBLISHED, ids=[f"{p[0]}-{p[1].rpartition('.')[2]}" for p in PUBLISHED])
+def test_a_published_id_keeps_its_schema(schema_id, name, version, fingerprint) -> None:
+    (entry,) = [e for e in MANIFEST if e.id == schema_id]
+
+    assert (entry.name, entry.version, entry.fingerprint) == (name, version, fingerprint)
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=entry_id)
+def test_the_subject_is_the_default_topic_then_the_full_name(entry) -> None:
+    # TopicRecordNameStrategy: e.g. "novalog.host.events-novalog.placement.PlacementProposed"
+    topic = f"{DEFAULT_PREFIX}.{TOPIC_OF[CLASSES[entry.name]]}"
+
+    assert entry.subject == f"{topic}-{entry.name}"
+
+
+def test_versions_of_a_name_count_up_from_one_with_growing_ids() -> None:
+    by_name: dict[str, list[ManifestEntry]] = defaultdict(list)
+    for e in MANIFEST:
+        by_name[e.name].append(e)
+
+    for name, entries in by_name.items():
+        by_version = sorted(entries, key=lambda e: e.version)
+        assert [e.version for e in by_version] == list(range(1, len(entries) + 1)), name
+        assert [e.id for e in by_version] == sorted(e.id for e in entries), name
+
+
+# --- union and default rules ---
+
+
+def _fields(schema: Any, where: str):
+    """Every (place, field) of the record schemas in a schema, at any depth."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "record":
+            name = f"{schema.get('namespace', where)}.{schema['name']}"
+            for f in schema["fields"]:
+                yield name, f
+                yield from _fields(f["type"], name)
+        else:
+            for key in ("items", "values"):
+                if key in schema:
+                    yield from _fields(schema[key], where)
+    elif isinstance(schema, list):
+        for branch in schema:
+            yield from _fields(branch, where)
+
+
+ALL_FIELDS = [
+    (f"{record}.{f['name']}", f)
+    for path in sorted(SCHEMAS_DIR.glob("**/*.avsc"))
+    for record, f in _fields(json.loads(path.read_text()), "")
+]
+
+
+def _branch_type(branch: Any) -> str:
+    return branch if isinstance(branch, str) else branch["type"]
+
+
+def test_unions_with_a_null_default_list_null_first() -> None:
+    wrong = [place for place, f in ALL_FIELDS if isinstance(f["type"], list) and "default" in f and f["default"] is None and f["type"][0] != "null"]
+
+    assert wrong == []
+
+
+def test_nullable_fields_have_a_default_so_versions_may_add_or_drop_them() -> None:
+    no_default = [place for place, f in ALL_FIELDS if isinstance(f["type"], list) and "null" in f["type"] and "default" not in f]
+
+    assert no_default == []
+
+
+def _matches(branch: Any, value: Any) -> bool:
+    kind = _branch_type(branch)
+    checks = {
+        "null": value is None,
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "long": isinstance(value, int) and not isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "double": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "array": isinstance(value, list),
+        "map": isinstance(value, dict),
+    }
+    return checks.get(kind, isinstance(value, dict))
+
+
+def test_a_union_default_is_a_value_of_its_first_branch() -> None:
+    """The Avro specification's rule, enforced by Java Avro before 1.12 (AVRO-3649 relaxed it) and
+    so by Schema Registry builds on Avro 1.11: ["null", "string"] cannot default to "scheduling"."""
+    wrong = [
+        f"{place}: {f['type']} default {f['default']!r}"
+        for place, f in ALL_FIELDS
+        if isinstance(f["type"], list) and "default" in f and not _matches(f["type"][0], f["default"])
+    ]
+
+    assert wrong == []
+
+
+def test_every_default_is_valid_for_its_type() -> None:
+    wrong = [
+        f"{place}: {f['type']} default {f['default']!r}"
+        for place, f in ALL_FIELDS
+        if "default" in f and not any(_matches(b, f["default"]) for b in (f["type"] if isinstance(f["type"], list) else [f["type"]]))
+    ]
+
+    assert wrong == []
+
+
+# --- FULL_TRANSITIVE: every version reads every other version's data ---
+
+
+def resolution_failures(writer: Any, reader: Any, samples: int = 20) -> list[str]:
+    """Why data written with `writer` cannot be read with `reader` (empty when it can)."""
+    failures = []
+    for datum in generate_many(writer, samples):
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, writer, datum)
+        buf.seek(0)
+        try:
+            fastavro.schemaless_reader(buf, writer, reader)
+        except Exception as exc:  # SchemaResolutionError and kin
+            failures.append(f"{type(exc).__name__}: {exc}")
+    return sorted(set(failures))
+
+
+def field_rule_failures(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """FULL's field rule: a field may be added or removed only if it has a default."""
+    old_fields = {f["name"]: f for f in old["fields"]}
+    new_fields = {f["name"]: f for f in new["fields"]}
+    added = [f"added without a default: {n}" for n in new_fields.keys() - old_fields.keys() if "default" not in new_fields[n]]
+    removed = [f"removed without a default: {n}" for n in old_fields.keys() - new_fields.keys() if "default" not in old_fields[n]]
+    return sorted(added + removed)
+
+
+def full_transitive_failures(entries: list[ManifestEntry], schemas_dir: Path) -> dict[str, list[str]]:
+    """For every ordered pair of versions of one name: what goes wrong reading one's data with the other."""
+    failures: dict[str, list[str]] = {}
+    for a, b in permutations(entries, 2):
+        if a.name != b.name:
+            continue
+        found = resolution_failures(load(schemas_dir, a.file), load(schemas_dir, b.file))
+        if a.version < b.version:
+            found += field_rule_failures(
+                json.loads((schemas_dir / a.file).read_text()), json.loads((schemas_dir / b.file).read_text())
+            )
+        if found:
+            failures[f"{a.name} v{a.version} -> v{b.version}"] = found
+    return failures
+
+
+def test_every_version_reads_every_other_versions_data() -> None:
+    names = {e.name for e in MANIFEST}
+    pairs = [(a, b) for a, b in permutations(MANIFEST, 2) if a.name == b.name]
+
+    if not pairs:
+        # Nothing has evolved yet: each name has exactly one entry, version 1.
+        assert sorted((e.name, e.version) for e in MANIFEST) == sorted((n, 1) for n in names)
+    assert full_transitive_failures(MANIFEST, SCHEMAS_DIR) == {}
+
+
+V1 = {"type": "record", "name": "Probe", "namespace": "novalog.test", "fields": [{"name": "a", "type": "string"}]}
+
+
+@pytest.mark.parametrize(
+    ("v2_fields", "failing"),
+    [
+        pytest.param([{"name": "a", "type": "string"}, {"name": "b", "type": "long", "default": 0}], [], id="add-with-default"),
+        pytest.param([{"name": "a", "type": "string"}, {"name": "b", "type": ["null", "string"], "default": None}], [], id="add-nullable"),
+        # v1 data has no b and v2 has no default for it
+        pytest.param([{"name": "a", "type": "string"}, {"name": "b", "type": "long"}], ["v1 -> v2"], id="add-without-default"),
+        # v2 data has no a and v1 has no default for it; and a had no default to be removed with
+        pytest.param([], ["v1 -> v2", "v2 -> v1"], id="remove-without-default"),
+        pytest.param([{"name": "a", "type": "long"}], ["v1 -> v2", "v2 -> v1"], id="string-to-long"),
+    ],
+)
+def test_the_compatibility_check_catches_what_full_forbids(tmp_path: Path, v2_fields, failing) -> None:
+    """The check above has found nothing to compare yet; here it is shown to tell good pairs from bad."""
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / "novalog.test.Probe.v1.avsc").write_text(json.dumps(V1))
+    (tmp_path / "novalog.test.Probe.avsc").write_text(json.dumps(dict(V1, fields=v2_fields)))
+    entries = [
+        ManifestEntry(1, "t-novalog.test.Probe", "novalog.test.Probe", 1, "history/novalog.test.Probe.v1.avsc", ""),
+        ManifestEntry(2, "t-novalog.test.Probe", "novalog.test.Probe", 2, "novalog.test.Probe.avsc", ""),
+    ]
+
+    found = full_transitive_failures(entries, tmp_path)
+
+    assert sorted(k.removeprefix("novalog.test.Probe ") for k in found) == failing
+
+
+def test_every_schema_parses() -> None:
+    for entry in MANIFEST:
+        assert parse_schema(load(SCHEMAS_DIR, entry.file))["name"] == entry.name

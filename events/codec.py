@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+from fastavro.repository.flat_dict import FlatDictRepository
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 from pydantic import TypeAdapter
 
@@ -48,9 +49,17 @@ def read_manifest(schemas_dir: Path = SCHEMAS_DIR) -> list[ManifestEntry]:
     return [ManifestEntry(**entry) for entry in raw["schemas"]]
 
 
-def schema_fingerprint(path: Path) -> str:
+def load_entry_schema(file: str, schemas_dir: Path = SCHEMAS_DIR) -> Any:
+    """Parse a manifest file (`X.avsc` or `history/X.vN.avsc`); named types resolve from `schemas_dir`."""
+    repo = FlatDictRepository(str(schemas_dir))
+    return load_schema(str(Path(file).with_suffix("")), repo=repo, _write_hint=False)
+
+
+def schema_fingerprint(path: Path, schemas_dir: Path | None = None) -> str:
     """CRC-64-AVRO of the schema's parsing canonical form (what the manifest pins)."""
-    return fingerprint(to_parsing_canonical_form(load_schema(path, _write_hint=False)), "CRC-64-AVRO")
+    base = schemas_dir or path.parent
+    schema = load_entry_schema(str(path.relative_to(base)), base)
+    return fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")
 
 
 class Codec:
@@ -63,7 +72,7 @@ class Codec:
         self._names: dict[int, str] = {}
         self._current: dict[str, tuple[int, Any]] = {}
         for entry in read_manifest(schemas_dir):
-            schema = load_schema(schemas_dir / entry.file)
+            schema = load_entry_schema(entry.file, schemas_dir)
             self._writers[entry.id] = schema
             self._names[entry.id] = entry.name
             latest = self._current.get(entry.name)

@@ -44,11 +44,12 @@ class Envelope:
             causation_id=causation_id,
         )
 
-    def caused(self, event_type: str, producer: str, *, salt: str = "") -> Envelope:
+    def caused(self, event_type: str, producer: str, *, salt: str = "", occurred_at: datetime | None = None) -> Envelope:
         """The envelope of an event decided from this one.
 
         Its id is derived from this event's id, so a redelivered cause yields
-        the very same effect id and readers can drop the duplicate.
+        the very same effect id and readers can drop the duplicate. Pure
+        decisions pass their cause's time, so they never read the clock.
         """
         derived = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.event_id}/{event_type}/{salt}")
         return Envelope.new(
@@ -57,6 +58,7 @@ class Envelope:
             request_id=self.request_id,
             causation_id=self.event_id,
             event_id=str(derived),
+            occurred_at=occurred_at,
         )
 
 

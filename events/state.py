@@ -35,7 +35,7 @@ class HostState:
     reserved_memory_mb: int = 0
     reserved_disk_gb: int = 0
     claims: list[Claim] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
     running_vms: int = 0
     vcpus_in_use: int = 0
@@ -61,7 +61,7 @@ class InstanceState:
     created_at: datetime
     updated_at: datetime
     vm_state: str = "building"
-    task_state: str | None = "scheduling"
+    task_state: str | None = None
     power_state: int = 0
     availability_zone: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)

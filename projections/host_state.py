@@ -43,7 +43,7 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
     reason = None
     if not already:
         if proposal.claim_id in state.rejected:
-            reason = "already rejected"
+            reason = state.rejected[proposal.claim_id]
         elif state.capacity_reported_at is None:
             reason = "the host has not reported its capacity"
         elif state.disabled:
@@ -52,7 +52,7 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
             reason = shortfall(state, used_by_claims(state), proposal.resources)
     if reason is None:
         return ClaimAccepted(
-            envelope=proposal.envelope.caused("ClaimAccepted", PRODUCER),
+            envelope=proposal.envelope.caused("ClaimAccepted", PRODUCER, occurred_at=proposal.envelope.occurred_at),
             claim_id=proposal.claim_id,
             instance_id=proposal.instance_id,
             host=proposal.host,
@@ -60,7 +60,7 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
             spec=proposal.spec,
         )
     return ClaimRejected(
-        envelope=proposal.envelope.caused("ClaimRejected", PRODUCER),
+        envelope=proposal.envelope.caused("ClaimRejected", PRODUCER, occurred_at=proposal.envelope.occurred_at),
         claim_id=proposal.claim_id,
         instance_id=proposal.instance_id,
         host=proposal.host,
@@ -85,8 +85,11 @@ def _fold_decision(state: HostState, decision: ClaimAccepted | ClaimRejected | N
             res = decision.resources
             claim = Claim(decision.claim_id, decision.instance_id, res.vcpus, res.memory_mb, res.disk_gb)
             return replace(state, claims=[*state.claims, claim])
+        case ClaimRejected() if decision.claim_id in state.rejected:
+            return state
         case ClaimRejected():
-            return replace(state, rejected=_remember(state.rejected, decision.claim_id))
+            rejected = {**state.rejected, decision.claim_id: decision.reason}
+            return replace(state, rejected=dict(list(rejected.items())[-SETTLED_KEEP:]))
         case _:
             assert_never(decision)
 

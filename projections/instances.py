@@ -14,6 +14,7 @@ from novalog.events.outbound import Outbound
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
+    ClaimReleased,
     ClaimRejected,
     InstanceBuildRequested,
     InstanceDeleted,
@@ -47,12 +48,13 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         metadata=event.metadata,
         key_name=event.key_name,
         request_id=event.envelope.request_id,
+        task_state="scheduling",
     )
 
 
 def _delete_order(state: InstanceState, cause: ClaimAccepted | InstanceDeleteRequested, host: str, claim_id: str | None) -> Outbound:
     order = InstanceDeleteOrdered(
-        envelope=cause.envelope.caused("InstanceDeleteOrdered", PRODUCER, salt=claim_id or ""),
+        envelope=cause.envelope.caused("InstanceDeleteOrdered", PRODUCER, salt=claim_id or "", occurred_at=cause.envelope.occurred_at),
         instance_id=state.instance_id,
         claim_id=claim_id,
     )
@@ -64,9 +66,12 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
         # Deleted while it was being scheduled: the claim must be given back.
         return state, [_delete_order(state, event, event.host, event.claim_id)]
     if state.claim_id not in (None, event.claim_id) or state.vm_state != "building":
-        return state, []
+        # A claim this instance will not use (a scheduler re-handled a
+        # redelivered request, or the instance already failed): give it back,
+        # without touching the instance where it really runs.
+        return state, [] if event.claim_id == state.claim_id else [_release(event)]
     order = InstanceSpawnOrdered(
-        envelope=event.envelope.caused("InstanceSpawnOrdered", PRODUCER),
+        envelope=event.envelope.caused("InstanceSpawnOrdered", PRODUCER, occurred_at=event.envelope.occurred_at),
         instance_id=state.instance_id,
         claim_id=event.claim_id,
         name=state.name,
@@ -78,8 +83,18 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
     return placed, [Outbound.to_agent(event.host, state.instance_id, order)]
 
 
+def _release(event: ClaimAccepted) -> Outbound:
+    released = ClaimReleased(
+        envelope=event.envelope.caused("ClaimReleased", PRODUCER, salt=event.claim_id, occurred_at=event.envelope.occurred_at),
+        claim_id=event.claim_id,
+        instance_id=event.instance_id,
+        host=event.host,
+    )
+    return Outbound.event(event.host, released)
+
+
 def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -> tuple[InstanceState, list[Outbound]]:
-    if state.vm_state == "deleted":
+    if state.vm_state == "deleted" or (state.task_state == "deleting" and state.host is None):
         return state, []
     if state.host is None:
         # Never placed (scheduling, or ERROR without a host): nothing runs anywhere.
@@ -126,7 +141,8 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
         case InstanceSpawnFailed():
             if state.vm_state != "building" or state.host != event.host:
                 return state, []
-            return replace(state, vm_state="error", task_state=None, power_state=0, host=None, claim_id=None, fault=event.fault), []
+            task_state = "deleting" if state.task_state == "deleting" else None
+            return replace(state, vm_state="error", task_state=task_state, power_state=0, host=None, claim_id=None, fault=event.fault), []
         case InstancePowerStateChanged():
             if state.vm_state in ("deleted", "building", "error") or state.host != event.host:
                 return state, []

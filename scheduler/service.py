@@ -144,6 +144,6 @@ class Scheduler:
             pending = self.in_flight.get(row.host)
             if not pending:
                 continue
-            known = {c.claim_id for c in row.claims} | set(row.released) | set(row.rejected)
+            known = {c.claim_id for c in row.claims} | set(row.released) | row.rejected.keys()
             for claim_id in [cid for cid, (_, at) in pending.items() if cid in known or (now - at).total_seconds() > IN_FLIGHT_TTL_S]:
                 del pending[claim_id]

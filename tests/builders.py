@@ -393,6 +393,7 @@ def build_instance_state(instance_id: str = "instance-1", **fields: Any) -> Inst
         created_at=NOW,
         updated_at=NOW,
         request_id="req-1",
+        task_state="scheduling",
     )
     return replace(state, **fields)
 

@@ -106,12 +106,12 @@ EXAMPLES: dict[type, Any] = {
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
             disk_allocation_ratio=2.0, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
-            claims=[build_claim("claim-1"), build_claim("claim-2", vcpus=2)], rejected=["claim-3"],
+            claims=[build_claim("claim-1"), build_claim("claim-2", vcpus=2)], rejected={"claim-3": "memory_mb: requested 512, room 0"},
             released=["claim-0"], running_vms=2, vcpus_in_use=3, memory_mb_in_use=1024,
             heartbeat_interval_s=10.0, disabled=True, disabled_reason="maintenance",
         ),
         build_instance_state(
-            flavor=FLAVOR, vm_state="active", task_state=None, power_state=1, availability_zone="nova",
+            flavor=FLAVOR, vm_state="active", task_state="deleting", power_state=1, availability_zone="nova",
             metadata={"role": "web"}, key_name="key-1", host="host-1", hypervisor_hostname="host-1",
             domain_name="novalog-instance-1", claim_id="claim-1", attempts=2, fault=FAULT, launched_at=NOW,
             terminated_at=LATER, request_id="req-2", offset=42,
@@ -248,7 +248,7 @@ GENERATED = {
         cpu_info=texts, vcpus=longs, memory_mb=longs, disk_gb=longs, cpu_allocation_ratio=doubles,
         ram_allocation_ratio=doubles, disk_allocation_ratio=doubles, reserved_vcpus=longs,
         reserved_memory_mb=longs, reserved_disk_gb=longs, claims=st.lists(claims, max_size=3),
-        rejected=st.lists(texts, max_size=3), released=st.lists(texts, max_size=3), running_vms=longs,
+        rejected=st.dictionaries(texts, texts, max_size=3), released=st.lists(texts, max_size=3), running_vms=longs,
         vcpus_in_use=longs, memory_mb_in_use=longs, capacity_reported_at=optional(millis),
         last_heartbeat_at=optional(millis), heartbeat_interval_s=doubles, disabled=st.booleans(),
         disabled_reason=optional(texts),

@@ -144,7 +144,7 @@ def test_a_host_seen_only_through_a_proposal_has_no_capacity() -> None:
 
     state, out = handle(None, proposal)
 
-    assert state == HostState(host="host-1", rejected=["claim-1"])
+    assert state == HostState(host="host-1", rejected={"claim-1": "the host has not reported its capacity"})
     assert timeless(out) == [Outbound("instance.events", "instance-of-claim-1", rejected(proposal, "the host has not reported its capacity"))]
 
 
@@ -164,9 +164,9 @@ def test_a_rejected_proposal_is_remembered_and_counts_nothing() -> None:
 
     state, out = handle(before, proposal)
 
-    assert state == replace(before, rejected=["claim-1"])
     # 8192 x 1.0 - 0 - 8192 = 0 MB room for 512
     reason = "memory_mb: requested 512, room 0 (8192 x 1 - 0 reserved - 8192 claimed)"
+    assert state == replace(before, rejected={"claim-1": reason})
     assert timeless(out) == [Outbound("instance.events", "instance-of-claim-1", rejected(proposal, reason))]
 
 

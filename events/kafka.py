@@ -259,6 +259,8 @@ def ensure_topics(
             topic = topics.get(name)
             if topic is None or topic.error is not None or not topic.partitions:
                 pending.append(name)
+            elif any(part.leader < 0 for part in topic.partitions.values()):
+                pending.append(name)  # created, but a partition has no leader yet
             elif len(topic.partitions) != parts:
                 mismatched.append(f"{name} has {len(topic.partitions)} partitions, expected {parts}")
         if mismatched:

@@ -89,6 +89,7 @@ class NodeAgent:
             vcpus_in_use=sum(g.vcpus for g in guests),
             memory_mb_in_use=sum(g.memory_mb for g in guests),
             reported_at=utcnow(),
+            supported_instances=[["x86_64", node.hypervisor_type.lower(), "hvm"]],
         )
 
     def heartbeat(self) -> HostHeartbeatReported:

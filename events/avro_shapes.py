@@ -19,6 +19,7 @@ COMMON_RECORDS: tuple[type, ...] = (
     records.Flavor,
     records.Fault,
     records.Resources,
+    records.InstanceGroup,
     records.RequestSpec,
     records.FilterCount,
     records.WeighedHost,

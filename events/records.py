@@ -104,8 +104,18 @@ class Resources:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceGroup:
+    """A server group as the scheduler needs it: its policy, rules and members."""
+
+    id: str
+    policy: str
+    members: list[str] = field(default_factory=list)
+    rules: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """Everything the scheduler needs to place one instance, carried along retries."""
+    """Everything the scheduler needs to place one instance, carried along retries (Nova's RequestSpec)."""
 
     instance_id: str
     project_id: str
@@ -116,6 +126,12 @@ class RequestSpec:
     scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
     num_attempts: int = 1
     retry_hosts: list[str] = field(default_factory=list)
+    image_properties: dict[str, str] = field(default_factory=dict)
+    instance_group: InstanceGroup | None = None
+    force_hosts: list[str] = field(default_factory=list)
+    force_nodes: list[str] = field(default_factory=list)
+    ignore_hosts: list[str] = field(default_factory=list)
+    num_instances: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +177,5 @@ class Claim:
     vcpus: int
     memory_mb: int
     disk_gb: int
+    flavor_id: str = ""
+    project_id: str = ""

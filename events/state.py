@@ -45,6 +45,10 @@ class HostState:
     heartbeat_interval_s: float = 0.0
     disabled: bool = False
     disabled_reason: str | None = None
+    supported_instances: list[list[str]] = field(default_factory=list)
+    stats: dict[str, str] = field(default_factory=dict)
+    trust_level: str | None = None
+    failed_builds: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,10 @@ class HostCapacityReported:
     vcpus_in_use: int = 0
     memory_mb_in_use: int = 0
     reported_at: datetime | None = None
+    supported_instances: list[list[str]] = field(default_factory=list)
+    stats: dict[str, str] = field(default_factory=dict)
+    trust_level: str | None = None
+    failed_builds: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,8 @@ def _fold_decision(state: HostState, decision: ClaimAccepted | ClaimRejected | N
             return state
         case ClaimAccepted():
             res = decision.resources
-            claim = Claim(decision.claim_id, decision.instance_id, res.vcpus, res.memory_mb, res.disk_gb)
+            spec = decision.spec
+            claim = Claim(decision.claim_id, decision.instance_id, res.vcpus, res.memory_mb, res.disk_gb, spec.flavor.id, spec.project_id)
             return replace(state, claims=[*state.claims, claim])
         case ClaimRejected() if decision.claim_id in state.rejected:
             return state
@@ -117,6 +118,10 @@ def _fold_capacity(state: HostState, report: HostCapacityReported) -> HostState:
         vcpus_in_use=report.vcpus_in_use,
         memory_mb_in_use=report.memory_mb_in_use,
         capacity_reported_at=reported_at,
+        supported_instances=report.supported_instances,
+        stats=report.stats,
+        trust_level=report.trust_level,
+        failed_builds=report.failed_builds,
     )
 
 

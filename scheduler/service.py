@@ -111,7 +111,7 @@ class Scheduler:
             return [self._failed(spec, cause, no_valid_host_message(selection.trace), selection.trace)]
         resources = Resources.of(spec.flavor)
         claim_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{selection.host}"))
-        claim = Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb)
+        claim = Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb, spec.flavor.id, spec.project_id)
         self.in_flight.setdefault(selection.host, {})[claim_id] = (claim, now)
         proposal = PlacementProposed(
             envelope=cause.caused("PlacementProposed", self.name, salt=selection.host),

@@ -55,7 +55,7 @@ from builders import (
 )
 from novalog.events.avro_shapes import full_name
 from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
-from novalog.events.records import Claim, Envelope, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
+from novalog.events.records import Claim, Envelope, InstanceGroup, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
 from novalog.events.state import STATE_TYPES, HostState
 from novalog.events.types import EVENT_TYPES, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
 
@@ -71,7 +71,9 @@ FLAVOR = build_flavor(
 )
 SPEC = build_spec(
     FLAVOR, availability_zone="nova", scheduler_hints={"group": ["g-1"], "different_host": ["a", "b"]},
-    num_attempts=2, retry_hosts=["host-2"],
+    num_attempts=2, retry_hosts=["host-2"], image_properties={"hw_architecture": "x86_64"},
+    instance_group=InstanceGroup("group-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
+    force_hosts=["host-1"], force_nodes=["node-1"], ignore_hosts=["host-3"], num_instances=3,
 )
 FAULT = build_fault(details="Traceback (most recent call last): ...")
 TRACE = build_trace(top=[WeighedHost("host-1", 1.5, {"RAMWeigher": 1.0, "CPUWeigher": 0.5})])
@@ -97,6 +99,8 @@ EXAMPLES: dict[type, Any] = {
         build_capacity_report(
             envelope=ENVELOPE, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
             running_vms=2, vcpus_in_use=2, memory_mb_in_use=1024, reported_at=LATER,
+            supported_instances=[["x86_64", "qemu", "hvm"]], stats={"cpu_arch": "x86_64"}, trust_level="trusted",
+            failed_builds=2,
         ),
         build_heartbeat(envelope=ENVELOPE),
         build_flavor_created(envelope=ENVELOPE, flavor=FLAVOR),
@@ -106,9 +110,11 @@ EXAMPLES: dict[type, Any] = {
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
             disk_allocation_ratio=2.0, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
-            claims=[build_claim("claim-1"), build_claim("claim-2", vcpus=2)], rejected={"claim-3": "memory_mb: requested 512, room 0"},
+            claims=[build_claim("claim-1", flavor_id="f-1", project_id="p-1"), build_claim("claim-2", vcpus=2, flavor_id="f-2", project_id="p-2")], rejected={"claim-3": "memory_mb: requested 512, room 0"},
             released=["claim-0"], running_vms=2, vcpus_in_use=3, memory_mb_in_use=1024,
             heartbeat_interval_s=10.0, disabled=True, disabled_reason="maintenance",
+            supported_instances=[["x86_64", "qemu", "hvm"]], stats={"cpu_arch": "x86_64"}, trust_level="trusted",
+            failed_builds=1,
         ),
         build_instance_state(
             flavor=FLAVOR, vm_state="active", task_state="deleting", power_state=1, availability_zone="nova",

@@ -78,7 +78,7 @@ def claims_totalling(vcpus: int = 0, memory_mb: int = 0, disk_gb: int = 0) -> li
 
 def claim_of(proposal: PlacementProposed) -> Claim:
     res = proposal.resources
-    return Claim(proposal.claim_id, proposal.instance_id, res.vcpus, res.memory_mb, res.disk_gb)
+    return Claim(proposal.claim_id, proposal.instance_id, res.vcpus, res.memory_mb, res.disk_gb, proposal.spec.flavor.id, proposal.spec.project_id)
 
 
 # --- decide_claim at the boundary (build_host_state: 4 vCPUs, 8192 MB, 80 GB; ratios 4.0 / 1.0 / 1.0) ---
@@ -154,7 +154,7 @@ def test_an_accepted_proposal_counts_one_claim_and_answers_on_the_instance_topic
 
     state, out = handle(before, proposal)
 
-    assert state == replace(before, claims=[build_claim("a"), Claim("claim-1", "instance-of-claim-1", 2, 1024, 10)])
+    assert state == replace(before, claims=[build_claim("a"), Claim("claim-1", "instance-of-claim-1", 2, 1024, 10, "flavor-1", "project-1")])
     assert timeless(out) == [Outbound("instance.events", "instance-of-claim-1", accepted(proposal))]
 
 
@@ -431,7 +431,10 @@ def test_no_host_is_overcommitted_by_any_interleaving(events) -> None:
         assert len({c.claim_id for c in after.claims}) == len(after.claims)
         for announced in [o.record for o in out if isinstance(o.record, ClaimAccepted)]:
             assert [c for c in after.claims if c.claim_id == announced.claim_id] == [
-                Claim(announced.claim_id, announced.instance_id, announced.resources.vcpus, announced.resources.memory_mb, announced.resources.disk_gb)
+                Claim(
+                    announced.claim_id, announced.instance_id, announced.resources.vcpus, announced.resources.memory_mb,
+                    announced.resources.disk_gb, announced.spec.flavor.id, announced.spec.project_id,
+                )
             ]
 
 

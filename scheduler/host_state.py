@@ -7,12 +7,21 @@ requests placed back to back do not both count on the same room.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from novalog.events.records import Claim, Resources
 from novalog.events.state import HostState
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """A host aggregate as filters and weighers read it: its metadata (strings, as Nova stores them)."""
+
+    id: str
+    name: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,15 @@ class SchedHost:
     disabled: bool
     claims_ids: frozenset[str]
     updated: datetime | None
+    cpu_info: str = "{}"
+    host_ip: str = "127.0.0.1"
+    supported_instances: tuple[tuple[str, ...], ...] = ()
+    stats: Mapping[str, str] = field(default_factory=dict)
+    trust_level: str | None = None
+    failed_builds: int = 0
+    forced_down: bool = False
+    aggregates: tuple[Aggregate, ...] = ()
+    instances: Mapping[str, Claim] = field(default_factory=dict)
 
     @property
     def ram_claimed_mb(self) -> int:
@@ -59,13 +77,21 @@ class SchedHost:
         return self.total_usable_disk_gb - self.reserved_disk_gb - self.free_disk_mb // 1024
 
 
-def host_view(state: HostState, in_flight: Mapping[str, Claim], now: datetime, service_down_time: float) -> SchedHost:
+def host_view(
+    state: HostState,
+    in_flight: Mapping[str, Claim],
+    now: datetime,
+    service_down_time: float,
+    aggregates: Sequence[Aggregate] = (),
+) -> SchedHost:
     """The host as this scheduler must see it: the table's claims plus its own not yet in the table.
 
     Claims are united by claim id, so a claim both in the table and in flight
     counts once. An in-flight claim the table already rejected or released
     counts not at all (the answer is in; the caller just has not pruned it).
     The service is up iff its last heartbeat is at most service_down_time old.
+    `instances` maps each counted instance to its claim (flavor and project
+    included), which is what the affinity and type filters look at.
     A host that never reported capacity has zero totals, so no resource filter
     or claim check finds room on it.
     """
@@ -106,10 +132,17 @@ def host_view(state: HostState, in_flight: Mapping[str, Claim], now: datetime, s
         disabled=state.disabled,
         claims_ids=frozenset(c.claim_id for c in claims),
         updated=state.capacity_reported_at,
+        cpu_info=state.cpu_info,
+        supported_instances=tuple(tuple(triple) for triple in state.supported_instances),
+        stats=dict(state.stats),
+        trust_level=state.trust_level,
+        failed_builds=state.failed_builds,
+        aggregates=tuple(aggregates),
+        instances={c.instance_id: c for c in claims},
     )
 
 
-def consume(host: SchedHost, request: Resources, claim_id: str) -> SchedHost:
+def consume(host: SchedHost, request: Resources, claim_id: str, instance: Claim | None = None) -> SchedHost:
     """The host after also counting one more instance (Nova's consume_from_request).
 
     Used resources go up, num_instances and num_io_ops by one (modern Nova
@@ -127,4 +160,5 @@ def consume(host: SchedHost, request: Resources, claim_id: str) -> SchedHost:
         num_instances=host.num_instances + 1,
         num_io_ops=host.num_io_ops + 1,
         claims_ids=host.claims_ids | {claim_id},
+        instances={**host.instances, instance.instance_id: instance} if instance is not None else host.instances,
     )

@@ -24,16 +24,40 @@ class SchedulerOptions:
 
     enabled_filters: tuple[str, ...] = ("ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter")
     weight_classes: tuple[str, ...] = ("RAMWeigher",)
+    host_subset_size: int = 1
+    max_attempts: int = 3
+    shuffle_best_same_weighed_hosts: bool = False
+    # Weigher multipliers (today's Nova names and defaults).
     ram_weight_multiplier: float = 1.0
     cpu_weight_multiplier: float = 1.0
     disk_weight_multiplier: float = 1.0
-    host_subset_size: int = 1
-    max_attempts: int = 3
+    io_ops_weight_multiplier: float = -1.0
+    num_instances_weight_multiplier: float = 0.0
+    build_failure_weight_multiplier: float = 1000000.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    hypervisor_version_weight_multiplier: float = 1.0
+    # Filter options. The allocation ratios are the fallback of the Aggregate*
+    # filters (Nova's global option); the plain Ram/Core/DiskFilter read each
+    # host's own ratios from its inventory.
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    max_io_ops_per_host: int = 8
+    max_instances_per_host: int = 50
+    default_availability_zone: str = "nova"
+    isolated_images: tuple[str, ...] = ()
+    isolated_hosts: tuple[str, ...] = ()
+    restrict_isolated_hosts_to_isolated_images: bool = True
+    aggregate_image_properties_isolation_namespace: str | None = None
+    aggregate_image_properties_isolation_separator: str = "."
 
     def __post_init__(self) -> None:
         # Accept lists (from a parsed file) but keep the value hashable and frozen.
         object.__setattr__(self, "enabled_filters", tuple(self.enabled_filters))
         object.__setattr__(self, "weight_classes", tuple(self.weight_classes))
+        object.__setattr__(self, "isolated_images", tuple(self.isolated_images))
+        object.__setattr__(self, "isolated_hosts", tuple(self.isolated_hosts))
         _check_names("enabled_filters", "filter", self.enabled_filters, FILTERS)
         _check_names("weight_classes", "weigher", self.weight_classes, WEIGHERS)
         if self.host_subset_size < 1:

@@ -46,6 +46,7 @@ def test_a_reported_host_is_seen_with_nova_field_names_and_claimed_usage() -> No
         disabled=False,
         claims_ids=frozenset({"c1", "c2"}),
         updated=NOW,
+        instances={C1.instance_id: C1, C2.instance_id: C2},
     )
 
 

@@ -223,3 +223,12 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
         stack.stop_all()
         if broker is not None:
             broker.stop()
+
+
+def _register_schedule() -> None:
+    from novalog.schedule_cmd import schedule
+
+    main.add_command(schedule)
+
+
+_register_schedule()

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     capacity_report_interval: float = Field(60.0, gt=0)
 
     max_attempts: int = Field(3, ge=1, description="placement attempts per instance (Nova's max_attempts)")
+    scheduler_options_file: Path | None = Field(None, description="scheduler options JSON, reloaded when it changes")
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0

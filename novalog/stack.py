@@ -24,7 +24,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that hands these settings to a child process."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
-        env[f"NOVALOG_{name.upper()}"] = str(value)
+        if value is None:
+            env.pop(f"NOVALOG_{name.upper()}", None)
+        else:
+            env[f"NOVALOG_{name.upper()}"] = str(value)
     return env
 
 

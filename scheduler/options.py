@@ -8,6 +8,10 @@ from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.weights import WEIGHERS
 
 
+# Nova's scheduler driver names; a flavor extra spec `scheduler:driver` picks one per request.
+DRIVERS = ("filter_scheduler", "chance_scheduler")
+
+
 class UnknownPluginError(ValueError):
     """An option names a filter or weigher that is not in the registry (Nova's SchedulerHostFilterNotFound)."""
 
@@ -22,6 +26,7 @@ class SchedulerOptions:
     so a bad options file is refused before any request sees it.
     """
 
+    driver: str = "filter_scheduler"
     enabled_filters: tuple[str, ...] = ("ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter")
     weight_classes: tuple[str, ...] = ("RAMWeigher",)
     host_subset_size: int = 1
@@ -60,6 +65,8 @@ class SchedulerOptions:
         object.__setattr__(self, "isolated_hosts", tuple(self.isolated_hosts))
         _check_names("enabled_filters", "filter", self.enabled_filters, FILTERS)
         _check_names("weight_classes", "weigher", self.weight_classes, WEIGHERS)
+        if self.driver not in DRIVERS:
+            raise UnknownPluginError(f"driver: unknown scheduler driver {self.driver!r}; known: {', '.join(DRIVERS)}")
         if self.host_subset_size < 1:
             raise ValueError(f"host_subset_size must be at least 1, got {self.host_subset_size}")
         if self.max_attempts < 1:

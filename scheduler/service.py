@@ -29,7 +29,8 @@ from novalog.events.types import (
 )
 from novalog.scheduler.host_state import host_view
 from novalog.scheduler.options import SchedulerOptions
-from novalog.scheduler.pipeline import no_valid_host_message, select_host
+from novalog.scheduler.pipeline import no_valid_host_message
+from novalog.scheduler.policies import select
 
 IN_FLIGHT_TTL_S = 120.0
 FORGET_DELETED = 10_000
@@ -54,19 +55,24 @@ class Scheduler:
         self,
         name: str,
         rows: Callable[[], Sequence[HostState]],
-        options: SchedulerOptions,
+        options: SchedulerOptions | Callable[[], SchedulerOptions],
         service_down_time: float,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.name = name
         self.rows = rows
-        self.options = options
+        # A callable gives the options in force now (a hot-reloaded file).
+        self._options = options if callable(options) else (lambda: options)
         self.service_down_time = service_down_time
         self.rng = rng or random.Random()
         self.clock = clock
         self.in_flight: dict[str, dict[str, tuple[Claim, datetime]]] = {}
         self.deleted: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def options(self) -> SchedulerOptions:
+        return self._options()
 
     def handle(self, record: Any) -> list[Outbound]:
         match record:
@@ -106,7 +112,7 @@ class Scheduler:
             host_view(row, {cid: c for cid, (c, _) in self.in_flight.get(row.host, {}).items()}, now, self.service_down_time)
             for row in rows
         ]
-        selection = select_host(hosts, spec, self.options, self.rng)
+        selection = select(hosts, spec, self.options, self.rng)
         if selection.host is None:
             return [self._failed(spec, cause, no_valid_host_message(selection.trace), selection.trace)]
         resources = Resources.of(spec.flavor)

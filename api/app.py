@@ -26,6 +26,7 @@ from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
 
 log = logging.getLogger(__name__)
+MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
 
 
 class Appender(Protocol):
@@ -178,6 +179,25 @@ def create_app(backend: ApiBackend) -> FastAPI:
     def truthy(value: str | None) -> bool:
         return value is not None and value.lower() in ("1", "true", "yes", "")
 
+    def counts(server: dict[str, Any]) -> tuple[int, int]:
+        """min_count and max_count as Nova checks them: integers >= 1, min <= max."""
+        values = {}
+        for key in ("min_count", "max_count"):
+            raw = server.get(key, 1)
+            try:
+                values[key] = int(raw)
+            except (TypeError, ValueError):
+                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {raw}.") from None
+            if isinstance(raw, bool) or values[key] < 1 or str(values[key]) != str(raw).strip():
+                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {raw}.")
+        if "max_count" not in server:
+            values["max_count"] = values["min_count"]
+        if values["min_count"] > values["max_count"]:
+            raise BadRequest("min_count must be <= max_count")
+        if values["max_count"] > MAX_COUNT:
+            raise BadRequest(f"max_count must be at most {MAX_COUNT}")
+        return values["min_count"], values["max_count"]
+
     @app.get("/v2.1/servers")
     def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
@@ -217,9 +237,12 @@ def create_app(backend: ApiBackend) -> FastAPI:
         if not isinstance(hints, dict):
             raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
         hint_lists = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in hints.items()}
-        instance_id, out = commands.build_server(ctx, body, row.flavor, hint_lists)
-        (pos,) = backend.log.append([out])
-        await_write(lambda: getattr(backend.cache.instances.get(instance_id), "offset", -1) >= pos.offset, instance_id)
+        min_count, max_count = counts(server)
+        outs = commands.build_servers(ctx, body, row.flavor, hint_lists, min_count, max_count)
+        positions = backend.log.append(outs)
+        for out, pos in zip(outs, positions):
+            await_write(lambda key=out.key, at=pos.offset: getattr(backend.cache.instances.get(key), "offset", -1) >= at, out.key)
+        instance_id = outs[-1].key  # the first instance of the request
         base = base_url(request)
         response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"
         return {

@@ -18,24 +18,38 @@ def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
     return Envelope.new(event_type, PRODUCER, request_id=ctx.request_id)
 
 
-def build_server(ctx: RequestContext, body: dict[str, Any], flavor: Flavor, hints: dict[str, list[str]]) -> tuple[str, Outbound]:
-    """The InstanceBuildRequested for one new server, and its id."""
+def build_servers(
+    ctx: RequestContext, body: dict[str, Any], flavor: Flavor, hints: dict[str, list[str]], min_count: int = 1, max_count: int = 1
+) -> list[Outbound]:
+    """One InstanceBuildRequested per instance of the request (Nova's multi-create names them name-1, name-2...).
+
+    The first instance's event comes last: the scheduler places the whole
+    request when it reads it, so every other instance is in the log by then.
+    """
     server = body["server"]
-    instance_id = str(uuid.uuid4())
-    event = InstanceBuildRequested(
-        envelope=_envelope("InstanceBuildRequested", ctx),
-        instance_id=instance_id,
-        name=server["name"],
-        project_id=ctx.project_id,
-        user_id=ctx.user_id,
-        flavor=flavor,
-        image_ref=str(server.get("imageRef") or ""),
-        availability_zone=server.get("availability_zone"),
-        metadata={str(k): str(v) for k, v in (server.get("metadata") or {}).items()},
-        scheduler_hints=hints,
-        key_name=server.get("key_name"),
-    )
-    return instance_id, Outbound.event(instance_id, event)
+    instance_ids = [str(uuid.uuid4()) for _ in range(max_count)]
+    reservation_id = f"r-{uuid.uuid4().hex[:8]}"
+    events = []
+    for index, instance_id in enumerate(instance_ids):
+        name = server["name"] if max_count == 1 else f"{server['name']}-{index + 1}"
+        event = InstanceBuildRequested(
+            envelope=_envelope("InstanceBuildRequested", ctx),
+            instance_id=instance_id,
+            name=name,
+            project_id=ctx.project_id,
+            user_id=ctx.user_id,
+            flavor=flavor,
+            image_ref=str(server.get("imageRef") or ""),
+            availability_zone=server.get("availability_zone"),
+            metadata={str(k): str(v) for k, v in (server.get("metadata") or {}).items()},
+            scheduler_hints=hints,
+            key_name=server.get("key_name"),
+            reservation_id=reservation_id,
+            instance_ids=instance_ids if max_count > 1 else [],
+            min_count=min_count,
+        )
+        events.append(Outbound.event(instance_id, event))
+    return [*events[1:], events[0]]
 
 
 def delete_server(ctx: RequestContext, instance_id: str) -> Outbound:

@@ -18,7 +18,12 @@ from novalog.events.records import Envelope, Fault, Flavor, PlacementTrace, Requ
 
 @dataclass(frozen=True, slots=True)
 class InstanceBuildRequested:
-    """A user asked for a server (POST /servers)."""
+    """A user asked for a server (POST /servers).
+
+    A multi-create (min_count/max_count) is one event per instance, each
+    listing every instance of the request in `instance_ids`; the scheduler
+    places them together when it handles the first one.
+    """
 
     FAMILY: ClassVar[str] = "instance"
     envelope: Envelope
@@ -32,6 +37,9 @@ class InstanceBuildRequested:
     metadata: dict[str, str] = field(default_factory=dict)
     scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
     key_name: str | None = None
+    reservation_id: str | None = None
+    instance_ids: list[str] = field(default_factory=list)
+    min_count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from novalog.events.types import (
     InstanceSchedulingFailed,
     PlacementProposed,
 )
-from novalog.scheduler.host_state import host_view
+from novalog.scheduler.host_state import SchedHost, consume, host_view
 from novalog.scheduler.options import SchedulerOptions
-from novalog.scheduler.pipeline import no_valid_host_message
+from novalog.scheduler.pipeline import Selection, no_valid_host_message
 from novalog.scheduler.policies import select
 
 IN_FLIGHT_TTL_S = 120.0
@@ -76,6 +76,10 @@ class Scheduler:
 
     def handle(self, record: Any) -> list[Outbound]:
         match record:
+            case InstanceBuildRequested() if len(record.instance_ids) > 1:
+                if record.instance_id != record.instance_ids[0]:
+                    return []  # placed with the first instance of its request
+                return self.place_many(spec_of(record), record.instance_ids, record.min_count, record.envelope)
             case InstanceBuildRequested():
                 return self.place(spec_of(record), record.envelope)
             case ClaimRejected():
@@ -104,23 +108,58 @@ class Scheduler:
             case _:
                 return []
 
-    def place(self, spec: RequestSpec, cause: Envelope) -> list[Outbound]:
-        now = self.clock()
+    def _hosts(self, now: datetime) -> list[SchedHost]:
         rows = self.rows()
         self._expire(rows, now)
-        hosts = [
+        return [
             host_view(row, {cid: c for cid, (c, _) in self.in_flight.get(row.host, {}).items()}, now, self.service_down_time)
             for row in rows
         ]
-        selection = select(hosts, spec, self.options, self.rng)
+
+    def place(self, spec: RequestSpec, cause: Envelope) -> list[Outbound]:
+        """Propose a host for one instance, or record "No valid host"."""
+        now = self.clock()
+        selection = select(self._hosts(now), spec, self.options, self.rng)
         if selection.host is None:
             return [self._failed(spec, cause, no_valid_host_message(selection.trace), selection.trace)]
+        return [self._propose(spec, selection, cause, now)[0]]
+
+    def place_many(self, spec: RequestSpec, instance_ids: Sequence[str], min_count: int, cause: Envelope) -> list[Outbound]:
+        """Place the instances of one request one after another, each counting what the previous ones took.
+
+        As Nova: if any instance finds no host, none is placed and every one
+        of them records the fault (the request is all or nothing).
+        """
+        now = self.clock()
+        hosts = {h.host: h for h in self._hosts(now)}
+        chosen: list[tuple[RequestSpec, Selection]] = []
+        for index, instance_id in enumerate(instance_ids):
+            one = replace(spec, instance_id=instance_id, num_instances=len(instance_ids))
+            selection = select(list(hosts.values()), one, self.options, self.rng)
+            if selection.host is None:
+                message = (
+                    f"{no_valid_host_message(selection.trace)} Only {index} of the {len(instance_ids)} instances "
+                    f"of the request could be placed (at least {min_count} needed, all placed together)."
+                )
+                return [self._failed(replace(spec, instance_id=iid), cause, message, selection.trace) for iid in instance_ids]
+            chosen.append((one, selection))
+            claim = self._claim(one, selection.host, cause)
+            hosts[selection.host] = consume(hosts[selection.host], Resources.of(spec.flavor), claim.claim_id, claim)
+        return [self._propose(one, selection, cause, now)[0] for one, selection in chosen]
+
+    def _claim(self, spec: RequestSpec, host: str, cause: Envelope) -> Claim:
         resources = Resources.of(spec.flavor)
-        claim_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{selection.host}"))
-        claim = Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb, spec.flavor.id, spec.project_id)
-        self.in_flight.setdefault(selection.host, {})[claim_id] = (claim, now)
+        # Derived from the cause: a redelivered request proposes the same claim again.
+        claim_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{spec.instance_id}/{host}"))
+        return Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb, spec.flavor.id, spec.project_id)
+
+    def _propose(self, spec: RequestSpec, selection: Selection, cause: Envelope, now: datetime) -> tuple[Outbound, Claim]:
+        claim = self._claim(spec, selection.host, cause)
+        self.in_flight.setdefault(selection.host, {})[claim.claim_id] = (claim, now)
+        resources = Resources.of(spec.flavor)
+        claim_id = claim.claim_id
         proposal = PlacementProposed(
-            envelope=cause.caused("PlacementProposed", self.name, salt=selection.host),
+            envelope=cause.caused("PlacementProposed", self.name, salt=f"{spec.instance_id}/{selection.host}"),
             claim_id=claim_id,
             instance_id=spec.instance_id,
             host=selection.host,
@@ -129,7 +168,7 @@ class Scheduler:
             spec=spec,
             trace=selection.trace,
         )
-        return [Outbound.event(selection.host, proposal)]
+        return Outbound.event(selection.host, proposal), claim
 
     def _failed(self, spec: RequestSpec, cause: Envelope, message: str, trace: Any) -> Outbound:
         failed = InstanceSchedulingFailed(

@@ -124,3 +124,29 @@ def audit_claims(stack: RunningStack) -> None:
         used = sum(c.memory_mb for c in state.claims)
         assert used <= state.memory_mb * state.ram_allocation_ratio - state.reserved_memory_mb, (record.host, used)
         states[record.host] = state
+
+
+def test_multi_create_is_all_or_nothing(stack: RunningStack) -> None:
+    http = stack.client.http
+
+    def created(resp) -> list[str]:
+        assert resp.status_code == 202, resp.text
+        rid = resp.json()["server"]["id"]
+        name = stack.client.show(rid)["name"].rsplit("-", 1)[0]
+        return [s["id"] for s in http.get("/servers/detail").json()["servers"] if s["name"].startswith(f"{name}-")]
+
+    wait_until(lambda: sum(h["running_vms"] for h in stack.client.hypervisors()) == 0, 30, "the hosts to be empty")
+    # Two fit (6 places in all): both ACTIVE, named pair-1 and pair-2.
+    pair = created(http.post("/servers", json={"server": {"name": "pair", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "x", "min_count": 2, "max_count": 2}}))
+    settled = settle(stack, pair)
+    assert sorted(s["name"] for s in settled.values()) == ["pair-1", "pair-2"]
+    assert {s["status"] for s in settled.values()} == {"ACTIVE"}
+    # Five more do not fit in the four places left: every one of them ends ERROR, none is placed.
+    many = created(http.post("/servers", json={"server": {"name": "many", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "x", "min_count": 5, "max_count": 5}}))
+    settled = settle(stack, many)
+    assert len(settled) == 5 and {s["status"] for s in settled.values()} == {"ERROR"}
+    assert all("Only 4 of the 5 instances" in s["fault"]["message"] for s in settled.values())
+    bad = http.post("/servers", json={"server": {"name": "x", "flavorRef": SMALL_FLAVOR["id"], "min_count": 3, "max_count": 2}})
+    assert bad.status_code == 400 and "badRequest" in bad.json()
+    for sid in pair + many:
+        stack.client.delete(sid)

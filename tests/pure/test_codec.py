@@ -84,7 +84,8 @@ EXAMPLES: dict[type, Any] = {
     for ex in (
         build_build_requested(
             envelope=ENVELOPE, flavor=FLAVOR, availability_zone="nova", metadata={"role": "web"},
-            scheduler_hints={"group": ["g-1"]}, key_name="key-1",
+            scheduler_hints={"group": ["g-1"]}, key_name="key-1", reservation_id="r-1",
+            instance_ids=["instance-1", "instance-2"], min_count=2,
         ),
         build_delete_requested(envelope=ENVELOPE),
         build_scheduling_failed(envelope=ENVELOPE, fault=FAULT, trace=TRACE),

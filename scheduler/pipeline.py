@@ -5,6 +5,8 @@
                stop when none is left)                            host_subset_size
 
 The order is written once, in `select_host`, with the reason for each stage.
+Given a HostColumns instead of a list, the same stages run over column
+arrays (`columnar.py`) and give the same Selection, trace included.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
+from novalog.scheduler.columnar import run_filters, weigh_columns
+from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS, BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import SchedulerOptions
@@ -31,16 +37,28 @@ class Selection:
     trace: PlacementTrace
 
 
-def select_host(hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Selection:
-    """The host to propose for one instance of `spec`, or None, with the decision's trace."""
+def select_host(
+    hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec, options: SchedulerOptions, rng: random.Random
+) -> Selection:
+    """The host to propose for one instance of `spec`, or None, with the decision's trace.
+
+    `hosts` is a list of SchedHost, or the same hosts as HostColumns (the
+    fast form for large host tables): the Selection is the same.
+    """
+    weighers = _weighers(options.weight_classes)
     # 1. Filters first: they are hard rules (alive, room, not tried before)
     #    that no score may override, and they shrink the list the costlier
     #    stages see. Configured order, each on the survivors of the previous.
-    survivors, counts = filter_hosts(hosts, spec, options)
     # 2. Weighers only over the survivors: normalization spans the candidates'
     #    min and max, so a host that cannot take the instance must not bend
     #    the scores of those that can.
-    weighed = weigh_hosts(survivors, spec, _weighers(options.weight_classes), options)
+    if isinstance(hosts, HostColumns):
+        rows, counts = filter_columns(hosts, spec, options)
+        # Only the head of the ranking is ever read (trace and pick), so only it is sorted.
+        weighed = weigh_columns(hosts, rows, spec, weighers, options, max(TOP_WEIGHED, options.host_subset_size))
+    else:
+        survivors, counts = filter_hosts(hosts, spec, options)
+        weighed = weigh_hosts(survivors, spec, weighers, options)
     trace = PlacementTrace(hosts_before=len(hosts), filters=counts, top=weighed[:TOP_WEIGHED])
     if not weighed:
         return Selection(host=None, trace=trace)
@@ -71,6 +89,16 @@ def filter_hosts(
         survivors = host_filter.filter_all(survivors, spec, options)
         counts.append(FilterCount(name=host_filter.NAME, hosts_after=len(survivors)))
     return survivors, counts
+
+
+def filter_columns(
+    cols: HostColumns, spec: RequestSpec, options: SchedulerOptions, index: int = 0, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, list[FilterCount]]:
+    """`filter_hosts` over columns: the surviving rows (ascending) and the counts.
+
+    `rows`, past the first instance, are the previous instance's surviving rows.
+    """
+    return run_filters(cols, _filters(options.enabled_filters), spec, options, index, rows)
 
 
 def no_valid_host_message(trace: PlacementTrace) -> str:

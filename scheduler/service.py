@@ -119,7 +119,10 @@ class Scheduler:
     def place(self, spec: RequestSpec, cause: Envelope) -> list[Outbound]:
         """Propose a host for one instance, or record "No valid host"."""
         now = self.clock()
-        selection = select(self._hosts(now), spec, self.options, self.rng)
+        try:
+            selection = select(self._hosts(now), spec, self.options, self.rng)
+        except ValueError as exc:  # a request the filters cannot read (bad extra spec, query, image property)
+            return [self._failed(spec, cause, f"No valid host was found. The request is invalid: {exc}", None)]
         if selection.host is None:
             return [self._failed(spec, cause, no_valid_host_message(selection.trace), selection.trace)]
         return [self._propose(spec, selection, cause, now)[0]]
@@ -135,7 +138,11 @@ class Scheduler:
         chosen: list[tuple[RequestSpec, Selection]] = []
         for index, instance_id in enumerate(instance_ids):
             one = replace(spec, instance_id=instance_id, num_instances=len(instance_ids))
-            selection = select(list(hosts.values()), one, self.options, self.rng)
+            try:
+                selection = select(list(hosts.values()), one, self.options, self.rng)
+            except ValueError as exc:
+                message = f"No valid host was found. The request is invalid: {exc}"
+                return [self._failed(replace(spec, instance_id=iid), cause, message, None) for iid in instance_ids]
             if selection.host is None:
                 message = (
                     f"{no_valid_host_message(selection.trace)} Only {index} of the {len(instance_ids)} instances "

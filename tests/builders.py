@@ -18,6 +18,7 @@ from novalog.events.records import (
     Fault,
     FilterCount,
     Flavor,
+    InstanceGroup,
     PlacementTrace,
     RequestSpec,
     Resources,
@@ -43,7 +44,7 @@ from novalog.events.types import (
     InstanceSpawnOrdered,
     PlacementProposed,
 )
-from novalog.scheduler.host_state import SchedHost, host_view
+from novalog.scheduler.host_state import Aggregate, SchedHost, host_view
 
 NOW = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 SERVICE_DOWN_TIME = 20.0
@@ -401,3 +402,41 @@ def build_instance_state(instance_id: str = "instance-1", **fields: Any) -> Inst
 def build_flavor_state(flavor: Flavor | None = None, **fields: Any) -> FlavorState:
     """A live flavor (default build_flavor()) created at NOW."""
     return replace(FlavorState(flavor=flavor or build_flavor(), created_at=NOW), **fields)
+
+
+# --- hosts in aggregates, hosts running instances, server groups ---
+
+
+def build_aggregated_host(*metadata: dict[str, str], **state_fields: Any) -> SchedHost:
+    """build_sched_host(**state_fields) in one aggregate per metadata dict ("agg-1", "agg-2"... in that order)."""
+    aggregates = [Aggregate(id=f"agg-{i}", name=f"agg-{i}", metadata=dict(md)) for i, md in enumerate(metadata, 1)]
+    return host_view(build_host_state(**state_fields), {}, NOW, SERVICE_DOWN_TIME, aggregates=aggregates)
+
+
+def build_host_running(*instance_ids: str, **state_fields: Any) -> SchedHost:
+    """build_sched_host(**state_fields) running those instances, one m1.tiny claim each (claim "claim-of-<id>")."""
+    claims = [
+        build_claim(f"claim-of-{iid}", instance_id=iid, flavor_id="flavor-1", project_id="project-1") for iid in instance_ids
+    ]
+    return build_sched_host(claims=claims, **state_fields)
+
+
+def build_instance_group(policy: str = "anti-affinity", members: Iterable[str] = (), **fields: Any) -> InstanceGroup:
+    """Server group "group-1" with `policy`, those members and no rules."""
+    return replace(InstanceGroup(id="group-1", policy=policy, members=list(members)), **fields)
+
+
+def build_claims(count: int, prefix: str = "claim", **fields: Any) -> list[Claim]:
+    """`count` m1.tiny claims "<prefix>-1" .. "<prefix>-<count>", each for its own instance."""
+    return [build_claim(f"{prefix}-{i}", instance_id=f"instance-of-{prefix}-{i}", **fields) for i in range(1, count + 1)]
+
+
+def build_busy_host(running: int = 0, building: int = 0, aggregates: Iterable[dict[str, str]] = (), **state_fields: Any) -> SchedHost:
+    """A host with `running` accepted claims and `building` in-flight ones, in one aggregate per metadata dict.
+
+    Through the real host_view: num_instances = running + building, and
+    num_io_ops = building (a proposal not yet accepted is a build in progress).
+    """
+    state = build_host_state(claims=build_claims(running, "running"), **state_fields)
+    groups = [Aggregate(id=f"agg-{i}", name=f"agg-{i}", metadata=dict(md)) for i, md in enumerate(aggregates, 1)]
+    return host_view(state, {c.claim_id: c for c in build_claims(building, "building")}, NOW, SERVICE_DOWN_TIME, aggregates=groups)

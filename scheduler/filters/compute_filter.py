@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class ComputeFilter(BaseHostFilter):
+class ComputeFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host is not disabled and its service is up.
 
     Up is decided once, when the view is built (`host_view`: last heartbeat
@@ -29,3 +33,6 @@ class ComputeFilter(BaseHostFilter):
         if host.disabled:
             return False
         return host.service_up
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        return ~cols.disabled & cols.service_up

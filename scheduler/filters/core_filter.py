@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec, Resources
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class CoreFilter(BaseHostFilter):
+class CoreFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host has room for the flavor's vCPUs.
 
     As in Stein: the ratio is the host's own `cpu_allocation_ratio`, room is
@@ -37,3 +41,7 @@ class CoreFilter(BaseHostFilter):
             return False
         left = room(host.vcpus_total, host.cpu_allocation_ratio, host.reserved_vcpus, host.vcpus_used)
         return left >= wanted
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        wanted = Resources.of(spec.flavor).vcpus
+        return (cols.vcpus_total > 0) & (cols.vcpus_total >= wanted) & (cols.vcpu_room >= wanted)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec, Resources
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class DiskFilter(BaseHostFilter):
+class DiskFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host has room for the flavor's root plus ephemeral disk.
 
     As in Stein: the ratio is the host's own `disk_allocation_ratio`, room
@@ -36,3 +40,7 @@ class DiskFilter(BaseHostFilter):
             return False
         left = room(host.total_usable_disk_gb, host.disk_allocation_ratio, host.reserved_disk_gb, host.disk_claimed_gb)
         return left >= wanted
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        wanted = Resources.of(spec.flavor).disk_gb
+        return (cols.total_usable_disk_gb >= wanted) & (cols.disk_room_gb >= wanted)

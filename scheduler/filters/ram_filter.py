@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec, Resources
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class RamFilter(BaseHostFilter):
+class RamFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host has room for the flavor's RAM.
 
     As in Stein: the ratio is the host's own `ram_allocation_ratio` (per
@@ -33,3 +37,8 @@ class RamFilter(BaseHostFilter):
             return False
         left = room(host.total_usable_ram_mb, host.ram_allocation_ratio, host.reserved_memory_mb, host.ram_claimed_mb)
         return left >= wanted
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        # ram_room_mb is the same capacity.room over the same columns, computed once per build.
+        wanted = Resources.of(spec.flavor).memory_mb
+        return (cols.total_usable_ram_mb >= wanted) & (cols.ram_room_mb >= wanted)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class RetryFilter(BaseHostFilter):
+class RetryFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host was not already tried for this instance.
 
     Nova compares the `[host, node]` pair; a novalog host has exactly one
@@ -25,3 +29,8 @@ class RetryFilter(BaseHostFilter):
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         return host.host not in spec.retry_hosts
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        passes = np.ones(len(cols), dtype=bool)
+        passes[cols.rows_named(spec.retry_hosts)] = False
+        return passes

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
+if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
 
-class CPUWeigher(BaseHostWeigher):
+
+class CPUWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value vcpus_total x cpu_allocation_ratio - vcpus_used.
 
     Computed with `capacity.room`, so the host's reserved vCPUs are left out
@@ -23,3 +31,7 @@ class CPUWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return room(host.vcpus_total, host.cpu_allocation_ratio, host.reserved_vcpus, host.vcpus_used)
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        # The same capacity.room, computed once per build as the column CoreFilter reads too.
+        return cols.vcpu_room

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
+if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
 
-class DiskWeigher(BaseHostWeigher):
+
+class DiskWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value free_disk_mb (total - reserved - claimed, in MB).
 
     `disk_weight_multiplier` 1.0 spreads; a negative one stacks.
@@ -19,3 +27,6 @@ class DiskWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return host.free_disk_mb
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        return cols.free_disk_mb

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
+if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
 
-class RAMWeigher(BaseHostWeigher):
+
+class RAMWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value free_ram_mb (total - reserved - claimed; negative when overcommitted).
 
     `ram_weight_multiplier` 1.0 spreads instances; a negative one stacks them.
@@ -19,3 +27,6 @@ class RAMWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return host.free_ram_mb
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        return cols.free_ram_mb

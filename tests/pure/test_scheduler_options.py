@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions, UnknownPluginError
+from novalog.scheduler.weights import WEIGHERS
 
 
 def test_defaults() -> None:
@@ -30,13 +32,14 @@ def test_lists_from_a_parsed_file_become_tuples() -> None:
         pytest.param(
             dict(enabled_filters=("RamFilter", "NoSuchFilter")),
             UnknownPluginError,
-            "enabled_filters: unknown filter 'NoSuchFilter'; known: AllHostsFilter, ComputeFilter, CoreFilter, DiskFilter, RamFilter, RetryFilter",
+            # the known names are the whole registry, sorted
+            f"enabled_filters: unknown filter 'NoSuchFilter'; known: {', '.join(sorted(FILTERS))}",
             id="unknown-filter",
         ),
         pytest.param(
-            dict(weight_classes=("RAMWeigher", "IoOpsWeigher")),
+            dict(weight_classes=("RAMWeigher", "NoSuchWeigher")),
             UnknownPluginError,
-            "weight_classes: unknown weigher 'IoOpsWeigher'; known: CPUWeigher, DiskWeigher, RAMWeigher",
+            f"weight_classes: unknown weigher 'NoSuchWeigher'; known: {', '.join(sorted(WEIGHERS))}",
             id="unknown-weigher",
         ),
         pytest.param(dict(host_subset_size=0), ValueError, "host_subset_size must be at least 1, got 0", id="subset-0"),

@@ -92,3 +92,12 @@ def test_spec_of_carries_the_request() -> None:
     event = replace(build(), availability_zone="az1", scheduler_hints={"group": ["g"]})
     spec = spec_of(event)
     assert (spec.instance_id, spec.availability_zone, spec.scheduler_hints, spec.num_attempts) == ("i1", "az1", {"group": ["g"]}, 1)
+
+
+def test_a_request_the_filters_cannot_read_fails_instead_of_crashing_the_scheduler() -> None:
+    # `>= many` is a numeric operator on a non-number: Nova fails the request.
+    s = scheduler(build_host_state("h1"), enabled_filters=("ComputeFilter", "ComputeCapabilitiesFilter"))
+    event = replace(build(), flavor=build_flavor(extra_specs={"capabilities:vcpus_total": ">= many"}))
+    (out,) = s.handle(event)
+    assert isinstance(out.record, InstanceSchedulingFailed)
+    assert out.record.fault.message.startswith("No valid host was found. The request is invalid:")

@@ -111,4 +111,5 @@ def test_every_registered_weigher_keeps_its_name_and_option(name, cls) -> None:
     assert issubclass(cls, BaseHostWeigher)
     assert (cls.NAME, cls.__name__) == (name, name)
     assert cls.MULTIPLIER_OPTION in SchedulerOptions.__dataclass_fields__
-    assert cls.minval == 0
+    # Nova sets minval 0 on some weighers only; each one's value: test_weighers_load.py
+    assert cls.minval in (0, None)

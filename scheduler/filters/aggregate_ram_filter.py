@@ -1,0 +1,40 @@
+"""AggregateRamFilter (Nova Ussuri, the last release that had it; removed in Victoria)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from novalog.events.capacity import room
+from novalog.events.records import RequestSpec, Resources
+from novalog.scheduler.filters.aggregate_values import lowest, values_of
+from novalog.scheduler.filters.base import BaseHostFilter
+from novalog.scheduler.host_state import SchedHost
+
+if TYPE_CHECKING:
+    from novalog.scheduler.options import SchedulerOptions
+
+
+class AggregateRamFilter(BaseHostFilter):
+    """Passes iff the host has room for the flavor's RAM at its aggregates' ratio.
+
+    The ratio is the lowest `ram_allocation_ratio` in the metadata of the
+    host's aggregates (Kilo+: numeric minimum; any unparsable value, or none
+    at all, gives the global `ram_allocation_ratio` option). Then as RamFilter:
+    a request larger than the physical total fails whatever the ratio, and
+    room is `capacity.room` with that ratio.
+
+    Version choice: Ussuri falls back to the host's own ratio
+    (`host_state.ram_allocation_ratio`, Liberty+); novalog falls back to the
+    scheduler's global option, as Havana-Kilo did, so the option means
+    something. The claim check still uses the host's own ratio.
+    """
+
+    NAME = "AggregateRamFilter"
+    REASON = "insufficient RAM at the aggregate's ratio"
+
+    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        wanted = Resources.of(spec.flavor).memory_mb
+        if wanted > host.total_usable_ram_mb:
+            return False
+        ratio = lowest(values_of(host, "ram_allocation_ratio"), options.ram_allocation_ratio, float)
+        return room(host.total_usable_ram_mb, ratio, host.reserved_memory_mb, host.ram_claimed_mb) >= wanted

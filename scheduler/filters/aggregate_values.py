@@ -1,0 +1,48 @@
+"""Reading a host's aggregate metadata the way Nova's filters/utils.py does (today's Nova, Kilo+ rules)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from novalog.scheduler.host_state import SchedHost
+
+N = TypeVar("N", int, float)
+
+
+def values_of(host: SchedHost, key: str) -> set[str]:
+    """The raw values of `key` over the host's aggregates (Nova's aggregate_values_from_key: no comma split)."""
+    return {aggregate.metadata[key] for aggregate in host.aggregates if key in aggregate.metadata}
+
+
+def metadata_of(host: SchedHost, key: str | None = None) -> dict[str, set[str]]:
+    """Every metadata key of the host's aggregates mapped to its values, each value split on commas and trimmed.
+
+    With `key`, only the aggregates that carry `key` contribute (all of their
+    keys, as Nova's aggregate_metadata_get_by_host does).
+    """
+    merged: dict[str, set[str]] = {}
+    for aggregate in host.aggregates:
+        if key is None or key in aggregate.metadata:
+            for name, value in aggregate.metadata.items():
+                merged.setdefault(name, set()).update(part.strip() for part in value.split(","))
+    return merged
+
+
+def lowest(values: Iterable[str], default: N, cast: Callable[[str], N]) -> N:
+    """The numeric minimum of the values; `default` when there is none or when any one does not parse.
+
+    Kilo+: every value is converted before the minimum is taken (up to Juno
+    the minimum of the raw strings was converted, so "10.0" beat "2.0").
+    `int` refuses "8.0". Deliberately unlike Nova, NaN and infinities count
+    as unparsable: Nova's minimum over a set holding NaN depends on the set's
+    iteration order, and an infinite ratio would mean unlimited room.
+    """
+    try:
+        numbers = [cast(value) for value in values]
+    except ValueError:
+        return default
+    if not numbers or not all(math.isfinite(number) for number in numbers):
+        return default
+    return min(numbers)

@@ -1,0 +1,30 @@
+"""NumInstancesFilter (today's Nova)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.filters.base import BaseHostFilter
+from novalog.scheduler.host_state import SchedHost
+
+if TYPE_CHECKING:
+    from novalog.scheduler.options import SchedulerOptions
+
+
+class NumInstancesFilter(BaseHostFilter):
+    """Passes iff the host runs fewer instances than `max_instances_per_host`.
+
+    Strictly fewer: at 50 of 50 the host is full. Runs for every instance of
+    a request, so instances placed earlier in the same request count.
+    """
+
+    NAME = "NumInstancesFilter"
+    REASON = "too many instances"
+
+    def max_instances(self, host: SchedHost, options: SchedulerOptions) -> int:
+        """The limit for this host; AggregateNumInstancesFilter overrides it."""
+        return options.max_instances_per_host
+
+    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        return host.num_instances < self.max_instances(host, options)

@@ -1,0 +1,42 @@
+"""ServerGroupAffinityFilter (today's Nova): members of an affinity group share one host."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.filters.base import BaseHostFilter
+from novalog.scheduler.host_state import SchedHost
+
+if TYPE_CHECKING:
+    from novalog.scheduler.options import SchedulerOptions
+
+POLICY = "affinity"
+
+
+class ServerGroupAffinityFilter(BaseHostFilter):
+    """Passes iff no member of the group is placed yet, or the host runs one of them.
+
+    Acts only on an "affinity" group (Icehouse+: each group filter minds its
+    own policy); any other policy, or no group, passes.
+
+    Nova compares the host with `group.hosts`, the hosts of the members
+    that have one, looked up in its database. The spec here carries no
+    hosts, only `members`, so they are read as the group's placed members:
+    whoever builds the spec must list only instances that hold a host. The
+    instance being placed is ignored if listed. With members listed but all
+    running on hosts other filters removed, no host passes, as in Nova.
+    """
+
+    NAME = "ServerGroupAffinityFilter"
+    REASON = "host runs no member of the affinity group"
+    # Not once per request (Nova): a placement earlier in the request may add a member.
+
+    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        group = spec.instance_group
+        if group is None or group.policy != POLICY:
+            return True
+        placed = set(group.members) - {spec.instance_id}
+        if not placed:
+            return True
+        return not host.instances.keys().isdisjoint(placed)

@@ -1,0 +1,22 @@
+"""NumInstancesWeigher (today's Nova): weighs hosts by how many instances they run."""
+
+from __future__ import annotations
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.weights.base import BaseHostWeigher
+
+
+class NumInstancesWeigher(BaseHostWeigher):
+    """Raw value num_instances (the host's counted claims).
+
+    `num_instances_weight_multiplier` 0.0 (the default) leaves it out; a
+    negative one spreads by instance count, a positive one packs. No
+    `minval`, as in Nova: the fewest instances among the hosts weighs 0.
+    """
+
+    NAME = "NumInstancesWeigher"
+    MULTIPLIER_OPTION = "num_instances_weight_multiplier"
+
+    def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
+        return host.num_instances

@@ -1,0 +1,23 @@
+"""ServerGroupSoftAntiAffinityWeigher (today's Nova, Mitaka+): prefers hosts running less of the group."""
+
+from __future__ import annotations
+
+from novalog.events.records import RequestSpec
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.weights.base import BaseHostWeigher
+from novalog.scheduler.weights.soft_affinity import members_on_host
+
+
+class ServerGroupSoftAntiAffinityWeigher(BaseHostWeigher):
+    """Raw value: minus the members of the request's "soft-anti-affinity" group on the host.
+
+    Negated, as in Nova, so the positive `soft_anti_affinity_weight_multiplier`
+    (1.0) ranks the emptiest host first. Any other policy, or no group,
+    weighs every host 0.
+    """
+
+    NAME = "ServerGroupSoftAntiAffinityWeigher"
+    MULTIPLIER_OPTION = "soft_anti_affinity_weight_multiplier"
+
+    def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
+        return -members_on_host(host, spec, "soft-anti-affinity")

@@ -1,9 +1,9 @@
 """The scheduling pass over HostColumns: the scalar pipeline's stages, over arrays.
 
-    alive = all rows ──▶ for each filter, in order:                     ──▶ rows left ──▶ weigh ──▶ best `count`
-                         VectorizedFilter     alive &= mask                            (normalize_array,  (partition, then a
-                         AggregateSetFilter   once per set among alive                  per-set multiplier) stable sort of the few)
-                         any other            host_passes over alive hosts only
+    alive = all rows ──▶ for each filter, in order: ──▶ rows left ──▶ weigh ─────────────────▶ best `count`
+                         VectorizedFilter    alive &= mask             raw values of the rows,     repeated argmax
+                         AggregateSetFilter  once per set alive        normalize_array in place,   (first of equal
+                         any other plug-in   host by host, alive only  x multiplier per agg set    maxima = input order)
 
 The answer equals `filter_hosts` + `weigh_hosts` on the same hosts: same
 survivors in the same order, same counts, same weights and ranking (ties in

@@ -26,6 +26,7 @@ class HostTable:
     def __init__(self, bootstrap: str, topic: str, heartbeats_topic: str | None = None) -> None:
         self._rows: dict[str, HostState] = {}
         self._beats: dict[str, datetime] = {}
+        self._dirty: set[str] = set()
         topics = [topic] + ([heartbeats_topic] if heartbeats_topic else [])
         self._feed = TopicFeed(bootstrap, topics, self._apply, "scheduler-host-table")
 
@@ -49,13 +50,21 @@ class HostTable:
             return row
         return replace(row, last_heartbeat_at=beat)
 
+    def take_changed(self) -> list[HostState]:
+        """The rows changed since the last call (each once), so a reader can patch its own copy."""
+        with self._feed.lock:
+            changed, self._dirty = self._dirty, set()
+            return [self._with_beat(self._rows[h]) for h in changed if h in self._rows]
+
     def _apply(self, msg: Message, record: Any) -> None:
         if isinstance(record, HostState):
             self._rows[record.host] = record
+            self._dirty.add(record.host)
         elif isinstance(record, HostHeartbeatReported):
             beat = record.envelope.occurred_at
             if record.host not in self._beats or beat > self._beats[record.host]:
                 self._beats[record.host] = beat
+                self._dirty.add(record.host)
 
     def stop(self) -> None:
         self._feed.stop()

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import build_flavor, build_sched_host, build_spec
+from builders import build_claim, build_flavor, build_sched_host, build_spec
 from novalog.events.capacity import room
 from novalog.events.records import FilterCount, RequestSpec, Resources
 from novalog.scheduler.columnar import best_first, run_filters, weigh_columns
@@ -25,7 +25,7 @@ from novalog.scheduler.host_state import Aggregate, SchedHost, consume
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import filter_columns, filter_hosts, select_host
 from novalog.scheduler.vectorized import AggregateSetFilter
-from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, RAMWeigher, normalize, weigh_hosts
+from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, CPUWeigher, RAMWeigher, normalize, weigh_hosts
 from novalog.scheduler.weights.base import normalize_array
 
 NAMES = [f"h{i}" for i in range(8)]
@@ -54,9 +54,9 @@ def sched_hosts(draw, pool: list[Aggregate]) -> SchedHost:
     return replace(
         base,
         total_usable_ram_mb=draw(st.sampled_from([0, 512, 1024, 2048, 4096])),
-        free_ram_mb=draw(st.integers(-8, 8)) * 256,
+        free_ram_mb=draw(st.integers(-4, 16)) * 256,
         vcpus_total=draw(st.integers(0, 8)),
-        vcpus_used=draw(st.integers(0, 40)),
+        vcpus_used=draw(st.integers(0, 20)),
         total_usable_disk_gb=draw(st.integers(0, 40)),
         free_disk_mb=draw(st.integers(-10, 40).map(lambda gb: gb * 1024) | st.integers(-20_000, 50_000)),
         num_instances=draw(st.integers(0, 60)),
@@ -68,8 +68,9 @@ def sched_hosts(draw, pool: list[Aggregate]) -> SchedHost:
         reserved_vcpus=draw(st.integers(0, 2)),
         reserved_memory_mb=draw(st.sampled_from([0, 256, 512])),
         reserved_disk_gb=draw(st.integers(0, 5)),
-        service_up=draw(st.booleans()),
-        disabled=draw(st.booleans()),
+        # mostly up and enabled, so that enough hosts reach the weighers
+        service_up=draw(st.sampled_from([True, True, True, False])),
+        disabled=draw(st.sampled_from([False, False, False, True])),
         forced_down=draw(st.booleans()),
         failed_builds=draw(st.integers(0, 3)),
         aggregates=tuple(draw(st.lists(st.sampled_from(pool), unique_by=lambda a: a.id, max_size=3))) if pool else (),
@@ -86,14 +87,14 @@ def clusters(draw) -> list[SchedHost]:
 @st.composite
 def specs(draw) -> RequestSpec:
     flavor = build_flavor(
-        vcpus=draw(st.integers(0, 6)),
-        ram=draw(st.integers(0, 20)) * 256,
-        disk=draw(st.integers(0, 30)),
-        ephemeral=draw(st.integers(0, 5)),
+        vcpus=draw(st.integers(0, 4)),
+        ram=draw(st.integers(0, 8)) * 256,
+        disk=draw(st.integers(0, 20)),
+        ephemeral=draw(st.integers(0, 3)),
     )
     return build_spec(
         flavor,
-        retry_hosts=draw(st.lists(st.sampled_from([*NAMES, "elsewhere"]), max_size=3)),
+        retry_hosts=draw(st.lists(st.sampled_from([*NAMES, "elsewhere"]), max_size=2)),
         availability_zone=draw(st.sampled_from([None, "nova", "az1", "az2"])),
         project_id=draw(st.sampled_from(["project-1", "project-2"])),
     )
@@ -254,9 +255,9 @@ def host(name: str, instances: int = 0, aggregates: tuple = (), **fields) -> Sch
 def test_a_filter_without_a_columnar_form_runs_on_the_survivors_only() -> None:
     # RamFilter (vectorized) drops "small" first; the scalar filter is asked about the rest only.
     hosts = [host("a", 2), host("small", 2, memory_mb=512), host("b", 1), host("c", 4)]
-    spy = EvenInstancesFilter()
+    spy, spec = EvenInstancesFilter(), build_spec(build_flavor(ram=1024))
 
-    rows, counts = run_filters(HostColumns.from_hosts(hosts), [RamFilter(), spy], build_spec(build_flavor(ram=1024)), SchedulerOptions())
+    rows, counts = run_filters(HostColumns.from_hosts(hosts), [RamFilter(), spy], spec, SchedulerOptions())
 
     assert spy.asked == ["a", "b", "c"]
     assert rows.tolist() == [0, 3]
@@ -308,6 +309,23 @@ def test_a_set_that_no_survivor_holds_is_never_asked_about() -> None:
     run_filters(HostColumns.from_hosts(hosts), [ComputeFilter(), spy], build_spec(), SchedulerOptions())
 
     assert spy.asked == [(AZ1,)]
+
+
+def test_an_aggregate_multiplier_applies_to_the_hosts_of_that_set() -> None:
+    # CPU room 4 x 4.0 - used: a 16, b 8, c 4; over [0, 16]: 1.0, 0.5, 0.25
+    # SSD sets cpu_weight_multiplier 2.0 for a and c: parts 2.0, 0.5, 0.5 (b, c tie: input order)
+    ssd = Aggregate("agg-ssd", "ssd", {"cpu_weight_multiplier": "2.0"})
+    hosts = [
+        host("a", aggregates=(ssd,)),
+        host("b", claims=[build_claim("b1", vcpus=8)]),
+        host("c", aggregates=(ssd,), claims=[build_claim("c1", vcpus=12)]),
+    ]
+    opts = SchedulerOptions(weight_classes=("CPUWeigher",))
+
+    ranked = weigh_columns(HostColumns.from_hosts(hosts), np.arange(3), build_spec(), [CPUWeigher()], opts, count=3)
+
+    assert [(w.host, w.parts["CPUWeigher"]) for w in ranked] == [("a", 2.0), ("b", 0.5), ("c", 0.5)]
+    assert ranked == weigh_hosts(hosts, build_spec(), [CPUWeigher()], opts)
 
 
 # --- the ranking and the normalization ---

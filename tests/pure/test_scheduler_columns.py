@@ -150,3 +150,16 @@ def test_update_replaces_a_row_its_name_and_its_aggregate_set() -> None:
     assert cols.names == ["a", "z", "c"]
     assert cols.rows_named(["b"]).tolist() == [] and cols.rows_named(["z"]).tolist() == [1]
     assert cols.agg_sets[cols.agg_key[1]] == (SSD,)
+
+
+def test_a_set_whose_representative_row_moves_to_another_set_gets_another_holder() -> None:
+    # rows 0 and 2 hold (AZ1,); row 0 represents it until it leaves for (SSD,)
+    hosts = [replace(build_sched_host(host=name), aggregates=(AZ1,)) for name in ("a", "b", "c")]
+    hosts[1] = replace(hosts[1], aggregates=())
+    cols = HostColumns.from_hosts(hosts)
+    assert cols.agg_rep == [0, 1]
+
+    cols.update(0, replace(hosts[0], aggregates=(SSD,)))
+
+    assert cols.agg_rep == [2, 1, 0]
+    assert all(cols.agg_key[cols.agg_rep[key]] == key for key in cols.agg_key.tolist())

@@ -141,38 +141,44 @@ class ConsumeLoop:
         self.dead_letter_failures = dead_letter_failures
         self.stopping = threading.Event()
 
-    def dead_letter(self, msg: Message, exc: Exception) -> None:
+    def dead_letter(self, msg: Message, exc: Exception) -> Future[Position]:
         log.warning("%s: dead-lettering %s[%d]@%d: %s", self.processor, msg.topic(), msg.partition(), msg.offset(), exc)
         headers = dead_letter_headers(exc, msg, self.processor)
-        self.log.send_raw(dead_letter(msg.topic()), msg.key(), msg.value(), headers).result(30)
+        return self.log.send_raw(dead_letter(msg.topic()), msg.key(), msg.value(), headers)
 
-    def process(self, msg: Message) -> None:
+    def process(self, msg: Message) -> list[Future[Position]]:
+        """Handle one record; return the appends it caused (not yet acknowledged)."""
         try:
             record = decode(msg.value())
         except DecodeError as exc:
-            self.dead_letter(msg, exc)
-            return
+            return [self.dead_letter(msg, exc)]
         try:
             outs = self.handler(msg, record)
         except Exception as exc:
             if not self.dead_letter_failures:
                 raise
             log.exception("%s: could not apply %s", self.processor, type(record).__name__)
-            self.dead_letter(msg, exc)
-            return
-        self.log.append(outs)
+            return [self.dead_letter(msg, exc)]
+        return [self.log.send(out) for out in outs]
 
     def run_once(self, timeout: float = 0.2) -> int:
-        """Handle what one poll returns; commit after it is done. Returns the number of records."""
-        msgs = self.consumer.consume(num_messages=200, timeout=timeout)
-        handled = 0
+        """Handle what one poll returns, wait until all it caused is acknowledged, then commit.
+
+        Appends of the whole batch are in flight together (the idempotent
+        producer keeps their order per partition), so a batch costs one round
+        trip to the broker, not one per record.
+        """
+        msgs = self.consumer.consume(num_messages=500, timeout=timeout)
+        handled, pending = 0, []
         for msg in msgs:
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     log.warning("%s: consumer error %s", self.processor, msg.error())
                 continue
-            self.process(msg)
+            pending.extend(self.process(msg))
             handled += 1
+        for done in pending:
+            done.result(30)
         if handled:
             self.consumer.commit(asynchronous=False)
         return handled

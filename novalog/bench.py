@@ -72,3 +72,71 @@ def boot_benchmark(api_url: str, count: int, concurrency: int = 10, timeout: flo
     for sid in posted:
         client.delete(sid)
     return result
+
+
+def placement_throughput(bootstrap: str, host_count: int, requests: int, work_dir: Any) -> dict[str, Any]:
+    """Placements per second of one scheduler fed from Kafka: build requests in, proposals out.
+
+    A fresh topic prefix gets `host_count` synthetic host rows on its state
+    topic and `requests` build requests on its instance topic; then one
+    Scheduler (the service's own classes: HostTable, ColumnViews, ConsumeLoop)
+    turns them into PlacementProposed records, and the clock runs from its
+    first poll to the acknowledgement of its last proposal. Nothing answers
+    the proposals, so every claim stays in flight: hosts are sized to hold them.
+    """
+    import random as _random
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    from novalog.events import topics
+    from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+    from novalog.events.outbound import Outbound
+    from novalog.events.records import Envelope, Flavor, utcnow
+    from novalog.events.state import HostState
+    from novalog.events.types import InstanceBuildRequested
+    from novalog.scheduler.live import ColumnViews
+    from novalog.scheduler.options import SchedulerOptions
+    from novalog.scheduler.service import Scheduler
+    from novalog.scheduler.table import HostTable
+
+    prefix = f"benchplace{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, topics.topic_specs(prefix, 8))
+    log = EventLog(bootstrap, prefix, linger_ms=5)
+    rng, now = _random.Random(0), utcnow()
+    rows = [
+        HostState(
+            host=f"compute-{i:06d}", hypervisor_type="QEMU", hypervisor_hostname=f"compute-{i:06d}",
+            vcpus=rng.choice((32, 64, 128)), memory_mb=rng.choice((131072, 262144)), disk_gb=2000,
+            capacity_reported_at=now, last_heartbeat_at=now,
+        )
+        for i in range(host_count)
+    ]
+    log.append(Outbound(topics.STATE_HOSTS, row.host, row) for row in rows)
+    flavor = Flavor(id="bench", name="bench.small", vcpus=1, ram=1024, disk=10)
+    log.append(
+        Outbound.event(iid, InstanceBuildRequested(
+            envelope=Envelope.new("InstanceBuildRequested", "bench"), instance_id=iid, name=iid,
+            project_id="bench", user_id="bench", flavor=flavor, image_ref="img",
+        ))
+        for iid in (str(uuid.uuid4()) for _ in range(requests))
+    )
+    table = HostTable(bootstrap, f"{prefix}.{topics.STATE_HOSTS}", f"{prefix}.{topics.HOST_HEARTBEATS}").start(120)
+    scheduler = Scheduler("bench-scheduler", ColumnViews(table, 3600.0), SchedulerOptions(), 3600.0)
+    consumer = Consumer(consumer_config(bootstrap, f"{prefix}-scheduler"))
+    consumer.subscribe([f"{prefix}.{topics.INSTANCE_EVENTS}"])
+    loop = ConsumeLoop(log, consumer, "bench-scheduler", lambda msg, record: scheduler.handle(record))
+    handled, started = 0, None
+    deadline = time.monotonic() + 300
+    try:
+        while handled < requests and time.monotonic() < deadline:
+            got = loop.run_once(0.5)
+            if got and started is None:
+                started = time.monotonic()
+            handled += got
+        elapsed = time.monotonic() - (started or time.monotonic())
+    finally:
+        consumer.close()
+        table.stop()
+        log.close()
+    return {"hosts": host_count, "requests": handled, "seconds": elapsed, "per_second": handled / elapsed if elapsed else 0.0}

@@ -247,3 +247,24 @@ def _register_schedule() -> None:
 
 
 _register_schedule()
+
+
+@bench.command("placements")
+@click.option("--hosts", "host_count", default=10000, show_default=True)
+@click.option("--requests", default=5000, show_default=True)
+def bench_placements(host_count: int, requests: int) -> None:
+    """Placements per second of one scheduler fed from Kafka (requests in, proposals out)."""
+    import platform
+    import tempfile
+
+    from novalog.bench import placement_throughput
+
+    settings = get_settings()
+    broker = _ensure_local_broker(settings)
+    try:
+        r = placement_throughput(settings.kafka_bootstrap, host_count, requests, tempfile.mkdtemp(prefix="novalog-bench-"))
+    finally:
+        if broker is not None:
+            broker.stop()
+    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    click.echo(f"one scheduler fed from Kafka, {r['hosts']} hosts: {r['requests']} placements in {r['seconds']:.2f} s = {r['per_second']:.0f} placements/s")

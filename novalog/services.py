@@ -39,6 +39,7 @@ def serve_projections(settings: Settings) -> None:
 def serve_scheduler(settings: Settings) -> None:
     from confluent_kafka import Consumer
 
+    from novalog.scheduler.live import ColumnViews
     from novalog.scheduler.options import SchedulerOptions
     from novalog.scheduler.options_file import OptionsFile
     from novalog.scheduler.service import Scheduler
@@ -49,7 +50,7 @@ def serve_scheduler(settings: Settings) -> None:
     table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS)).start()
     name = f"novalog-scheduler-{socket.gethostname()}-{os.getpid()}"
     options = OptionsFile(settings.scheduler_options_file, SchedulerOptions(max_attempts=settings.max_attempts))
-    scheduler = Scheduler(name, table.rows, options.current, settings.service_down_time)
+    scheduler = Scheduler(name, ColumnViews(table, settings.service_down_time), options.current, settings.service_down_time)
     consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"{settings.topic_prefix}-scheduler"))
     consumer.subscribe([settings.topic(topics.INSTANCE_EVENTS)])
     loop = ConsumeLoop(event_log, consumer, name, lambda msg, record: scheduler.handle(record), dead_letter_failures=True)

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 
 from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
+from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import DRIVERS, SchedulerOptions
 from novalog.scheduler.pipeline import Selection, select_host
@@ -44,8 +45,8 @@ def chance_select(hosts: Sequence[SchedHost], spec: RequestSpec, rng: random.Ran
     return Selection(host=rng.choice(candidates).host, trace=trace)
 
 
-def select(hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Selection:
+def select(hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Selection:
     """The proposal of the driver this request asks for."""
     if driver_for(spec, options) == "chance_scheduler":
-        return chance_select(hosts, spec, rng)
+        return chance_select(hosts.hosts if isinstance(hosts, HostColumns) else hosts, spec, rng)
     return select_host(hosts, spec, options, rng)

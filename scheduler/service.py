@@ -27,12 +27,15 @@ from novalog.events.types import (
     InstanceSchedulingFailed,
     PlacementProposed,
 )
-from novalog.scheduler.host_state import SchedHost, consume, host_view
+from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.live import HostViews, ListViews
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import Selection, no_valid_host_message
 from novalog.scheduler.policies import select
 
 IN_FLIGHT_TTL_S = 120.0
+SWEEP_EVERY_S = 1.0
 FORGET_DELETED = 10_000
 
 
@@ -54,20 +57,24 @@ class Scheduler:
     def __init__(
         self,
         name: str,
-        rows: Callable[[], Sequence[HostState]],
+        hosts: HostViews | Callable[[], Sequence[HostState]],
         options: SchedulerOptions | Callable[[], SchedulerOptions],
         service_down_time: float,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.name = name
-        self.rows = rows
+        # A plain row source gets the simple view that rebuilds every host per pass.
+        self.views: HostViews = hosts if hasattr(hosts, "current") else ListViews(hosts, service_down_time)
         # A callable gives the options in force now (a hot-reloaded file).
         self._options = options if callable(options) else (lambda: options)
         self.service_down_time = service_down_time
         self.rng = rng or random.Random()
         self.clock = clock
-        self.in_flight: dict[str, dict[str, tuple[Claim, datetime]]] = {}
+        # Proposed claims the host table does not show yet, per host; and when each was proposed.
+        self.in_flight: dict[str, dict[str, Claim]] = {}
+        self._proposed_at: dict[str, datetime] = {}
+        self._swept_at: datetime | None = None
         self.deleted: OrderedDict[str, None] = OrderedDict()
 
     @property
@@ -108,13 +115,9 @@ class Scheduler:
             case _:
                 return []
 
-    def _hosts(self, now: datetime) -> list[SchedHost]:
-        rows = self.rows()
-        self._expire(rows, now)
-        return [
-            host_view(row, {cid: c for cid, (c, _) in self.in_flight.get(row.host, {}).items()}, now, self.service_down_time)
-            for row in rows
-        ]
+    def _hosts(self, now: datetime) -> HostColumns | list[SchedHost]:
+        self._expire(now)
+        return self.views.current(self.in_flight, now)
 
     def place(self, spec: RequestSpec, cause: Envelope) -> list[Outbound]:
         """Propose a host for one instance, or record "No valid host"."""
@@ -134,25 +137,32 @@ class Scheduler:
         of them records the fault (the request is all or nothing).
         """
         now = self.clock()
-        hosts = {h.host: h for h in self._hosts(now)}
-        chosen: list[tuple[RequestSpec, Selection]] = []
+        proposals: list[tuple[Outbound, Claim]] = []
         for index, instance_id in enumerate(instance_ids):
             one = replace(spec, instance_id=instance_id, num_instances=len(instance_ids))
+            failure = None
             try:
-                selection = select(list(hosts.values()), one, self.options, self.rng)
+                selection = select(self._hosts(now), one, self.options, self.rng)
+                if selection.host is None:
+                    failure = (
+                        f"{no_valid_host_message(selection.trace)} Only {index} of the {len(instance_ids)} instances "
+                        f"of the request could be placed (at least {min_count} needed, all placed together)."
+                    ), selection.trace
             except ValueError as exc:
-                message = f"No valid host was found. The request is invalid: {exc}"
-                return [self._failed(replace(spec, instance_id=iid), cause, message, None) for iid in instance_ids]
-            if selection.host is None:
-                message = (
-                    f"{no_valid_host_message(selection.trace)} Only {index} of the {len(instance_ids)} instances "
-                    f"of the request could be placed (at least {min_count} needed, all placed together)."
-                )
-                return [self._failed(replace(spec, instance_id=iid), cause, message, selection.trace) for iid in instance_ids]
-            chosen.append((one, selection))
-            claim = self._claim(one, selection.host, cause)
-            hosts[selection.host] = consume(hosts[selection.host], Resources.of(spec.flavor), claim.claim_id, claim)
-        return [self._propose(one, selection, cause, now)[0] for one, selection in chosen]
+                failure = f"No valid host was found. The request is invalid: {exc}", None
+            if failure is not None:
+                self._withdraw([claim for _, claim in proposals], now)
+                return [self._failed(replace(spec, instance_id=iid), cause, *failure) for iid in instance_ids]
+            # Proposed now, so the next instance's pass counts this one's claim.
+            proposals.append(self._propose(one, selection, cause, now))
+        return [out for out, _ in proposals]
+
+    def _withdraw(self, claims: Sequence[Claim], now: datetime) -> None:
+        """Forget claims proposed for a request that is given up before anything was sent."""
+        for claim in claims:
+            host = next(h for h, pending in self.in_flight.items() if claim.claim_id in pending)
+            self._settle(host, claim.claim_id)
+            self.views.forget(host, claim)
 
     def _claim(self, spec: RequestSpec, host: str, cause: Envelope) -> Claim:
         resources = Resources.of(spec.flavor)
@@ -162,11 +172,13 @@ class Scheduler:
 
     def _propose(self, spec: RequestSpec, selection: Selection, cause: Envelope, now: datetime) -> tuple[Outbound, Claim]:
         claim = self._claim(spec, selection.host, cause)
-        self.in_flight.setdefault(selection.host, {})[claim.claim_id] = (claim, now)
+        self.in_flight.setdefault(selection.host, {})[claim.claim_id] = claim
+        self._proposed_at[claim.claim_id] = now
+        self.views.claimed(selection.host, claim)
         resources = Resources.of(spec.flavor)
         claim_id = claim.claim_id
         proposal = PlacementProposed(
-            envelope=cause.caused("PlacementProposed", self.name, salt=f"{spec.instance_id}/{selection.host}"),
+            envelope=cause.caused("PlacementProposed", self.name, salt=f"{spec.instance_id}/{selection.host}", occurred_at=now),
             claim_id=claim_id,
             instance_id=spec.instance_id,
             host=selection.host,
@@ -179,7 +191,7 @@ class Scheduler:
 
     def _failed(self, spec: RequestSpec, cause: Envelope, message: str, trace: Any) -> Outbound:
         failed = InstanceSchedulingFailed(
-            envelope=cause.caused("InstanceSchedulingFailed", self.name),
+            envelope=cause.caused("InstanceSchedulingFailed", self.name, occurred_at=self.clock()),
             instance_id=spec.instance_id,
             fault=Fault(code=500, message=message, created=self.clock()),
             attempts=spec.num_attempts,
@@ -188,14 +200,26 @@ class Scheduler:
         return Outbound.event(spec.instance_id, failed)
 
     def _settle(self, host: str, claim_id: str) -> None:
-        self.in_flight.get(host, {}).pop(claim_id, None)
-
-    def _expire(self, rows: Sequence[HostState], now: datetime) -> None:
-        """Forget in-flight claims the table now shows, and ones whose answer never came."""
-        for row in rows:
-            pending = self.in_flight.get(row.host)
+        pending = self.in_flight.get(host)
+        if pending is not None:
+            pending.pop(claim_id, None)
             if not pending:
-                continue
-            known = {c.claim_id for c in row.claims} | set(row.released) | row.rejected.keys()
-            for claim_id in [cid for cid, (_, at) in pending.items() if cid in known or (now - at).total_seconds() > IN_FLIGHT_TTL_S]:
-                del pending[claim_id]
+                del self.in_flight[host]
+        self._proposed_at.pop(claim_id, None)
+
+    def _expire(self, now: datetime) -> None:
+        """Forget in-flight claims the table now shows, and ones whose answer never came.
+
+        A sweep over every pending claim, at most once a second: between
+        sweeps a claim the table already shows is counted once anyway (views
+        unite claims by id), so sweeping more often would only cost time.
+        """
+        if self._swept_at is not None and (now - self._swept_at).total_seconds() < SWEEP_EVERY_S:
+            return
+        self._swept_at = now
+        for host in list(self.in_flight):
+            row = self.views.row(host)
+            known = set() if row is None else {c.claim_id for c in row.claims} | set(row.released) | row.rejected.keys()
+            for claim_id in list(self.in_flight.get(host, {})):
+                if claim_id in known or (now - self._proposed_at[claim_id]).total_seconds() > IN_FLIGHT_TTL_S:
+                    self._settle(host, claim_id)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
 
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec, Resources
 from novalog.scheduler.filters.aggregate_values import lowest, values_of
 from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class AggregateDiskFilter(BaseHostFilter):
+class AggregateDiskFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the host has room for the flavor's root plus ephemeral disk at its aggregates' ratio.
 
     The ratio is the lowest `disk_allocation_ratio` in the metadata of the
@@ -35,5 +41,22 @@ class AggregateDiskFilter(BaseHostFilter):
         wanted = Resources.of(spec.flavor).disk_gb
         if wanted > host.total_usable_disk_gb:
             return False
-        ratio = lowest(values_of(host, "disk_allocation_ratio"), options.disk_allocation_ratio, float)
+        ratio = self.ratio_of_set(host.aggregates, options)
         return room(host.total_usable_disk_gb, ratio, host.reserved_disk_gb, host.disk_claimed_gb) >= wanted
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        # The ratio once per aggregate set (float64, as the host-ratio columns), then the same capacity.room
+        # and physical-size rule over the columns.
+        wanted = Resources.of(spec.flavor).disk_gb
+        ratio = cols.per_aggregate_set(lambda aggregates: self.ratio_of_set(aggregates, options))
+        left = room(cols.total_usable_disk_gb, ratio, cols.reserved_disk_gb, cols.disk_claimed_gb)
+        return (cols.total_usable_disk_gb >= wanted) & (left >= wanted)
+
+    def ratio_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> float:
+        """The allocation ratio of a host in these aggregates."""
+        return lowest(values_of(_holding(aggregates), "disk_allocation_ratio"), options.disk_allocation_ratio, float)
+
+
+def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
+    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
+    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

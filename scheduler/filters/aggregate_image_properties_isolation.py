@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.filters.image_meta_props import STANDARD_IMAGE_PROPERTIES
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
     from novalog.scheduler.options import SchedulerOptions
 
 
-class AggregateImagePropertiesIsolation(BaseHostFilter):
+class AggregateImagePropertiesIsolation(AggregateSetFilter, BaseHostFilter):
     """Fails the host iff one of its aggregates' keys names an image property the image sets to an unlisted value.
 
     Per key, the allowed values are gathered over all the host's aggregates,
@@ -29,6 +32,9 @@ class AggregateImagePropertiesIsolation(BaseHostFilter):
     * a property that is unset or empty passes ("" is falsy in Nova's test).
     * values compare as the strings the image carries (Nova compares str()
       of its typed field: a boolean reads "True" there).
+
+    Reads nothing of the host but its aggregates (asked once per aggregate
+    set in the columnar pass).
     """
 
     NAME = "AggregateImagePropertiesIsolation"
@@ -36,13 +42,18 @@ class AggregateImagePropertiesIsolation(BaseHostFilter):
     # Aggregates and the image do not change within one request.
     run_filter_once_per_request = True
 
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+    def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
         namespace = options.aggregate_image_properties_isolation_namespace
         prefix = f"{namespace}{options.aggregate_image_properties_isolation_separator}" if namespace else ""
-        for key, values in metadata_of(host).items():
+        for key, values in metadata_of(_holding(aggregates)).items():
             if not key.startswith(prefix) or key not in STANDARD_IMAGE_PROPERTIES:
                 continue
             prop = spec.image_properties.get(key)
             if prop and prop not in values:
                 return False
         return True
+
+
+def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
+    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
+    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.filters.extra_specs_ops import match
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
     from novalog.scheduler.options import SchedulerOptions
@@ -16,7 +19,7 @@ if TYPE_CHECKING:
 SCOPE = "aggregate_instance_extra_specs"
 
 
-class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
+class AggregateInstanceExtraSpecsFilter(AggregateSetFilter, BaseHostFilter):
     """Passes iff the host's aggregates' metadata satisfies the flavor's extra specs.
 
     A key scoped `aggregate_instance_extra_specs:` is checked without its
@@ -25,7 +28,9 @@ class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
     ComputeCapabilitiesFilter: scope keys when both are on). The key must be
     in the metadata of one of the host's aggregates, and one of its values
     (gathered over the aggregates, each split on commas, Kilo+) must `match`
-    the requirement. No extra specs: every host passes.
+    the requirement. No extra specs: every host passes. Reads nothing of the
+    host but its aggregates (asked once per aggregate set in the columnar
+    pass; a requirement that raises ExtraSpecError raises there too).
     """
 
     NAME = "AggregateInstanceExtraSpecsFilter"
@@ -33,10 +38,10 @@ class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
     # Aggregates and the flavor do not change within a request.
     run_filter_once_per_request = True
 
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
+    def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
         if not spec.flavor.extra_specs:
             return True
-        metadata = metadata_of(host)
+        metadata = metadata_of(_holding(aggregates))
         for key, req in spec.flavor.extra_specs.items():
             scope, colon, rest = key.partition(":")
             if colon and scope != SCOPE:
@@ -46,3 +51,8 @@ class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
             if not values or not any(match(value, req) for value in sorted(values)):
                 return False
         return True
+
+
+def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
+    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
+    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
 
 from novalog.scheduler.filters.aggregate_values import lowest, values_of
 from novalog.scheduler.filters.io_ops_filter import IoOpsFilter
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate, SchedHost
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
@@ -17,11 +22,25 @@ class AggregateIoOpsFilter(IoOpsFilter):
 
     The limit is the lowest `max_io_ops_per_host` in their metadata, each
     value cast to int (so "8.0" does not parse); none, or any unparsable
-    value, gives the global `max_io_ops_per_host` option.
+    value, gives the global `max_io_ops_per_host` option. The columnar form
+    computes it once per aggregate set, then compares as IoOpsFilter.
     """
 
     NAME = "AggregateIoOpsFilter"
     REASON = "too many concurrent I/O operations for the aggregate"
 
     def max_io_ops(self, host: SchedHost, options: SchedulerOptions) -> int:
-        return lowest(values_of(host, "max_io_ops_per_host"), options.max_io_ops_per_host, int)
+        return self.max_io_ops_of_set(host.aggregates, options)
+
+    def max_io_ops_by_row(self, cols: HostColumns, options: SchedulerOptions) -> int | np.ndarray:
+        # dtype=None: numpy infers it from the limits, so ints compare as ints (object beyond int64), never truncated.
+        return cols.per_aggregate_set(lambda aggregates: self.max_io_ops_of_set(aggregates, options), dtype=None)
+
+    def max_io_ops_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> int:
+        """The limit of a host in these aggregates."""
+        return lowest(values_of(_holding(aggregates), "max_io_ops_per_host"), options.max_io_ops_per_host, int)
+
+
+def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
+    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
+    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
     from novalog.scheduler.options import SchedulerOptions
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
 TENANT_KEY_PREFIX = "filter_tenant_id"
 
 
-class AggregateMultiTenancyIsolation(BaseHostFilter):
+class AggregateMultiTenancyIsolation(AggregateSetFilter, BaseHostFilter):
     """Passes iff none of the host's aggregates names tenants, or the request's project is among them.
 
     Tenants are the union, over every aggregate of the host, of the values
@@ -24,6 +27,8 @@ class AggregateMultiTenancyIsolation(BaseHostFilter):
     value a comma list with blanks trimmed (Kilo+). It keeps other tenants
     out; it does not keep the named tenant in. As in Nova, a key with an
     empty value names the tenant "" and so keeps every real project out.
+    Reads nothing of the host but its aggregates (asked once per aggregate
+    set in the columnar pass).
     """
 
     NAME = "AggregateMultiTenancyIsolation"
@@ -31,7 +36,12 @@ class AggregateMultiTenancyIsolation(BaseHostFilter):
     # Aggregates and the project do not change within one request.
     run_filter_once_per_request = True
 
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        metadata = metadata_of(host)
+    def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
+        metadata = metadata_of(_holding(aggregates))
         tenants = {tenant for key, ids in metadata.items() if key.startswith(TENANT_KEY_PREFIX) for tenant in ids}
         return not tenants or spec.project_id in tenants
+
+
+def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
+    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
+    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

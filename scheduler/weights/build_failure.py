@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 
-class BuildFailureWeigher(BaseHostWeigher):
+class BuildFailureWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value failed_builds (consecutive failed builds; a success resets it).
 
     Nova applies `build_failure_weight_multiplier` (1e6) negated, so a
@@ -26,6 +30,9 @@ class BuildFailureWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return host.failed_builds
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        return cols.failed_builds
 
     def weight_multiplier(self, options: SchedulerOptions, host: SchedHost) -> float:
         return -super().weight_multiplier(options, host)

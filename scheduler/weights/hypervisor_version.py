@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
+if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
 
-class HypervisorVersionWeigher(BaseHostWeigher):
+
+class HypervisorVersionWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value hypervisor_version (major x 1,000,000 + minor x 1,000 + micro; unknown is 0).
 
     `hypervisor_version_weight_multiplier` 1.0 prefers newer hosts; a
@@ -20,3 +28,7 @@ class HypervisorVersionWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return host.hypervisor_version or 0
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        # An int64 column holds no None: `or 0` changes nothing there.
+        return cols.hypervisor_version

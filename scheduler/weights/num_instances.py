@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 
+if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
 
-class NumInstancesWeigher(BaseHostWeigher):
+
+class NumInstancesWeigher(VectorizedWeigher, BaseHostWeigher):
     """Raw value num_instances (the host's counted claims).
 
     `num_instances_weight_multiplier` 0.0 (the default) leaves it out; a
@@ -20,3 +28,6 @@ class NumInstancesWeigher(BaseHostWeigher):
 
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return host.num_instances
+
+    def raw_values(self, cols: HostColumns, spec: RequestSpec) -> np.ndarray:
+        return cols.num_instances

@@ -1,0 +1,121 @@
+"""What the scheduler passes run on: the host table as SchedHost values, kept up to date cheaply.
+
+Two views with one interface:
+* `ListViews` builds every host's view for each pass (simple; tests, small clusters);
+* `ColumnViews` keeps HostColumns and patches only the rows whose table row
+  changed, and the row a proposal just went to, so a pass over 10,000 hosts
+  costs what the columnar pipeline costs, not 10,000 view builds. Liveness
+  depends on the clock as well as on the rows, so it is re-checked for all
+  hosts at most every `liveness_every` seconds, as one array operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from novalog.events.records import Claim, Resources
+from novalog.events.state import HostState
+from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.host_state import SchedHost, host_view
+
+InFlight = Mapping[str, Mapping[str, Claim]]
+
+
+class HostViews(Protocol):
+    def current(self, in_flight: InFlight, now: datetime) -> HostColumns | list[SchedHost]:
+        """The hosts as a pass must see them now (table rows plus this scheduler's in-flight claims)."""
+
+    def row(self, host: str) -> HostState | None:
+        """The table row of one host."""
+
+    def claimed(self, host: str, claim: Claim) -> None:
+        """A proposal went to `host`: count its claim from the next pass on."""
+
+    def forget(self, host: str, claim: Claim) -> None:
+        """A claim counted by `claimed` was withdrawn before it was proposed."""
+
+
+class ListViews:
+    """Every host's view built afresh for each pass."""
+
+    def __init__(self, rows: Callable[[], Sequence[HostState]], service_down_time: float) -> None:
+        self.rows = rows
+        self.service_down_time = service_down_time
+
+    def current(self, in_flight: InFlight, now: datetime) -> list[SchedHost]:
+        return [host_view(r, in_flight.get(r.host, {}), now, self.service_down_time) for r in self.rows()]
+
+    def row(self, host: str) -> HostState | None:
+        return next((r for r in self.rows() if r.host == host), None)
+
+    def claimed(self, host: str, claim: Claim) -> None:
+        pass  # the next pass rebuilds every view from the in-flight claims
+
+    def forget(self, host: str, claim: Claim) -> None:
+        pass
+
+
+class ColumnViews:
+    """HostColumns over a table that reports its changed rows (`take_changed`)."""
+
+    def __init__(self, table, service_down_time: float, liveness_every: float = 0.5) -> None:
+        self.table = table
+        self.service_down_time = service_down_time
+        self.liveness_every = liveness_every
+        self.cols: HostColumns | None = None
+        self._rows: dict[str, HostState] = {}
+        self._index: dict[str, int] = {}
+        self._checked_at: datetime | None = None
+        self._stale: set[str] = set()
+
+    def current(self, in_flight: InFlight, now: datetime) -> HostColumns:
+        changed = self.table.take_changed()
+        for row in changed:
+            self._rows[row.host] = row
+        if self.cols is None or any(row.host not in self._index for row in changed):
+            self._rebuild(in_flight, now)
+        else:
+            for host in {row.host for row in changed} | self._stale:
+                self._patch(host, in_flight, now)
+            self._stale.clear()
+            if self._checked_at is None or (now - self._checked_at).total_seconds() >= self.liveness_every:
+                self._recheck_liveness(now)
+        return self.cols
+
+    def row(self, host: str) -> HostState | None:
+        return self._rows.get(host)
+
+    def claimed(self, host: str, claim: Claim) -> None:
+        if self.cols is not None and host in self._index:
+            resources = Resources(claim.vcpus, claim.memory_mb, claim.disk_gb)
+            self.cols.consume(self._index[host], resources, claim.claim_id, claim)
+
+    def forget(self, host: str, claim: Claim) -> None:
+        self._stale.add(host)
+
+    def _rebuild(self, in_flight: InFlight, now: datetime) -> None:
+        names = sorted(self._rows)
+        self._index = {name: i for i, name in enumerate(names)}
+        views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time) for n in names]
+        self.cols = HostColumns.from_hosts(views)
+        self._checked_at = now
+
+    def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
+        view = host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time)
+        self.cols.update(self._index[host], view)
+
+    def _recheck_liveness(self, now: datetime) -> None:
+        """Flip service_up where the heartbeat aged past service_down_time (or came back)."""
+        self._checked_at = now
+        cols = self.cols
+        beats = np.array(
+            [(r.last_heartbeat_at.timestamp() if r.last_heartbeat_at else -np.inf) for r in (self._rows[n] for n in cols.names)]
+        )
+        up = (now.timestamp() - beats) <= self.service_down_time
+        for row in np.flatnonzero(up != cols.service_up):
+            cols.update(int(row), replace(cols.hosts[row], service_up=bool(up[row])))

@@ -1,0 +1,76 @@
+"""The scheduler's two host views decide alike: patched columns equal views rebuilt from scratch."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+
+from builders import NOW, build_flavor, build_host_state
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from novalog.events.records import Envelope
+from novalog.events.types import ClaimRejected, InstanceBuildRequested, PlacementProposed
+from novalog.scheduler.live import ColumnViews, ListViews
+from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.service import Scheduler
+
+
+class DictTable:
+    """A host table in memory that reports changed rows, as HostTable does."""
+
+    def __init__(self, rows) -> None:
+        self.rows_by_host = {r.host: r for r in rows}
+        self.dirty = set(self.rows_by_host)
+
+    def put(self, row) -> None:
+        self.rows_by_host[row.host] = row
+        self.dirty.add(row.host)
+
+    def rows(self):
+        return list(self.rows_by_host.values())
+
+    def take_changed(self):
+        changed, self.dirty = self.dirty, set()
+        return [self.rows_by_host[h] for h in sorted(changed)]
+
+
+def request(i: int, ram: int) -> InstanceBuildRequested:
+    return InstanceBuildRequested(
+        envelope=Envelope.new("InstanceBuildRequested", "t", event_id=str(uuid.UUID(int=i)), occurred_at=NOW),
+        instance_id=f"i{i}", name=f"vm{i}", project_id="p", user_id="u", flavor=build_flavor(ram=ram), image_ref="img",
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([256, 512, 1024, 2048]), min_size=1, max_size=20),
+    host_ram=st.lists(st.sampled_from([1024, 2048, 4096]), min_size=1, max_size=5),
+    reject_every=st.integers(2, 5),
+    down=st.sets(st.integers(0, 4), max_size=2),
+)
+def test_columns_patched_in_place_decide_like_views_rebuilt_each_time(sizes, host_ram, reject_every, down) -> None:
+    rows = [
+        build_host_state(f"h{i}", memory_mb=ram, last_heartbeat_at=NOW - timedelta(seconds=600 if i in down else 0))
+        for i, ram in enumerate(host_ram)
+    ]
+    table_a, table_b = DictTable(rows), DictTable(rows)
+    options = SchedulerOptions(weight_classes=("RAMWeigher", "CPUWeigher"))
+    simple = Scheduler("s", ListViews(table_a.rows, 60.0), options, 60.0, random.Random(1), clock=lambda: NOW)
+    columns = Scheduler("s", ColumnViews(table_b, 60.0), options, 60.0, random.Random(1), clock=lambda: NOW)
+    for i, size in enumerate(sizes):
+        out_a, out_b = simple.handle(request(i, size)), columns.handle(request(i, size))
+        assert out_a == out_b
+        for out in out_a:
+            if isinstance(out.record, PlacementProposed) and i % reject_every == 0:
+                # The host says no (and the table learns of it): both retry the same way.
+                rejected = ClaimRejected(
+                    envelope=out.record.envelope.caused("ClaimRejected", "h"), claim_id=out.record.claim_id,
+                    instance_id=out.record.instance_id, host=out.record.host, reason="no", spec=out.record.spec,
+                )
+                for table in (table_a, table_b):
+                    row = table.rows_by_host[out.record.host]
+                    table.put(replace(row, rejected={**row.rejected, out.record.claim_id: "no"}))
+                assert simple.handle(rejected) == columns.handle(rejected)

@@ -140,3 +140,45 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, work_di
         table.stop()
         log.close()
     return {"hosts": host_count, "requests": handled, "seconds": elapsed, "per_second": handled / elapsed if elapsed else 0.0}
+
+
+def nova_host_json(host: Any) -> dict[str, Any]:
+    """A SchedHost in the Nova-named host file format (scheduler/README.md)."""
+    return {
+        "host": host.host, "nodename": host.nodename,
+        "total_usable_ram_mb": host.total_usable_ram_mb, "free_ram_mb": host.free_ram_mb,
+        "vcpus_total": host.vcpus_total, "vcpus_used": host.vcpus_used,
+        "total_usable_disk_gb": host.total_usable_disk_gb, "free_disk_mb": host.free_disk_mb,
+        "num_instances": host.num_instances, "num_io_ops": host.num_io_ops,
+        "hypervisor_type": host.hypervisor_type, "hypervisor_version": host.hypervisor_version,
+        "cpu_allocation_ratio": host.cpu_allocation_ratio, "ram_allocation_ratio": host.ram_allocation_ratio,
+        "disk_allocation_ratio": host.disk_allocation_ratio,
+        "supported_instances": [list(t) for t in host.supported_instances] or [["x86_64", "qemu", "hvm"]],
+        "service": {"up": host.service_up, "disabled": host.disabled},
+    }
+
+
+def nova_pass(venv: Any, hosts: list[Any], passes: int, work: Any) -> dict[str, Any] | None:
+    """Today's Nova filter scheduler pass over the same hosts, from a separate virtualenv (made if missing)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    python = Path(venv) / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if subprocess.run([str(python), "-c", "import nova"], capture_output=True).returncode != 0:
+        installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "nova"], capture_output=True, text=True)
+        if installed.returncode != 0:
+            return None
+    hosts_file = Path(work) / "hosts.json"
+    hosts_file.write_text(json.dumps([nova_host_json(h) for h in hosts]))
+    script = Path(__file__).resolve().parents[1] / "deploy" / "bench" / "nova_filter_pass.py"
+    run = subprocess.run(
+        [str(python), "-W", "ignore", str(script), "--hosts-file", str(hosts_file), "--passes", str(passes)],
+        capture_output=True, text=True, timeout=1800,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"the Nova pass failed: {run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])

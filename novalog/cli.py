@@ -268,3 +268,27 @@ def bench_placements(host_count: int, requests: int) -> None:
             broker.stop()
     click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     click.echo(f"one scheduler fed from Kafka, {r['hosts']} hosts: {r['requests']} placements in {r['seconds']:.2f} s = {r['per_second']:.0f} placements/s")
+
+
+@bench.command("nova-compare")
+@click.option("--hosts", "host_count", default=10000, show_default=True)
+@click.option("--passes", default=20, show_default=True)
+@click.option("--venv", default=".state/nova-venv", show_default=True, help="virtualenv with Nova from PyPI (made if missing)")
+def bench_nova_compare(host_count: int, passes: int, venv: str) -> None:
+    """novalog's pass and today's Nova filter scheduler pass on the same synthetic hosts, and their ratio."""
+    import tempfile
+
+    from novalog.bench import nova_pass
+    from novalog.scheduler.bench import synthetic_hosts, time_scheduler_pass
+
+    ours = time_scheduler_pass(host_count, passes=max(passes, 50))
+    nova = nova_pass(venv, synthetic_hosts(host_count), passes, tempfile.mkdtemp(prefix="novalog-nova-"))
+    click.echo(f"novalog pass over {host_count} hosts: median {ours.median_ms:.3f} ms")
+    if nova is None:
+        click.echo("Nova could not be installed in a separate virtualenv; no comparison")
+        return
+    click.echo(
+        f"Nova {nova['nova_version']} filter scheduler pass over the same hosts ({', '.join(nova['filters'])}; "
+        f"{', '.join(nova['weighers'])}): median {nova['median_ms']:.1f} ms"
+    )
+    click.echo(f"ratio: Nova / novalog = {nova['median_ms'] / ours.median_ms:.0f}x")

@@ -107,6 +107,38 @@ def make_hosts(n, seed):
     return hosts
 
 
+def load_hosts(path):
+    """Hosts from a JSON list in novalog's Nova-named host format (scheduler/README.md), e.g. novalog's own synthetic hosts."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cell = "00000000-0000-0000-0000-000000000001"
+    hosts = []
+    with open(path) as f:
+        raw = json.load(f)
+    for i, d in enumerate(raw):
+        hs = host_manager.HostState(d["host"], d.get("nodename", d["host"]), cell)
+        hs.uuid = "00000000-0000-4000-8000-%012x" % i
+        for key in ("total_usable_ram_mb", "free_ram_mb", "vcpus_total", "vcpus_used", "total_usable_disk_gb",
+                    "free_disk_mb", "num_instances", "num_io_ops", "hypervisor_version"):
+            setattr(hs, key, d.get(key, 0))
+        hs.disk_mb_used = hs.total_usable_disk_gb * 1024 - hs.free_disk_mb
+        hs.cpu_allocation_ratio = d.get("cpu_allocation_ratio", 4.0)
+        hs.ram_allocation_ratio = d.get("ram_allocation_ratio", 1.0)
+        hs.disk_allocation_ratio = d.get("disk_allocation_ratio", 1.0)
+        hs.hypervisor_type, hs.hypervisor_hostname = d.get("hypervisor_type", "QEMU"), d["host"]
+        hs.supported_instances = d.get("supported_instances", [["x86_64", "qemu", "hvm"]])
+        hs.cpu_info, hs.stats, hs.host_ip = {}, d.get("stats", {}), "192.0.2.%d" % (i % 250 + 1)
+        hs.aggregates, hs.instances, hs.limits = [], {}, {}
+        hs.updated = now
+        service = d.get("service", {})
+        # A host that is down gets an old heartbeat, so ComputeFilter drops it as it does in novalog.
+        seen = now if service.get("up", True) else now - datetime.timedelta(days=30)
+        hs.service = host_manager.ReadOnlyDict({
+            "host": d["host"], "binary": "nova-compute", "disabled": bool(service.get("disabled", False)),
+            "disabled_reason": None, "forced_down": False, "last_seen_up": seen, "created_at": seen, "updated_at": seen})
+        hosts.append(hs)
+    return hosts
+
+
 def make_spec():
     flavor = objects.Flavor(id=1, flavorid="1", name="m1.small", memory_mb=2048, vcpus=1,
                             root_gb=20, ephemeral_gb=0, swap=0, extra_specs={})
@@ -124,10 +156,13 @@ def main(argv=None):
     ap.add_argument("--hosts", type=int, default=10000)
     ap.add_argument("--passes", type=int, default=20)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--hosts-file", help="JSON hosts in novalog's Nova-named format (overrides --hosts/--seed)")
     args = ap.parse_args(argv)
     configure()
     manager = OfflineHostManager()
-    hosts, spec = make_hosts(args.hosts, args.seed), make_spec()
+    hosts = load_hosts(args.hosts_file) if args.hosts_file else make_hosts(args.hosts, args.seed)
+    args.hosts = len(hosts)
+    spec = make_spec()
     times_ms, n_filtered, n_weighed = [], args.hosts, args.hosts  # fewest over the passes
     for _ in range(args.passes):
         t0 = time.perf_counter()

@@ -68,6 +68,8 @@ def test_delete_releases_capacity(stack: RunningStack) -> None:
     def used() -> int:
         return sum(h["memory_mb_used"] for h in stack.client.hypervisors())
 
+    # The previous test's server may still be giving its claim back: start from empty hosts.
+    wait_until(lambda: used() == 0, 15, "the hosts to be empty")
     before = used()
     server_id = stack.client.boot("short-lived", SMALL_FLAVOR["id"])
     assert settle(stack, [server_id])[server_id]["status"] == "ACTIVE"
@@ -77,6 +79,7 @@ def test_delete_releases_capacity(stack: RunningStack) -> None:
 
 
 def test_twenty_at_once_never_overcommit(stack: RunningStack) -> None:
+    wait_until(lambda: sum(h["running_vms"] for h in stack.client.hypervisors()) == 0, 15, "the hosts to be empty")
     with concurrent.futures.ThreadPoolExecutor(20) as pool:
         ids = list(pool.map(lambda i: stack.client.boot(f"burst-{i}", SMALL_FLAVOR["id"]), range(20)))
     settled = settle(stack, ids, timeout=90)
@@ -150,3 +153,25 @@ def test_multi_create_is_all_or_nothing(stack: RunningStack) -> None:
     assert bad.status_code == 400 and "badRequest" in bad.json()
     for sid in pair + many:
         stack.client.delete(sid)
+
+
+def test_schedule_explain_on_the_live_host_table(stack: RunningStack, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from novalog.stack import settings_env
+
+    request = tmp_path / "request.json"
+    wait_until(lambda: sum(h["running_vms"] for h in stack.client.hypervisors()) == 0, 30, "the hosts to be empty")
+    request.write_text(json.dumps({"project_id": "p", "flavor": {"name": "big", "vcpus": 1, "memory_mb": 3072, "root_gb": 1}}))
+    run = subprocess.run(
+        [sys.executable, "-m", "novalog", "--log-level", "warning", "schedule", "--explain", "--request", str(request), "--json"],
+        env=settings_env(stack.settings), capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert {h["host"] for h in result["hosts"]} == {"cn1", "cn2", "cn3"}
+    # Each host has 4096 MB; whatever runs there now, the verdicts are RamFilter's arithmetic on the live table.
+    assert all(set(h["filters"]) == {"ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter"} for h in result["hosts"])
+    assert result["selected"] in {"cn1", "cn2", "cn3"}, result

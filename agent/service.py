@@ -25,6 +25,8 @@ from novalog.events.records import Envelope, Fault, utcnow
 from novalog.events.types import (
     ClaimReleased,
     HostCapacityReported,
+    InstanceActionFailed,
+    InstanceActionOrdered,
     HostHeartbeatReported,
     InstanceDeleted,
     InstanceDeleteOrdered,
@@ -132,6 +134,8 @@ class NodeAgent:
                 return self._spawn(record)
             case InstanceDeleteOrdered():
                 return self._delete(record)
+            case InstanceActionOrdered():
+                return self._act(record)
             case _:
                 log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
                 return []
@@ -149,6 +153,33 @@ class NodeAgent:
                 fault=Fault(code=500, message=f"Build of instance {order.instance_id} aborted: {exc}", created=utcnow()),
             )
             return [Outbound.event(order.instance_id, failed), self._release(order, order.claim_id)]
+        return []
+
+    def _act(self, order: InstanceActionOrdered) -> list[Outbound]:
+        """A power action; its effect is reported by the hypervisor's lifecycle events, a refusal here."""
+        iid = order.instance_id
+        calls = {
+            "stop": lambda: self.driver.power_off(iid, clean=True),
+            "start": lambda: self.driver.power_on(iid),
+            "reboot": lambda: self.driver.reboot(iid, hard=(order.reboot_type or "SOFT").upper() == "HARD"),
+            "pause": lambda: self.driver.pause(iid),
+            "unpause": lambda: self.driver.unpause(iid),
+            "suspend": lambda: self.driver.suspend(iid),
+            "resume": lambda: self.driver.resume(iid),
+        }
+        try:
+            if order.action not in calls:
+                raise DriverError(f"unknown action {order.action!r} for instance {iid} on {self.host}")
+            calls[order.action]()
+        except DriverError as exc:
+            failed = InstanceActionFailed(
+                envelope=order.envelope.caused("InstanceActionFailed", self.producer),
+                instance_id=iid,
+                host=self.host,
+                action=order.action,
+                fault=Fault(code=500, message=str(exc), created=utcnow()),
+            )
+            return [Outbound.event(iid, failed)]
         return []
 
     def _delete(self, order: InstanceDeleteOrdered) -> list[Outbound]:

@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novalog.api import commands, views
 from novalog.api.context import RequestContext, context_from_token
-from novalog.api.faults import ApiFault, BadRequest, NotFound, fault_body
+from novalog.api.faults import ApiFault, BadRequest, Conflict, NotFound, fault_body
+from novalog.events.actions import refusal
 from novalog.events.outbound import Outbound
 from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
@@ -262,6 +263,18 @@ def create_app(backend: ApiBackend) -> FastAPI:
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
         return Response(status_code=204)
+
+    @app.post("/v2.1/servers/{server_id}/action", status_code=202)
+    def server_action(server_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> Response:
+        row = find_server(server_id, ctx)
+        action, reboot_type = commands.parse_action(body)
+        problem = refusal(action, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
+        if problem:
+            raise Conflict(problem)
+        out = commands.request_action(ctx, row.instance_id, action, reboot_type)
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
+        return Response(status_code=202)
 
     # --- hypervisors -----------------------------------------------------
 

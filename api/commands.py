@@ -9,7 +9,7 @@ from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor
-from novalog.events.types import FlavorCreated, InstanceBuildRequested, InstanceDeleteRequested
+from novalog.events.types import FlavorCreated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
 
 PRODUCER = "novalog-api"
 
@@ -97,3 +97,35 @@ def create_flavor(ctx: RequestContext, body: dict[str, Any]) -> tuple[Flavor, Ou
     )
     event = FlavorCreated(envelope=_envelope("FlavorCreated", ctx), flavor=flavor)
     return flavor, Outbound.event(f"flavor:{flavor.id}", event)
+
+
+ACTION_NAMES = {"os-stop": "stop", "os-start": "start", "reboot": "reboot", "pause": "pause", "unpause": "unpause", "suspend": "suspend", "resume": "resume"}
+
+
+def parse_action(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The action a POST /servers/{id}/action body asks for, and the reboot type; anything else is 400."""
+    if len(body) != 1:
+        raise BadRequest("There is either no action or more than one action in the request body.")
+    ((name, args),) = body.items()
+    if name not in ACTION_NAMES:
+        raise BadRequest(f"There is no such action: {name}")
+    reboot_type = None
+    if name == "reboot":
+        if not isinstance(args, dict) or str(args.get("type", "")).upper() not in ("SOFT", "HARD"):
+            raise BadRequest("Invalid input for field/attribute type. Value: must be SOFT or HARD.")
+        reboot_type = str(args["type"]).upper()
+    elif args is not None and not isinstance(args, dict):
+        raise BadRequest(f"Invalid input for field/attribute {name}.")
+    return ACTION_NAMES[name], reboot_type
+
+
+def request_action(ctx: RequestContext, instance_id: str, action: str, reboot_type: str | None) -> Outbound:
+    event = InstanceActionRequested(
+        envelope=_envelope("InstanceActionRequested", ctx),
+        instance_id=instance_id,
+        action=action,
+        project_id=ctx.project_id,
+        user_id=ctx.user_id,
+        reboot_type=reboot_type,
+    )
+    return Outbound.event(instance_id, event)

@@ -32,6 +32,9 @@ TOPIC_OF: dict[type, str] = {
     types.InstanceSpawnFailed: INSTANCE_EVENTS,
     types.InstancePowerStateChanged: INSTANCE_EVENTS,
     types.InstanceDeleted: INSTANCE_EVENTS,
+    types.InstanceActionRequested: INSTANCE_EVENTS,
+    types.InstanceActionFailed: INSTANCE_EVENTS,
+    types.InstanceActionOrdered: AGENT_COMMANDS,
     # A claim decision is the instance's placement result, so it travels keyed
     # by instance: the scheduler that owns the instance sees it (and retries),
     # and the instance table folds it, without co-partitioning across keys.

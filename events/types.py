@@ -111,6 +111,31 @@ class InstanceDeleted:
     host: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceActionRequested:
+    """A user asked for a power action on a server (reboot, os-stop, os-start, pause, unpause, suspend, resume)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    action: str
+    project_id: str
+    user_id: str
+    reboot_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActionFailed:
+    """The hypervisor refused an action; the instance goes back to where it was."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    action: str
+    fault: Fault
+
+
 # --- placement (proposals and releases on host.events; decisions on instance.events) ---
 
 
@@ -234,6 +259,18 @@ class FlavorDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceActionOrdered:
+    """The host's agent is to carry out a power action on the instance's guest."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    action: str
+    reboot_type: str | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceSpawnOrdered:
     """The host's agent is to start this instance under the accepted claim."""
 
@@ -275,6 +312,9 @@ EVENT_TYPES: tuple[type, ...] = (
     FlavorDeleted,
     InstanceSpawnOrdered,
     InstanceDeleteOrdered,
+    InstanceActionRequested,
+    InstanceActionFailed,
+    InstanceActionOrdered,
 )
 
 InstanceEvent = (
@@ -287,7 +327,9 @@ InstanceEvent = (
     | InstanceDeleted
     | ClaimAccepted
     | ClaimRejected
+    | InstanceActionRequested
+    | InstanceActionFailed
 )
 HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased
 CatalogEvent = FlavorCreated | FlavorDeleted
-AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered
+AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered

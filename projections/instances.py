@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, action_key, refusal
 from novalog.events.outbound import Outbound
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
     ClaimReleased,
+    InstanceActionFailed,
+    InstanceActionOrdered,
+    InstanceActionRequested,
     ClaimRejected,
     InstanceBuildRequested,
     InstanceDeleted,
@@ -29,8 +33,6 @@ from novalog.events.types import (
 )
 
 PRODUCER = "novalog-projections"
-RUNNING, SHUTDOWN, CRASHED, PAUSED, SUSPENDED = 1, 4, 6, 3, 7
-POWER_TO_VM_STATE = {RUNNING: "active", SHUTDOWN: "stopped", CRASHED: "stopped", PAUSED: "paused", SUSPENDED: "suspended"}
 
 
 def _created(event: InstanceBuildRequested) -> InstanceState:
@@ -126,8 +128,11 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
             if state.vm_state != "building":
                 return state, []
             return replace(state, vm_state="error", task_state=None, host=None, fault=event.fault, attempts=event.attempts), []
+        case InstanceSpawned() if state.vm_state != "building":
+            # The guest started again (a start, a reboot, a resume): a power change.
+            return _on_power(state, event.host, event.power_state), []
         case InstanceSpawned():
-            if state.vm_state != "building" or state.host != event.host:
+            if state.host != event.host:
                 return state, []
             return replace(
                 state,
@@ -144,16 +149,52 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
             task_state = "deleting" if state.task_state == "deleting" else None
             return replace(state, vm_state="error", task_state=task_state, power_state=0, host=None, claim_id=None, fault=event.fault), []
         case InstancePowerStateChanged():
-            if state.vm_state in ("deleted", "building", "error") or state.host != event.host:
+            return _on_power(state, event.host, event.power_state), []
+        case InstanceActionRequested():
+            return _on_action_requested(state, event)
+        case InstanceActionFailed():
+            if state.host != event.host or state.task_state not in ACTION_BY_TASK:
                 return state, []
-            vm_state = POWER_TO_VM_STATE.get(event.power_state, state.vm_state)
-            return replace(state, power_state=event.power_state, vm_state=vm_state), []
+            return replace(state, task_state=None, fault=event.fault), []
         case InstanceDeleteRequested():
             return _on_delete_requested(state, event)
         case InstanceDeleted():
             return (state, []) if state.vm_state == "deleted" else (_deleted(state, at), [])
         case _:
             assert_never(event)
+
+
+def _on_action_requested(state: InstanceState, event: InstanceActionRequested) -> tuple[InstanceState, list[Outbound]]:
+    """Start the action if the instance is in a state it may start from; order it on the instance's host."""
+    key = action_key(event.action, event.reboot_type)
+    pending = ACTIONS[key].task_state
+    if state.task_state == pending and state.host is not None:
+        started = state  # redelivered: order it again (same id), change nothing
+    elif refusal(event.action, event.reboot_type, state.instance_id, state.vm_state, state.task_state, state.host):
+        return state, []  # the API refused it already; a request that raced another is dropped
+    else:
+        started = replace(state, task_state=pending)
+    order = InstanceActionOrdered(
+        envelope=event.envelope.caused("InstanceActionOrdered", PRODUCER, occurred_at=event.envelope.occurred_at),
+        instance_id=state.instance_id,
+        action=event.action,
+        reboot_type=event.reboot_type,
+    )
+    return started, [Outbound.to_agent(started.host, state.instance_id, order)]
+
+
+def _on_power(state: InstanceState, host: str, power_state: int) -> InstanceState:
+    """What the hypervisor reports: it ends the pending action, or (none pending) says what happened."""
+    if state.vm_state in ("deleted", "building", "error") and state.task_state not in ACTION_BY_TASK:
+        return state
+    if state.host != host:
+        return state
+    if state.task_state in ACTION_BY_TASK:
+        action = ACTIONS[ACTION_BY_TASK[state.task_state]]
+        if power_state != action.done_when:
+            return replace(state, power_state=power_state)  # on its way (a hard reboot passes through SHUTDOWN)
+        return replace(state, power_state=power_state, vm_state=action.vm_state_after, task_state=None)
+    return replace(state, power_state=power_state, vm_state=POWER_TO_VM_STATE.get(power_state, state.vm_state))
 
 
 def apply(state: InstanceState | None, event: InstanceEvent) -> InstanceState | None:

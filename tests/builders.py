@@ -26,6 +26,9 @@ from novalog.events.records import (
 )
 from novalog.events.state import FlavorState, HostState, InstanceState
 from novalog.events.types import (
+    InstanceActionFailed,
+    InstanceActionOrdered,
+    InstanceActionRequested,
     ClaimAccepted,
     ClaimRejected,
     ClaimReleased,
@@ -375,6 +378,38 @@ def build_delete_ordered(instance_id: str = "instance-1", claim_id: str | None =
         envelope=build_envelope("InstanceDeleteOrdered", event_id=f"delete-order-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         claim_id=claim_id,
+    )
+    return replace(event, **fields)
+
+
+def build_action_requested(action: str = "stop", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceActionRequested:
+    """user-1 of project-1 asks for a power action on the instance."""
+    event = InstanceActionRequested(
+        envelope=_envelope("InstanceActionRequested", f"{action}-{instance_id}", at),
+        instance_id=instance_id,
+        action=action,
+        project_id="project-1",
+        user_id="user-1",
+    )
+    return replace(event, **fields)
+
+
+def build_action_failed(action: str = "stop", instance_id: str = "instance-1", host: str = "host-1", **fields: Any) -> InstanceActionFailed:
+    event = InstanceActionFailed(
+        envelope=_envelope("InstanceActionFailed", f"{action}-failed-{instance_id}", NOW),
+        instance_id=instance_id,
+        host=host,
+        action=action,
+        fault=build_fault(message=f"{action} failed"),
+    )
+    return replace(event, **fields)
+
+
+def build_action_ordered(action: str = "stop", instance_id: str = "instance-1", **fields: Any) -> InstanceActionOrdered:
+    event = InstanceActionOrdered(
+        envelope=build_envelope("InstanceActionOrdered", event_id=f"{action}-order-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id,
+        action=action,
     )
     return replace(event, **fields)
 

@@ -94,7 +94,9 @@ class LifecycleEvent:
     """A guest changed state on the hypervisor.
 
     `power_state` is the state the transition leaves the guest in (RUNNING
-    after STARTED, SHUTDOWN after STOPPED, NOSTATE after UNDEFINED).
+    after STARTED, SHUTDOWN after STOPPED, NOSTATE after UNDEFINED). SUSPENDED
+    covers both meanings of "suspend": PAUSED after a pause (CPUs frozen in
+    memory), SUSPENDED after Nova's suspend (memory saved, guest stopped).
     """
 
     instance_id: str
@@ -128,12 +130,52 @@ class Driver(abc.ABC):
       STARTED lifecycle event, which is what makes an instance ACTIVE.
     * `destroy` stops and undefines; it is idempotent and returns whether a
       guest was removed (False for an unknown instance id).
+    * The power actions (Nova's compute driver: `power_off`, `power_on`,
+      `reboot`, `pause`, `unpause`, `suspend`, `resume`) return nothing: their
+      effect is reported only by lifecycle events, as for `spawn`. Each is a
+      no-op, with no event, when the guest is already where the action leads
+      (off, running, paused, suspended). An unknown instance id, or a guest in
+      a state the action cannot start from, raises `DriverError`. A guest keeps
+      its identity (instance id, domain, resources) through all of them.
+      The event sequences, identical in both drivers (measured on libvirt's
+      test driver; `list_guests` gives the power state in brackets):
+
+      =========================  ===========================================  ===========
+      action, from               events (transition/power state)              after
+      =========================  ===========================================  ===========
+      power_off, running/paused  STOPPED/SHUTDOWN                             [SHUTDOWN]
+      power_on, off              STARTED/RUNNING                              [RUNNING]
+      power_on, suspended        STARTED/RUNNING (the saved memory restored)  [RUNNING]
+      reboot, running/paused     STOPPED/SHUTDOWN, STARTED/RUNNING            [RUNNING]
+      reboot, off/suspended      STARTED/RUNNING (a suspended guest's saved   [RUNNING]
+                                 memory is discarded: it boots afresh)
+      pause, running             SUSPENDED/PAUSED                             [PAUSED]
+      unpause, paused            RESUMED/RUNNING                              [RUNNING]
+      suspend, running/paused    SUSPENDED/SUSPENDED                          [SUSPENDED]
+      resume, suspended          STARTED/RUNNING                              [RUNNING]
+      destroy, running/paused    STOPPED/SHUTDOWN, UNDEFINED/NOSTATE          (gone)
+      destroy, off/suspended     UNDEFINED/NOSTATE                            (gone)
+      =========================  ===========================================  ===========
+
+      "off" is SHUTDOWN without saved memory. A suspended guest counts as off
+      for `power_off` (a no-op: it stays suspended) and `power_on` (which then
+      resumes it); an active (running or paused) guest counts as running for
+      `power_on` and `resume` (no-ops). The refusals: `pause` and `suspend` of
+      an off guest, `unpause` of a guest that is not paused and not running,
+      `resume` of an off guest (nothing saved to restore).
+    * A clean `power_off` and a soft `reboot` ask the guest (ACPI); on a real
+      hypervisor the guest may take seconds or ignore it, and nothing waits:
+      escalating (`power_off(clean=False)`, `reboot(hard=True)`) after a
+      timeout is the caller's decision. Where the hypervisor refuses a soft
+      reboot, or could not report it, the driver reboots hard, as Nova does.
     * Every state change of a guest is delivered to the event sink as a
       `LifecycleEvent`, in order per guest, possibly from another thread and
       possibly before the call that caused it returns. Events that happen
-      while no sink is set may be lost; `list_guests` is the truth to
-      reconcile against.
-    * Failures raise `DriverError`. After `close` no more events are delivered.
+      while no sink is set may be lost; `list_guests` and `power_state` are
+      the truth to reconcile against. A no-op reports nothing: the caller
+      reads `power_state` when it needs to know where the guest is.
+    * Failures raise `DriverError`, whose message names the action, the
+      instance and the host. After `close` no more events are delivered.
     * Hosts are independent: two drivers never see each other's guests or events.
     """
 
@@ -152,6 +194,38 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def destroy(self, instance_id: str) -> bool:
         """Stop and undefine the instance's guest; True when there was one to remove."""
+
+    @abc.abstractmethod
+    def power_off(self, instance_id: str, clean: bool = True) -> None:
+        """Stop the guest, keeping it defined: ACPI shutdown when `clean` (and running), else pulled off hard."""
+
+    @abc.abstractmethod
+    def power_on(self, instance_id: str) -> None:
+        """Start a stopped guest (restoring its saved memory if it was suspended)."""
+
+    @abc.abstractmethod
+    def reboot(self, instance_id: str, hard: bool) -> None:
+        """Reboot the guest: soft asks the guest, hard is stop and start; either way it ends RUNNING."""
+
+    @abc.abstractmethod
+    def pause(self, instance_id: str) -> None:
+        """Freeze a running guest's CPUs in memory (power state PAUSED)."""
+
+    @abc.abstractmethod
+    def unpause(self, instance_id: str) -> None:
+        """Let a paused guest run again."""
+
+    @abc.abstractmethod
+    def suspend(self, instance_id: str) -> None:
+        """Save a running or paused guest's memory and stop it (Nova's suspend; power state SUSPENDED)."""
+
+    @abc.abstractmethod
+    def resume(self, instance_id: str) -> None:
+        """Start a suspended guest from its saved memory."""
+
+    @abc.abstractmethod
+    def power_state(self, instance_id: str) -> int:
+        """The guest's power state now (a `PowerState`); NOSTATE when the host has no guest of that instance."""
 
     @abc.abstractmethod
     def set_event_sink(self, callback: EventSink) -> None:

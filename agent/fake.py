@@ -3,6 +3,10 @@
 Lifecycle events are delivered by a small worker thread, as libvirt delivers
 them from its event loop: a consumer that only works when callbacks run on its
 own thread, or before the call returns, fails against the fake too.
+
+The power actions emit exactly the events libvirt's test driver emits for them
+(see `Driver`); like it, the fake's soft reboot cannot be reported as such and
+is a hard one (STOPPED, STARTED).
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Set
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
 from dataclasses import replace
 
 from novalog.agent.driver import (
     DEFINED,
+    RESUMED,
     STARTED,
     STOPPED,
+    SUSPENDED,
     UNDEFINED,
     Driver,
     DriverError,
@@ -32,6 +39,9 @@ from novalog.agent.driver import (
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+# Running or paused: the guest exists in the hypervisor's memory (libvirt's "active").
+_ACTIVE = frozenset({PowerState.RUNNING, PowerState.PAUSED})
 
 
 class FakeDriver(Driver):
@@ -87,10 +97,67 @@ class FakeDriver(Driver):
             guest = self._guests.pop(instance_id, None)
             if guest is None:
                 return False
-            if guest.power_state != PowerState.SHUTDOWN:
+            if guest.power_state in _ACTIVE:
                 self._emit(instance_id, STOPPED, PowerState.SHUTDOWN)
             self._emit(instance_id, UNDEFINED, PowerState.NOSTATE)
             return True
+
+    def power_off(self, instance_id: str, clean: bool = True) -> None:
+        # Clean or hard, the fake's guest is off at once, as on the test driver.
+        with self._acting("power_off", instance_id) as power:
+            if power in _ACTIVE:
+                self._set(instance_id, STOPPED, PowerState.SHUTDOWN)
+
+    def power_on(self, instance_id: str) -> None:
+        with self._acting("power_on", instance_id) as power:
+            if power not in _ACTIVE:  # off, or suspended: starting restores the saved memory
+                self._set(instance_id, STARTED, PowerState.RUNNING)
+
+    def reboot(self, instance_id: str, hard: bool) -> None:
+        # Soft or hard alike: libvirt's test driver reboots silently, so LibvirtDriver reboots hard there.
+        with self._acting("reboot", instance_id) as power:
+            if power in _ACTIVE:
+                self._set(instance_id, STOPPED, PowerState.SHUTDOWN)
+            # A suspended guest's saved memory is discarded: it boots afresh.
+            self._set(instance_id, STARTED, PowerState.RUNNING)
+
+    def pause(self, instance_id: str) -> None:
+        with self._acting("pause", instance_id) as power:
+            if power == PowerState.PAUSED:
+                return
+            if power != PowerState.RUNNING:
+                raise self._refusal("pause", instance_id, "the guest is not running")
+            self._set(instance_id, SUSPENDED, PowerState.PAUSED)
+
+    def unpause(self, instance_id: str) -> None:
+        with self._acting("unpause", instance_id) as power:
+            if power == PowerState.RUNNING:
+                return
+            if power != PowerState.PAUSED:
+                raise self._refusal("unpause", instance_id, "the guest is not paused")
+            self._set(instance_id, RESUMED, PowerState.RUNNING)
+
+    def suspend(self, instance_id: str) -> None:
+        with self._acting("suspend", instance_id) as power:
+            if power == PowerState.SUSPENDED:
+                return
+            if power not in _ACTIVE:
+                raise self._refusal("suspend", instance_id, "the guest is not running")
+            self._set(instance_id, SUSPENDED, PowerState.SUSPENDED)
+
+    def resume(self, instance_id: str) -> None:
+        with self._acting("resume", instance_id) as power:
+            if power in _ACTIVE:
+                return
+            if power != PowerState.SUSPENDED:
+                raise self._refusal("resume", instance_id, "the guest is not suspended: no saved memory to restore")
+            self._set(instance_id, STARTED, PowerState.RUNNING)
+
+    def power_state(self, instance_id: str) -> int:
+        self._require_open()
+        with self._lock:
+            guest = self._guests.get(instance_id)
+            return PowerState.NOSTATE if guest is None else guest.power_state
 
     def set_event_sink(self, callback: EventSink) -> None:
         self._sink = callback
@@ -106,6 +173,25 @@ class FakeDriver(Driver):
     def _require_open(self) -> None:
         if self._closed:
             raise DriverError(f"the fake driver of {self._node.hypervisor_hostname} is closed")
+
+    @contextmanager
+    def _acting(self, action: str, instance_id: str) -> Iterator[int]:
+        """Hold the lock for one action on a known guest, yielding its power state."""
+        if self._closed:
+            raise DriverError(f"{action} of instance {instance_id} on {self._node.hypervisor_hostname}: the fake driver is closed")
+        with self._lock:
+            guest = self._guests.get(instance_id)
+            if guest is None:
+                raise self._refusal(action, instance_id, "no such instance")
+            yield guest.power_state
+
+    def _refusal(self, action: str, instance_id: str, why: str) -> DriverError:
+        return DriverError(f"{action} of instance {instance_id} on {self._node.hypervisor_hostname} failed: {why}")
+
+    def _set(self, instance_id: str, transition: str, power_state: PowerState) -> None:
+        # Called under the lock: change the guest's power state and report it.
+        self._guests[instance_id] = replace(self._guests[instance_id], power_state=power_state)
+        self._emit(instance_id, transition, power_state)
 
     def _emit(self, instance_id: str, transition: str, power_state: PowerState) -> None:
         # Called under the lock, so the queue holds each guest's events in the order of its changes.

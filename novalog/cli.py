@@ -162,13 +162,14 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
 @bench.command("scheduler")
 @click.option("--hosts", "host_count", default=10_000, show_default=True, help="synthetic hosts in the pass")
 @click.option("--passes", default=100, show_default=True, help="timed passes; the median is printed")
-def bench_scheduler(host_count: int, passes: int) -> None:
+@click.option("--all-filters", is_flag=True, help="enable every registered filter, not only the default list")
+def bench_scheduler(host_count: int, passes: int, all_filters: bool) -> None:
     """Time one scheduling pass (default filters; RAM, CPU, Disk weighers) over HOSTS synthetic hosts; print the median."""
     import platform
 
-    from novalog.scheduler.bench import time_scheduler_pass
+    from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, time_scheduler_pass
 
-    r = time_scheduler_pass(host_count, passes)
+    r = time_scheduler_pass(host_count, passes, options=ALL_FILTERS_OPTIONS if all_filters else OPTIONS)
     click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     click.echo(f"scheduler pass over {r.hosts} hosts: median {r.median_ms:.3f} ms ({r.passes} passes)")
     click.echo(f"last pass: {r.funnel}; chose {r.chosen}")

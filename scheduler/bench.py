@@ -1,7 +1,8 @@
 """What `novalog bench scheduler` measures: one scheduling pass over N synthetic hosts.
 
 The pass is `select_host` on a HostColumns with the default filter list and
-the RAM, CPU and Disk weighers. Everything a scheduler keeps between
+the RAM, CPU and Disk weighers (or, with ALL_FILTERS_OPTIONS, every
+registered filter, the default ones first). Everything a scheduler keeps between
 requests (the hosts, their columns, the options, the plug-ins) is built once,
 outside the timed part; each timed pass is what one request costs.
 """
@@ -11,15 +12,20 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from novalog.events.records import Flavor, RequestSpec
 from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.host_state import Aggregate, SchedHost
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import select_host
 
 OPTIONS = SchedulerOptions(weight_classes=("RAMWeigher", "CPUWeigher", "DiskWeigher"))
+# All registered filters, the default list first in its order, then the rest in registry order.
+ALL_FILTERS_OPTIONS = replace(
+    OPTIONS, enabled_filters=(*OPTIONS.enabled_filters, *(name for name in FILTERS if name not in OPTIONS.enabled_filters))
+)
 # (vCPUs, RAM MB, disk GB): a few host sizes, as in a real fleet.
 SIZES = ((8, 32_768, 250), (16, 65_536, 500), (32, 131_072, 1_000), (64, 262_144, 2_000))
 AZ1 = Aggregate("az1", "az1", {"availability_zone": "az1"})
@@ -72,16 +78,16 @@ def bench_request() -> RequestSpec:
     )  # fmt: skip
 
 
-def time_scheduler_pass(count: int, passes: int = 100, seed: int = 0) -> PassTiming:
+def time_scheduler_pass(count: int, passes: int = 100, seed: int = 0, options: SchedulerOptions = OPTIONS) -> PassTiming:
     """The median over `passes` timed scheduling passes (after a short warm-up) on `count` synthetic hosts, in ms."""
     cols = HostColumns.from_hosts(synthetic_hosts(count, seed))
     spec, rng = bench_request(), random.Random(seed)
     for _ in range(3):
-        select_host(cols, spec, OPTIONS, rng)
+        select_host(cols, spec, options, rng)
     times = []
     for _ in range(passes):
         start = time.perf_counter()
-        selection = select_host(cols, spec, OPTIONS, rng)
+        selection = select_host(cols, spec, options, rng)
         times.append(time.perf_counter() - start)
     return PassTiming(
         hosts=count, passes=passes, median_ms=statistics.median(times) * 1000,

@@ -7,8 +7,9 @@ import random
 from click.testing import CliRunner
 
 from novalog.cli import main
-from novalog.scheduler.bench import OPTIONS, bench_request, synthetic_hosts
+from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, bench_request, synthetic_hosts
 from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.pipeline import select_host
 
 
@@ -39,3 +40,20 @@ def test_the_command_prints_the_median() -> None:
 
     assert result.exit_code == 0, result.output
     assert "scheduler pass over 200 hosts: median" in result.output
+
+
+def test_the_all_filters_pass_runs_every_filter_and_gives_the_scalar_selection() -> None:
+    hosts, spec = synthetic_hosts(300), bench_request()
+
+    columnar = select_host(HostColumns.from_hosts(hosts), spec, ALL_FILTERS_OPTIONS, random.Random(0))
+
+    assert columnar == select_host(hosts, spec, ALL_FILTERS_OPTIONS, random.Random(0))
+    assert sorted(c.name for c in columnar.trace.filters) == sorted(FILTERS)
+    assert columnar.host is not None
+
+
+def test_the_command_times_all_filters_on_request() -> None:
+    result = CliRunner().invoke(main, ["bench", "scheduler", "--hosts", "200", "--passes", "3", "--all-filters"])
+
+    assert result.exit_code == 0, result.output
+    assert "NumInstancesFilter" in result.output

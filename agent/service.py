@@ -180,7 +180,17 @@ class NodeAgent:
                 fault=Fault(code=500, message=str(exc), created=utcnow()),
             )
             return [Outbound.event(iid, failed)]
-        return []
+        # What the hypervisor says now: it ends an action that needed no change
+        # (a redelivered order finds the guest already there, and no lifecycle
+        # event comes), and is harmless when the events also report it.
+        synced = InstancePowerStateChanged(
+            envelope=order.envelope.caused("InstancePowerStateChanged", self.producer, salt="sync"),
+            instance_id=iid,
+            host=self.host,
+            transition="SYNC",
+            power_state=int(self.driver.power_state(iid)),
+        )
+        return [Outbound.event(iid, synced)]
 
     def _delete(self, order: InstanceDeleteOrdered) -> list[Outbound]:
         self.driver.destroy(order.instance_id)

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from novalog.agent.driver import (
+    DEFINED,
+    RESUMED,
     STARTED,
     STOPPED,
+    SUSPENDED,
     UNDEFINED,
     Driver,
     DriverError,
@@ -28,6 +31,35 @@ from novalog.agent.driver import (
 )
 
 EVENT_TIMEOUT = 5.0  # seconds; the test driver delivers a whole lifecycle in milliseconds
+
+# The events of one action, as (transition, power state) pairs; see the table in `Driver`.
+SPAWNED = [(DEFINED, PowerState.SHUTDOWN), (STARTED, PowerState.RUNNING)]
+STOP = [(STOPPED, PowerState.SHUTDOWN)]
+START = [(STARTED, PowerState.RUNNING)]
+REBOOT_ACTIVE = STOP + START
+PAUSE = [(SUSPENDED, PowerState.PAUSED)]
+UNPAUSE = [(RESUMED, PowerState.RUNNING)]
+SUSPEND = [(SUSPENDED, PowerState.SUSPENDED)]
+RESUME = START
+REMOVED = [(UNDEFINED, PowerState.NOSTATE)]
+
+# Every power action, called on `instance_id` (reboot both ways).
+POWER_ACTIONS: dict[str, Callable[[Driver, str], None]] = {
+    "power_off": lambda driver, iid: driver.power_off(iid),
+    "hard power_off": lambda driver, iid: driver.power_off(iid, clean=False),
+    "power_on": lambda driver, iid: driver.power_on(iid),
+    "soft reboot": lambda driver, iid: driver.reboot(iid, hard=False),
+    "hard reboot": lambda driver, iid: driver.reboot(iid, hard=True),
+    "pause": lambda driver, iid: driver.pause(iid),
+    "unpause": lambda driver, iid: driver.unpause(iid),
+    "suspend": lambda driver, iid: driver.suspend(iid),
+    "resume": lambda driver, iid: driver.resume(iid),
+}
+
+
+def action_name(key: str) -> str:
+    """The action as a DriverError names it: the method's name."""
+    return key.rpartition(" ")[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +118,42 @@ class EventRecorder:
                 break
         return [event.transition for event in self.seen if event.instance_id == instance_id]
 
+    def events_of(self, instance_id: str) -> list[tuple[str, int]]:
+        """Every (transition, power state) of `instance_id` received so far, in order."""
+        self.transitions_of(instance_id)
+        return [(event.transition, event.power_state) for event in self.seen if event.instance_id == instance_id]
+
 
 @dataclass(slots=True)
 class Host:
     driver: Driver
     events: EventRecorder = field(default_factory=EventRecorder)
+
+    def running(self, instance_id: str = "i-1") -> None:
+        """Spawn the instance's guest and wait until it runs."""
+        self.driver.spawn(guest_spec(instance_id))
+        self.events.wait_for(instance_id, {STARTED})
+
+    def act(self, instance_id: str, call: Callable[[Driver, str], None], *, until: Collection[str]) -> LifecycleEvent:
+        """Call the action and wait for its event in `until`."""
+        call(self.driver, instance_id)
+        return self.events.wait_for(instance_id, until)
+
+    def history(self, instance_id: str = "i-1") -> list[tuple[str, int]]:
+        """Destroy the guest and return all its events: once UNDEFINED is in, no earlier event is still due."""
+        assert self.driver.destroy(instance_id) is True
+        self.events.wait_for(instance_id, {UNDEFINED})
+        return self.events.events_of(instance_id)
+
+    def guest(self, instance_id: str = "i-1") -> Guest:
+        """The guest as `list_guests` has it (spawned by `running`: 2 vCPUs, 512 MiB)."""
+        (guest,) = [g for g in self.driver.list_guests() if g.instance_id == instance_id]
+        return guest
+
+
+def at(power_state: PowerState, instance_id: str = "i-1") -> Guest:
+    """The guest `Host.running` spawns, in `power_state`: the same identity whatever its state."""
+    return Guest(instance_id, f"novalog-{instance_id}", power_state, 2, 512)
 
 
 class DriverContract:
@@ -174,6 +237,9 @@ class DriverContract:
         assert a.driver.list_guests() == [Guest("i-a", "novalog-i-a", PowerState.RUNNING, 1, 256)]
         assert b.driver.list_guests() == [Guest("i-b", "novalog-i-b", PowerState.RUNNING, 4, 1024)]
         assert b.driver.destroy("i-a") is False
+        with pytest.raises(DriverError, match="power_off of instance i-a on host-b failed"):
+            b.driver.power_off("i-a")
+        assert b.driver.power_state("i-a") == PowerState.NOSTATE
         assert [g.instance_id for g in a.driver.list_guests()] == ["i-a"]
         assert a.events.transitions_of("i-b") == [] and b.events.transitions_of("i-a") == []
         assert a.driver.node_info().hypervisor_hostname == "host-a"
@@ -189,3 +255,248 @@ class DriverContract:
             host.driver.list_guests()
         with pytest.raises(DriverError, match="closed"):
             host.driver.spawn(guest_spec("i-1"))
+        for call in POWER_ACTIONS.values():
+            with pytest.raises(DriverError, match="closed"):
+                call(host.driver, "i-1")
+        with pytest.raises(DriverError, match="closed"):
+            host.driver.power_state("i-1")
+
+    # --- power actions ---------------------------------------------------
+
+    @pytest.mark.parametrize("clean", [True, False], ids=["clean", "hard"])
+    def test_power_off_stops_the_guest_and_keeps_it(self, make_host: Callable[..., Host], clean: bool) -> None:
+        host = make_host()
+        host.running()
+
+        host.driver.power_off("i-1", clean=clean)
+
+        assert host.events.wait_for("i-1", {STOPPED}) == LifecycleEvent("i-1", STOPPED, PowerState.SHUTDOWN)
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        assert host.driver.power_state("i-1") == PowerState.SHUTDOWN
+        host.driver.power_off("i-1", clean=clean)  # already off: nothing happens
+        host.driver.power_off("i-1", clean=not clean)
+        assert host.history() == SPAWNED + STOP + REMOVED
+
+    def test_power_on_starts_the_stopped_guest_with_the_same_identity(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["power_off"], until={STOPPED})
+
+        host.driver.power_on("i-1")
+
+        assert host.events.wait_for("i-1", {STARTED}) == LifecycleEvent("i-1", STARTED, PowerState.RUNNING)
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.driver.power_state("i-1") == PowerState.RUNNING
+        host.driver.power_on("i-1")  # already running: nothing happens
+        # Neither undefined nor defined again in between: the same guest, stopped and started.
+        assert host.history() == SPAWNED + STOP + START + STOP + REMOVED
+
+    def test_a_guest_survives_many_stops_and_starts(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+
+        for clean in (True, False, True):
+            host.act("i-1", lambda d, iid: d.power_off(iid, clean=clean), until={STOPPED})
+            host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.history() == SPAWNED + (STOP + START) * 3 + STOP + REMOVED
+
+    @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+    def test_reboot_of_a_running_guest_stops_and_starts_it(self, make_host: Callable[..., Host], hard: bool) -> None:
+        # Soft too: the test driver's own reboot is silent, so the driver (and the fake, like it) reboots hard.
+        host = make_host()
+        host.running()
+
+        host.driver.reboot("i-1", hard=hard)
+
+        assert host.events.wait_for("i-1", {STARTED}) == LifecycleEvent("i-1", STARTED, PowerState.RUNNING)
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        host.driver.reboot("i-1", hard=hard)  # not idempotent (nor is Nova's): a second reboot
+        host.events.wait_for("i-1", {STARTED})
+        assert host.history() == SPAWNED + REBOOT_ACTIVE + REBOOT_ACTIVE + STOP + REMOVED
+
+    @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+    def test_reboot_of_a_stopped_guest_starts_it(self, make_host: Callable[..., Host], hard: bool) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["power_off"], until={STOPPED})
+
+        host.driver.reboot("i-1", hard=hard)
+
+        host.events.wait_for("i-1", {STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.history() == SPAWNED + STOP + START + STOP + REMOVED
+
+    @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+    def test_reboot_of_a_paused_guest_ends_running(self, make_host: Callable[..., Host], hard: bool) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["pause"], until={SUSPENDED})
+
+        host.driver.reboot("i-1", hard=hard)
+
+        host.events.wait_for("i-1", {STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.history() == SPAWNED + PAUSE + REBOOT_ACTIVE + STOP + REMOVED
+
+    @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
+    def test_reboot_of_a_suspended_guest_boots_it_afresh(self, make_host: Callable[..., Host], hard: bool) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["suspend"], until={SUSPENDED})
+
+        host.driver.reboot("i-1", hard=hard)
+
+        host.events.wait_for("i-1", {STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        host.driver.resume("i-1")  # running: nothing left to restore, nothing happens
+        assert host.history() == SPAWNED + SUSPEND + START + STOP + REMOVED
+
+    def test_pause_and_unpause(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+
+        host.driver.pause("i-1")
+
+        assert host.events.wait_for("i-1", {SUSPENDED}) == LifecycleEvent("i-1", SUSPENDED, PowerState.PAUSED)
+        assert host.driver.list_guests() == [at(PowerState.PAUSED)]
+        assert host.driver.power_state("i-1") == PowerState.PAUSED
+        host.driver.pause("i-1")  # already paused: nothing happens
+        host.driver.power_on("i-1")  # active already: nothing happens (unpause is what resumes it)
+        host.driver.resume("i-1")  # likewise
+
+        host.driver.unpause("i-1")
+
+        assert host.events.wait_for("i-1", {RESUMED}) == LifecycleEvent("i-1", RESUMED, PowerState.RUNNING)
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        host.driver.unpause("i-1")  # already running: nothing happens
+        assert host.history() == SPAWNED + PAUSE + UNPAUSE + STOP + REMOVED
+
+    @pytest.mark.parametrize("clean", [True, False], ids=["clean", "hard"])
+    def test_power_off_of_a_paused_guest_stops_it(self, make_host: Callable[..., Host], clean: bool) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["pause"], until={SUSPENDED})
+
+        host.driver.power_off("i-1", clean=clean)
+
+        host.events.wait_for("i-1", {STOPPED})
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+        assert host.driver.power_state("i-1") == PowerState.RUNNING
+        assert host.history() == SPAWNED + PAUSE + STOP + START + STOP + REMOVED
+
+    def test_suspend_and_resume(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+
+        host.driver.suspend("i-1")
+
+        assert host.events.wait_for("i-1", {SUSPENDED}) == LifecycleEvent("i-1", SUSPENDED, PowerState.SUSPENDED)
+        assert host.driver.list_guests() == [at(PowerState.SUSPENDED)]
+        assert host.driver.power_state("i-1") == PowerState.SUSPENDED
+        host.driver.suspend("i-1")  # already suspended: nothing happens
+        host.driver.power_off("i-1")  # off already: nothing happens, the saved memory is kept
+        host.driver.power_off("i-1", clean=False)
+        assert host.driver.power_state("i-1") == PowerState.SUSPENDED
+
+        host.driver.resume("i-1")
+
+        assert host.events.wait_for("i-1", {STARTED}) == LifecycleEvent("i-1", STARTED, PowerState.RUNNING)
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        host.driver.resume("i-1")  # already running: nothing happens
+        assert host.history() == SPAWNED + SUSPEND + RESUME + STOP + REMOVED
+
+    def test_suspend_of_a_paused_guest_and_resume_it_running(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["pause"], until={SUSPENDED})
+
+        host.driver.suspend("i-1")
+
+        host.events.wait_for("i-1", {SUSPENDED})
+        assert host.driver.power_state("i-1") == PowerState.SUSPENDED
+        host.act("i-1", POWER_ACTIONS["resume"], until={STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.history() == SPAWNED + PAUSE + SUSPEND + RESUME + STOP + REMOVED
+
+    def test_power_on_of_a_suspended_guest_resumes_it(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["suspend"], until={SUSPENDED})
+
+        host.driver.power_on("i-1")
+
+        host.events.wait_for("i-1", {STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.history() == SPAWNED + SUSPEND + START + STOP + REMOVED
+
+    def test_destroy_of_a_suspended_guest_only_undefines_it(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["suspend"], until={SUSPENDED})
+
+        assert host.history() == SPAWNED + SUSPEND + REMOVED
+        assert host.driver.list_guests() == []
+        assert host.driver.power_state("i-1") == PowerState.NOSTATE
+
+    def test_destroy_of_a_stopped_guest_only_undefines_it(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["power_off"], until={STOPPED})
+
+        assert host.history() == SPAWNED + STOP + REMOVED
+
+    @pytest.mark.parametrize("key", ["pause", "unpause", "suspend", "resume"])
+    def test_an_action_a_stopped_guest_cannot_take_is_refused(self, make_host: Callable[..., Host], key: str) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["power_off"], until={STOPPED})
+
+        with pytest.raises(DriverError, match=f"^{key} of instance i-1 on host-a failed: "):
+            POWER_ACTIONS[key](host.driver, "i-1")
+
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        assert host.history() == SPAWNED + STOP + REMOVED
+
+    @pytest.mark.parametrize("key", ["pause", "unpause"])
+    def test_pausing_a_suspended_guest_is_refused(self, make_host: Callable[..., Host], key: str) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["suspend"], until={SUSPENDED})
+
+        with pytest.raises(DriverError, match=f"^{key} of instance i-1 on host-a failed: "):
+            POWER_ACTIONS[key](host.driver, "i-1")
+
+        assert host.driver.power_state("i-1") == PowerState.SUSPENDED
+        assert host.history() == SPAWNED + SUSPEND + REMOVED
+
+    @pytest.mark.parametrize("key", list(POWER_ACTIONS))
+    def test_a_power_action_on_an_unknown_instance_is_a_driver_error(
+        self, make_host: Callable[..., Host], key: str
+    ) -> None:
+        host = make_host()
+        host.running("i-1")
+
+        with pytest.raises(DriverError, match=f"^{action_name(key)} of instance ghost on host-a failed: no such instance"):
+            POWER_ACTIONS[key](host.driver, "ghost")
+
+        assert host.driver.power_state("ghost") == PowerState.NOSTATE
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.events.transitions_of("ghost") == []
+
+    def test_power_actions_touch_only_their_guest(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running("i-1")
+        host.running("i-2")
+
+        host.act("i-1", POWER_ACTIONS["pause"], until={SUSPENDED})
+        host.act("i-2", POWER_ACTIONS["suspend"], until={SUSPENDED})
+
+        assert sorted(host.driver.list_guests(), key=lambda g: g.instance_id) == [
+            at(PowerState.PAUSED, "i-1"),
+            at(PowerState.SUSPENDED, "i-2"),
+        ]
+        assert host.history("i-1") == SPAWNED + PAUSE + STOP + REMOVED
+        assert host.history("i-2") == SPAWNED + SUSPEND + REMOVED

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import libvirt
 import pytest
 
-from driver_contract import DriverContract, EventRecorder, HostSpec, OpenDriver, guest_spec
+from driver_contract import (
+    PAUSE,
+    REBOOT_ACTIVE,
+    REMOVED,
+    SPAWNED,
+    STOP,
+    SUSPEND,
+    DriverContract,
+    EventRecorder,
+    HostSpec,
+    OpenDriver,
+    guest_spec,
+)
 from novalog.agent.driver import (
     CRASHED,
     DEFINED,
@@ -105,6 +118,131 @@ def test_spawn_leaves_a_defined_guest_as_is(driver: LibvirtDriver) -> None:
     assert [g.power_state for g in driver.list_guests()] == [PowerState.SHUTDOWN]
 
 
+@pytest.fixture
+def running(driver: LibvirtDriver) -> tuple[LibvirtDriver, EventRecorder, libvirt.virDomain]:
+    """The driver with guest i-1 running, its events recorded, and its domain."""
+    events = EventRecorder()
+    driver.set_event_sink(events)
+    driver.spawn(guest_spec("i-1"))
+    events.wait_for("i-1", {STARTED})
+    return driver, events, driver._conn.lookupByName("novalog-i-1")
+
+
+def history(driver: LibvirtDriver, events: EventRecorder) -> list[tuple[str, int]]:
+    assert driver.destroy("i-1") is True
+    events.wait_for("i-1", {UNDEFINED})
+    return events.events_of("i-1")
+
+
+def test_the_test_drivers_own_reboot_is_silent(running) -> None:
+    """Why a soft reboot is a hard one on the test driver: its virDomainReboot reports nothing at all."""
+    driver, events, domain = running
+    before = domain.ID()
+
+    domain.reboot(0)  # succeeds...
+
+    # ...with the same domain id and state, and no event: the driver listens to lifecycle
+    # and reboot events (a reboot event would show as STARTED), yet sees nothing.
+    assert (domain.ID(), domain.state()) == (before, [libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_BOOTED])
+    assert history(driver, events) == SPAWNED + STOP + REMOVED
+
+
+def test_a_soft_reboot_asks_the_guest_where_the_hypervisor_reports_it(running, monkeypatch: pytest.MonkeyPatch) -> None:
+    driver, events, _domain = running
+    asked: list[int] = []
+    monkeypatch.setattr(driver, "_hypervisor_type", "QEMU")
+    monkeypatch.setattr(libvirt.virDomain, "reboot", lambda _self, flags=0: asked.append(flags) or 0)
+
+    driver.reboot("i-1", hard=False)
+
+    assert asked == [0]
+    # The guest's reboot is reported by VIR_DOMAIN_EVENT_ID_REBOOT (QEMU), as a start.
+    driver._on_reboot(driver._conn, driver._conn.lookupByName("novalog-i-1"), None)
+    assert history(driver, events) == SPAWNED + [(STARTED, PowerState.RUNNING)] + STOP + REMOVED
+
+
+def test_a_soft_reboot_the_hypervisor_refuses_is_a_hard_one(running, monkeypatch: pytest.MonkeyPatch) -> None:
+    driver, events, _domain = running
+
+    def refuse(_self: libvirt.virDomain, flags: int = 0) -> int:
+        raise libvirt.libvirtError("this hypervisor does not support reboot")
+
+    monkeypatch.setattr(driver, "_hypervisor_type", "QEMU")
+    monkeypatch.setattr(libvirt.virDomain, "reboot", refuse)
+
+    driver.reboot("i-1", hard=False)
+
+    events.wait_for("i-1", {STARTED})
+    assert [g.power_state for g in driver.list_guests()] == [PowerState.RUNNING]
+    assert history(driver, events) == SPAWNED + REBOOT_ACTIVE + STOP + REMOVED
+
+
+def test_suspend_is_a_managed_save_and_resume_restores_it(running) -> None:
+    driver, events, domain = running
+
+    driver.suspend("i-1")
+    events.wait_for("i-1", {SUSPENDED})
+
+    assert domain.hasManagedSaveImage(0) == 1
+    assert domain.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SAVED]
+    driver.resume("i-1")
+    events.wait_for("i-1", {STARTED})
+    assert domain.hasManagedSaveImage(0) == 0
+    assert domain.isActive()
+
+
+def test_a_hard_reboot_discards_the_saved_memory(running) -> None:
+    driver, events, domain = running
+    driver.suspend("i-1")
+    events.wait_for("i-1", {SUSPENDED})
+
+    driver.reboot("i-1", hard=True)
+
+    events.wait_for("i-1", {STARTED})
+    assert domain.hasManagedSaveImage(0) == 0
+    assert domain.isActive()
+
+
+def test_a_managed_save_made_outside_the_agent_is_a_suspend(running) -> None:
+    driver, events, domain = running
+
+    domain.managedSave(0)
+
+    assert events.wait_for("i-1", {SUSPENDED}) == LifecycleEvent("i-1", SUSPENDED, PowerState.SUSPENDED)
+    assert driver.list_guests() == [Guest("i-1", "novalog-i-1", PowerState.SUSPENDED, 2, 512)]
+    # Without its image it is merely off, whatever libvirt's state reason still says.
+    domain.managedSaveRemove(0)
+    assert driver.power_state("i-1") == PowerState.SHUTDOWN
+    with pytest.raises(DriverError, match="resume of instance i-1 on host-a failed: the guest is not suspended"):
+        driver.resume("i-1")
+
+
+def test_a_hypervisor_refusal_carries_its_reason(running) -> None:
+    driver, events, _domain = running
+    driver.power_off("i-1")
+    events.wait_for("i-1", {STOPPED})
+
+    with pytest.raises(DriverError, match="^pause of instance i-1 on host-a failed: .*not running"):
+        driver.pause("i-1")
+    with pytest.raises(DriverError, match="^suspend of instance i-1 on host-a failed: .*not running"):
+        driver.suspend("i-1")
+    with pytest.raises(DriverError, match="^unpause of instance i-1 on host-a failed: .*not paused"):
+        driver.unpause("i-1")
+
+
+def test_a_pause_made_outside_the_agent_then_a_suspend(running) -> None:
+    driver, events, domain = running
+    domain.suspend()
+    events.wait_for("i-1", {SUSPENDED})
+
+    driver.pause("i-1")  # already paused: nothing happens
+    driver.suspend("i-1")
+    events.wait_for("i-1", {SUSPENDED})
+
+    assert driver.power_state("i-1") == PowerState.SUSPENDED
+    assert history(driver, events) == SPAWNED + PAUSE + SUSPEND + REMOVED
+
+
 def test_an_unreachable_hypervisor_is_a_driver_error(tmp_path: Path) -> None:
     with pytest.raises(DriverError, match="cannot connect to hypervisor test:///.*missing.xml"):
         LibvirtDriver(test_uri(tmp_path / "missing.xml"), "host-a")
@@ -123,6 +261,14 @@ def test_an_unreachable_hypervisor_is_a_driver_error(tmp_path: Path) -> None:
         pytest.param(5, 0, (STOPPED, PowerState.SHUTDOWN), id="stopped-shutdown"),
         pytest.param(5, 1, (STOPPED, PowerState.SHUTDOWN), id="stopped-destroyed"),
         pytest.param(5, 2, (CRASHED, PowerState.CRASHED), id="stopped-crashed"),
+        pytest.param(5, 3, (STOPPED, PowerState.SHUTDOWN), id="stopped-migrated"),
+        pytest.param(5, 4, (SUSPENDED, PowerState.SUSPENDED), id="stopped-saved-is-nova-suspend"),
+        pytest.param(5, 5, (STOPPED, PowerState.SHUTDOWN), id="stopped-failed"),
+        pytest.param(5, 6, (STOPPED, PowerState.SHUTDOWN), id="stopped-from-snapshot"),
+        pytest.param(2, 2, (STARTED, PowerState.RUNNING), id="started-restored"),
+        pytest.param(2, 4, (STARTED, PowerState.RUNNING), id="started-wakeup"),
+        pytest.param(3, 4, (SUSPENDED, PowerState.PAUSED), id="suspended-restored-paused"),
+        pytest.param(4, 1, (RESUMED, PowerState.RUNNING), id="resumed-migrated"),
         pytest.param(6, 1, None, id="shutdown-in-progress-ignored"),
         pytest.param(7, 0, (SUSPENDED, PowerState.SUSPENDED), id="pmsuspended"),
         pytest.param(8, 0, (CRASHED, PowerState.CRASHED), id="crashed-panicked"),

@@ -1,0 +1,58 @@
+"""Power actions end to end: API -> event -> the host's agent -> libvirt -> lifecycle events -> Nova's status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+
+HOSTS = [("cn1", 4, 8192, 80), ("cn2", 4, 8192, 80)]
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = RunningStack(stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("lifecycle"), HOSTS), [h[0] for h in HOSTS])
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def act(stack: RunningStack, server_id: str, body: dict, status: str, power: int) -> dict:
+    resp = stack.client.http.post(f"/servers/{server_id}/action", json=body)
+    assert resp.status_code == 202, resp.text
+
+    def reached() -> dict | None:
+        server = stack.client.show(server_id)
+        done = server["status"] == status and server["OS-EXT-STS:task_state"] is None
+        return server if done and server["OS-EXT-STS:power_state"] == power else None
+
+    return wait_until(reached, 20, f"{body} to end in {status}")
+
+
+def test_stop_start_reboot_pause_suspend_and_their_conflicts(stack: RunningStack) -> None:
+    server_id = stack.client.boot("life", SMALL_FLAVOR["id"])
+    assert stack.client.wait_settled([server_id], 30)[server_id]["status"] == "ACTIVE"
+    http = stack.client.http
+
+    stopped = act(stack, server_id, {"os-stop": None}, "SHUTOFF", 4)
+    assert stopped["OS-EXT-STS:vm_state"] == "stopped"
+    again = http.post(f"/servers/{server_id}/action", json={"os-stop": None})
+    assert again.status_code == 409
+    assert again.json() == {"conflictingRequest": {"code": 409, "message": f"Cannot 'os-stop' instance {server_id} while it is in vm_state stopped"}}
+
+    act(stack, server_id, {"os-start": None}, "ACTIVE", 1)
+    act(stack, server_id, {"reboot": {"type": "HARD"}}, "ACTIVE", 1)
+    act(stack, server_id, {"reboot": {"type": "SOFT"}}, "ACTIVE", 1)
+    act(stack, server_id, {"pause": None}, "PAUSED", 3)
+    act(stack, server_id, {"unpause": None}, "ACTIVE", 1)
+    act(stack, server_id, {"suspend": None}, "SUSPENDED", 7)
+    act(stack, server_id, {"resume": None}, "ACTIVE", 1)
+
+    bad = http.post(f"/servers/{server_id}/action", json={"fly": None})
+    assert bad.status_code == 400 and "badRequest" in bad.json()
+    missing = http.post("/servers/00000000-0000-0000-0000-000000000000/action", json={"os-stop": None})
+    assert missing.status_code == 404
+    stack.client.delete(server_id)
+    wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")

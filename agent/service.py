@@ -17,9 +17,11 @@ from typing import Any
 from confluent_kafka import Consumer, Message
 
 from novalog.agent.config import HostConfig
-from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent, Transition, domain_name
+from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent, PowerState, Transition, domain_name
+from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
 from novalog.events import topics
-from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+from novalog.events.codec import DecodeError, decode
+from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
 from novalog.events.types import (
@@ -52,6 +54,7 @@ class NodeAgent:
         default_ratios: tuple[float, float, float] = (4.0, 1.0, 1.0),
         heartbeat_interval: float = 10.0,
         capacity_interval: float = 60.0,
+        orphan_policy: str = "reap",
     ) -> None:
         self.config = config
         self.host = config.name
@@ -62,6 +65,8 @@ class NodeAgent:
         self.heartbeat_interval = heartbeat_interval
         self.capacity_interval = capacity_interval
         self.producer = f"novalog-agent-{self.host}"
+        self.orphan_policy = orphan_policy
+        self.desired: dict[str, InstanceSpawnOrdered] = {}
         self._stop = threading.Event()
         self._loop: ConsumeLoop | None = None
 
@@ -129,6 +134,8 @@ class NodeAgent:
 
     def handle(self, msg: Message, record: Any) -> list[Outbound]:
         """Carry out one command; return what it caused (besides lifecycle events)."""
+        if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered):
+            self.desired = fold_desired(self.desired, record)
         match record:
             case InstanceSpawnOrdered():
                 return self._spawn(record)
@@ -140,11 +147,14 @@ class NodeAgent:
                 log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
                 return []
 
-    def _spawn(self, order: InstanceSpawnOrdered) -> list[Outbound]:
+    @staticmethod
+    def _guest_spec(order: InstanceSpawnOrdered) -> GuestSpec:
         flavor = order.flavor
-        spec = GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref)
+        return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref)
+
+    def _spawn(self, order: InstanceSpawnOrdered) -> list[Outbound]:
         try:
-            self.driver.spawn(spec)
+            self.driver.spawn(self._guest_spec(order))
         except DriverError as exc:
             failed = InstanceSpawnFailed(
                 envelope=order.envelope.caused("InstanceSpawnFailed", self.producer),
@@ -170,7 +180,12 @@ class NodeAgent:
         try:
             if order.action not in calls:
                 raise DriverError(f"unknown action {order.action!r} for instance {iid} on {self.host}")
-            calls[order.action]()
+            lost = self.driver.power_state(iid) == PowerState.NOSTATE and iid in self.desired
+            if lost and order.action in ("start", "reboot"):
+                # The hypervisor lost the guest (its host restarted): boot it again from its order.
+                self.driver.spawn(self._guest_spec(self.desired[iid]))
+            else:
+                calls[order.action]()
         except DriverError as exc:
             failed = InstanceActionFailed(
                 envelope=order.envelope.caused("InstanceActionFailed", self.producer),
@@ -222,13 +237,55 @@ class NodeAgent:
             except Exception:  # a failed report must not end the reporting loop
                 log.exception("%s: report failed", self.host)
 
+    def sync_power_states(self) -> list[Outbound]:
+        """Nova's _sync_power_states: reconcile the log's instances with the hypervisor's guests."""
+        outs = []
+        for action in reconcile(self.desired, self.driver.list_guests(), self.orphan_policy):
+            match action:
+                case ReportPower():
+                    outs.append(Outbound.event(action.instance_id, InstancePowerStateChanged(
+                        envelope=Envelope.new("InstancePowerStateChanged", self.producer),
+                        instance_id=action.instance_id, host=self.host, transition="SYNC", power_state=action.power_state,
+                    )))
+                case HandleOrphan():
+                    log.warning("%s: guest of instance %s runs but the log does not know it; policy %s", self.host, action.instance_id, action.policy)
+                    if action.policy == "reap":
+                        self.driver.destroy(action.instance_id)
+                    elif action.policy == "shutdown":
+                        self.driver.power_off(action.instance_id, clean=False)
+        return outs
+
+    def _read_own_log(self, prefix: str) -> None:
+        """The desired set: this host's command topic folded from its beginning (its own log only)."""
+        consumer = Consumer(consumer_config(self.bootstrap, f"{prefix}-agent-{self.host}-replay"))
+        try:
+            for msg in read_all(consumer, [f"{prefix}.{topics.AGENT_COMMANDS}.{self.host}"]):
+                try:
+                    self.desired = fold_desired(self.desired, decode(msg.value()))
+                except DecodeError:
+                    continue  # dead-lettered by the command loop when it reaches it
+        finally:
+            consumer.close()
+
+    def _sync_every(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                for out in self.sync_power_states():
+                    self.log.send(out)
+            except Exception:  # a failed sync must not end the syncing loop
+                log.exception("%s: power state sync failed", self.host)
+
     def run(self, prefix: str) -> None:
-        """Serve until stop(): report, heartbeat, and obey commands."""
+        """Serve until stop(): reconcile, report, heartbeat, and obey commands."""
         ensure_topics(self.bootstrap, topics.agent_topic_specs(prefix, self.host))
         self.driver.set_event_sink(self.on_lifecycle)
-        self.log.append([Outbound.event(self.host, self.capacity_report()), Outbound.event(self.host, self.heartbeat())])
+        self._read_own_log(prefix)
+        self.log.append([
+            Outbound.event(self.host, self.capacity_report()), Outbound.event(self.host, self.heartbeat()), *self.sync_power_states(),
+        ])
         for interval, make in ((self.heartbeat_interval, self.heartbeat), (self.capacity_interval, self.capacity_report)):
             threading.Thread(target=self._every, args=(interval, make), daemon=True).start()
+        threading.Thread(target=self._sync_every, args=(self.capacity_interval,), daemon=True).start()
         consumer = Consumer(consumer_config(self.bootstrap, f"{prefix}-agent-{self.host}"))
         consumer.subscribe([f"{prefix}.{topics.AGENT_COMMANDS}.{self.host}"])
         self._loop = ConsumeLoop(self.log, consumer, self.producer, self.handle)

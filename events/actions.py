@@ -37,7 +37,9 @@ ACTION_BY_TASK = {a.task_state: key for key, a in ACTIONS.items()}
 
 # The vm_state a power state means when no action of ours explains it (the
 # guest powered itself off, crashed, or someone acted on the hypervisor).
-POWER_TO_VM_STATE = {RUNNING: "active", SHUTDOWN: "stopped", CRASHED: "stopped", PAUSED: "paused", SUSPENDED: "suspended"}
+# NOSTATE (the guest is gone) shows as stopped, as Nova's power-state sync stops such an instance.
+NOSTATE = 0
+POWER_TO_VM_STATE = {NOSTATE: "stopped", RUNNING: "active", SHUTDOWN: "stopped", CRASHED: "stopped", PAUSED: "paused", SUSPENDED: "suspended"}
 
 
 def action_key(action: str, reboot_type: str | None = None) -> str:

@@ -38,7 +38,7 @@ def hosts_toml(hosts: Iterable[tuple[str, int, int, int]]) -> str:
     return "".join(f'[[hosts]]\nname = "{n}"\nvcpus = {c}\nmemory_mb = {m}\ndisk_gb = {d}\n\n' for n, c, m, d in hosts)
 
 
-def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, int, int]]) -> Settings:
+def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, int, int]], **overrides: object) -> Settings:
     hosts_file = tmp / "hosts.toml"
     hosts_file.write_text(hosts_toml(hosts))
     return Settings(
@@ -51,7 +51,7 @@ def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, in
         heartbeat_interval=1.0,
         service_down_time=5.0,
         capacity_report_interval=5.0,
-    )
+    ).model_copy(update=overrides)
 
 
 class RunningStack:

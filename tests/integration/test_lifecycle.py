@@ -12,7 +12,9 @@ HOSTS = [("cn1", 4, 8192, 80), ("cn2", 4, 8192, 80)]
 
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = RunningStack(stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("lifecycle"), HOSTS), [h[0] for h in HOSTS])
+    # Down within two heartbeat intervals, as Nova's report_interval / service_down_time.
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("lifecycle"), HOSTS, heartbeat_interval=1.0, service_down_time=2.0)
+    running = RunningStack(settings, [h[0] for h in HOSTS])
     try:
         yield running.start()
     finally:
@@ -56,3 +58,32 @@ def test_stop_start_reboot_pause_suspend_and_their_conflicts(stack: RunningStack
     assert missing.status_code == 404
     stack.client.delete(server_id)
     wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")
+
+
+def states(stack: RunningStack) -> dict[str, str]:
+    return {h["hypervisor_hostname"]: h["state"] for h in stack.client.hypervisors()}
+
+
+def test_a_killed_agent_is_seen_down_skipped_then_reconciled_when_it_returns(stack: RunningStack) -> None:
+    client = stack.client
+    server_id = client.boot("on-cn1", SMALL_FLAVOR["id"])
+    server = client.wait_settled([server_id], 30)[server_id]
+    host = server["OS-EXT-SRV-ATTR:host"]
+    other = "cn2" if host == "cn1" else "cn1"
+    stack.stack.kill(f"agent-{host}")  # SIGKILL: the test driver's guests die with it
+    # Down within two heartbeat intervals (2 s) plus the table's own lag.
+    wait_until(lambda: states(stack)[host] == "down", 2 * stack.settings.heartbeat_interval + 3, f"{host} to be down")
+    # ComputeFilter skips the down host: a new server lands on the other one.
+    elsewhere = client.boot("while-down", SMALL_FLAVOR["id"])
+    assert client.wait_settled([elsewhere], 30)[elsewhere]["OS-EXT-SRV-ATTR:host"] == other
+
+    stack.stack.start(f"agent-{host}", "agent", host)
+    wait_until(lambda: states(stack)[host] == "up", 20, f"{host} to be up again")
+    # The restarted agent read its own command log: the guest it ran is gone, so the
+    # instance is shown SHUTOFF (never booted again behind the user's back) ...
+    lost = wait_until(lambda: (s := client.show(server_id)) and s["status"] == "SHUTOFF" and s, 20, "the lost guest to show SHUTOFF")
+    assert lost["OS-EXT-STS:power_state"] == 0
+    # ... and a start boots it again, once.
+    act(stack, server_id, {"os-start": None}, "ACTIVE", 1)
+    for sid in (server_id, elsewhere):
+        client.delete(sid)

@@ -279,7 +279,8 @@ def test_a_spawn_after_the_delete_request_stays_deleting() -> None:
         pytest.param(3, "paused", id="3-PAUSED-paused"),
         pytest.param(7, "suspended", id="7-SUSPENDED-suspended"),
         pytest.param(1, "active", id="1-RUNNING-active"),
-        pytest.param(0, "active", id="0-NOSTATE-keeps-vm-state"),
+        # the guest is gone (its host lost it): shown stopped, as Nova's power-state sync stops it
+        pytest.param(0, "stopped", id="0-NOSTATE-stopped"),
     ],
 )
 def test_power_states_map_to_vm_states(power_state, vm_state) -> None:

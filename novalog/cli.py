@@ -163,16 +163,37 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
 @click.option("--hosts", "host_count", default=10_000, show_default=True, help="synthetic hosts in the pass")
 @click.option("--passes", default=100, show_default=True, help="timed passes; the median is printed")
 @click.option("--all-filters", is_flag=True, help="enable every registered filter, not only the default list")
-def bench_scheduler(host_count: int, passes: int, all_filters: bool) -> None:
-    """Time one scheduling pass (default filters; RAM, CPU, Disk weighers) over HOSTS synthetic hosts; print the median."""
+@click.option("--requests", default=5000, show_default=True, help="build requests for the Kafka-fed placements/s (0: skip)")
+@click.option("--nova-venv", default=str(Path(".state") / "nova-venv"), show_default=True,
+              help="virtualenv with Nova from PyPI for the comparison, made if missing ('' to skip)")
+def bench_scheduler(host_count: int, passes: int, all_filters: bool, requests: int, nova_venv: str) -> None:
+    """One scheduling pass over HOSTS synthetic hosts (median ms), placements/s fed from Kafka, and Nova's pass for comparison."""
     import platform
+    import tempfile
 
-    from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, time_scheduler_pass
+    from novalog.bench import nova_pass, placement_throughput
+    from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, synthetic_hosts, time_scheduler_pass
 
     r = time_scheduler_pass(host_count, passes, options=ALL_FILTERS_OPTIONS if all_filters else OPTIONS)
     click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     click.echo(f"scheduler pass over {r.hosts} hosts: median {r.median_ms:.3f} ms ({r.passes} passes)")
     click.echo(f"last pass: {r.funnel}; chose {r.chosen}")
+    if requests:
+        settings = get_settings()
+        broker = _ensure_local_broker(settings)
+        try:
+            t = placement_throughput(settings.kafka_bootstrap, host_count, requests, tempfile.mkdtemp(prefix="novalog-bench-"))
+        finally:
+            if broker is not None:
+                broker.stop()
+        click.echo(f"one scheduler fed from Kafka: {t['requests']} placements in {t['seconds']:.2f} s = {t['per_second']:.0f} placements/s")
+    if nova_venv and not all_filters:
+        nova = nova_pass(nova_venv, synthetic_hosts(host_count), min(passes, 20), tempfile.mkdtemp(prefix="novalog-nova-"))
+        if nova is None:
+            click.echo("Nova did not install in a separate virtualenv: no comparison")
+        else:
+            click.echo(f"Nova {nova['nova_version']} filter scheduler pass over the same hosts: median {nova['median_ms']:.1f} ms "
+                       f"({', '.join(nova['filters'])}); ratio Nova / novalog = {nova['median_ms'] / r.median_ms:.0f}x")
 
 
 def _ensure_local_broker(settings: Settings):

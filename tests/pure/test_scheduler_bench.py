@@ -36,7 +36,7 @@ def test_the_benchmarked_pass_gives_the_scalar_pass_selection() -> None:
 
 
 def test_the_command_prints_the_median() -> None:
-    result = CliRunner().invoke(main, ["bench", "scheduler", "--hosts", "200", "--passes", "3"])
+    result = CliRunner().invoke(main, ["bench", "scheduler", "--hosts", "200", "--passes", "3", "--requests", "0", "--nova-venv", ""])
 
     assert result.exit_code == 0, result.output
     assert "scheduler pass over 200 hosts: median" in result.output
@@ -53,7 +53,7 @@ def test_the_all_filters_pass_runs_every_filter_and_gives_the_scalar_selection()
 
 
 def test_the_command_times_all_filters_on_request() -> None:
-    result = CliRunner().invoke(main, ["bench", "scheduler", "--hosts", "200", "--passes", "3", "--all-filters"])
+    result = CliRunner().invoke(main, ["bench", "scheduler", "--hosts", "200", "--passes", "3", "--all-filters", "--requests", "0", "--nova-venv", ""])
 
     assert result.exit_code == 0, result.output
     assert "NumInstancesFilter" in result.output

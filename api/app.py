@@ -276,6 +276,41 @@ def create_app(backend: ApiBackend) -> FastAPI:
         await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
         return Response(status_code=202)
 
+    # --- services --------------------------------------------------------
+
+    @app.get("/v2.1/os-services")
+    def list_services(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        rows = [(r, up) for r, up in hypervisor_rows()]
+        host, binary = request.query_params.get("host"), request.query_params.get("binary")
+        return {
+            "services": [
+                views.service_view(r, up) for r, up in rows
+                if (host is None or r.host == host) and (binary is None or binary == "nova-compute")
+            ]
+        }
+
+    @app.put("/v2.1/os-services/{verb}")
+    def update_service(verb: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        if verb not in ("enable", "disable", "disable-log-reason"):
+            raise NotFound(f"Unknown action {verb}")
+        host, binary = body.get("host"), body.get("binary")
+        if not isinstance(host, str) or not isinstance(binary, str):
+            raise BadRequest("Invalid input: 'host' and 'binary' are required strings.")
+        if binary != "nova-compute" or host not in backend.cache.hosts:
+            raise NotFound(f"Compute host {host} could not be found.")
+        reason = body.get("disabled_reason") if verb == "disable-log-reason" else None
+        if verb == "disable-log-reason" and (not isinstance(reason, str) or not reason.strip() or len(reason) > 255):
+            raise BadRequest("Invalid input for field/attribute disabled_reason.")
+        disabled = verb != "enable"
+        backend.log.append([commands.update_service(ctx, host, disabled, reason)])
+        await_write(lambda: (r := backend.cache.hosts.get(host)) is not None and r.disabled == disabled and r.disabled_reason == reason, host)
+        service = {"host": host, "binary": binary, "status": "disabled" if disabled else "enabled"}
+        if verb == "disable-log-reason":
+            service["disabled_reason"] = reason
+        return {"service": service}
+
     # --- hypervisors -----------------------------------------------------
 
     def hypervisor_rows() -> list[tuple[Any, bool]]:

@@ -9,7 +9,7 @@ from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor
-from novalog.events.types import FlavorCreated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
+from novalog.events.types import FlavorCreated, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
 
 PRODUCER = "novalog-api"
 
@@ -129,3 +129,9 @@ def request_action(ctx: RequestContext, instance_id: str, action: str, reboot_ty
         reboot_type=reboot_type,
     )
     return Outbound.event(instance_id, event)
+
+
+def update_service(ctx: RequestContext, host: str, disabled: bool, reason: str | None) -> Outbound:
+    """An admin's enable/disable of a host's compute service (os-services)."""
+    event = HostServiceUpdated(envelope=_envelope("HostServiceUpdated", ctx), host=host, disabled=disabled, disabled_reason=reason)
+    return Outbound.event(host, event)

@@ -140,6 +140,8 @@ def hypervisor_numeric_id(host: str) -> int:
 
 
 def host_is_up(row: HostState, now: datetime, service_down_time: float) -> bool:
+    if row.forced_down:
+        return False
     return row.last_heartbeat_at is not None and (now - row.last_heartbeat_at).total_seconds() <= service_down_time
 
 
@@ -174,4 +176,19 @@ def hypervisor_detail(row: HostState, up: bool) -> dict[str, Any]:
         "running_vms": len(row.claims),
         "current_workload": 0,
         "service": {"host": row.host, "id": hypervisor_numeric_id(row.host), "disabled_reason": row.disabled_reason},
+    }
+
+
+def service_view(row: HostState, up: bool) -> dict[str, Any]:
+    """A compute host's nova-compute service (os-services, v2.1 shape)."""
+    beat = row.last_heartbeat_at
+    return {
+        "id": hypervisor_numeric_id(row.host),
+        "binary": "nova-compute",
+        "host": row.host,
+        "zone": "nova",
+        "status": "disabled" if row.disabled else "enabled",
+        "state": "up" if up else "down",
+        "updated_at": beat.replace(tzinfo=None).isoformat(timespec="microseconds") if beat else None,
+        "disabled_reason": row.disabled_reason,
     }

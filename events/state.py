@@ -49,6 +49,7 @@ class HostState:
     stats: dict[str, str] = field(default_factory=dict)
     trust_level: str | None = None
     failed_builds: int = 0
+    forced_down: bool = False
 
 
 @dataclass(frozen=True, slots=True)

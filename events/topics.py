@@ -43,6 +43,7 @@ TOPIC_OF: dict[type, str] = {
     types.PlacementProposed: HOST_EVENTS,
     types.ClaimReleased: HOST_EVENTS,
     types.HostCapacityReported: HOST_EVENTS,
+    types.HostServiceUpdated: HOST_EVENTS,
     types.HostHeartbeatReported: HOST_HEARTBEATS,
     types.FlavorCreated: CATALOG_EVENTS,
     types.FlavorDeleted: CATALOG_EVENTS,

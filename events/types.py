@@ -225,6 +225,18 @@ class HostCapacityReported:
 
 
 @dataclass(frozen=True, slots=True)
+class HostServiceUpdated:
+    """An admin enabled or disabled a host's compute service, or forced it down (os-services)."""
+
+    FAMILY: ClassVar[str] = "host"
+    envelope: Envelope
+    host: str
+    disabled: bool
+    disabled_reason: str | None = None
+    forced_down: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class HostHeartbeatReported:
     """An agent is alive."""
 
@@ -315,6 +327,7 @@ EVENT_TYPES: tuple[type, ...] = (
     InstanceActionRequested,
     InstanceActionFailed,
     InstanceActionOrdered,
+    HostServiceUpdated,
 )
 
 InstanceEvent = (
@@ -330,6 +343,6 @@ InstanceEvent = (
     | InstanceActionRequested
     | InstanceActionFailed
 )
-HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased
+HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased | HostServiceUpdated
 CatalogEvent = FlavorCreated | FlavorDeleted
 AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered

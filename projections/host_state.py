@@ -22,6 +22,7 @@ from novalog.events.types import (
     HostCapacityReported,
     HostEvent,
     HostHeartbeatReported,
+    HostServiceUpdated,
     PlacementProposed,
 )
 
@@ -48,6 +49,8 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
             reason = "the host has not reported its capacity"
         elif state.disabled:
             reason = "the host's compute service is disabled"
+        elif state.forced_down:
+            reason = "the host's compute service is forced down"
         else:
             reason = shortfall(state, used_by_claims(state), proposal.resources)
     if reason is None:
@@ -138,6 +141,8 @@ def handle(state: HostState | None, event: HostEvent) -> tuple[HostState, list[O
             return replace(state, claims=claims, released=_remember(state.released, event.claim_id)), []
         case HostCapacityReported():
             return _fold_capacity(state, event), []
+        case HostServiceUpdated():
+            return replace(state, disabled=event.disabled, disabled_reason=event.disabled_reason, forced_down=event.forced_down), []
         case HostHeartbeatReported():
             beat = event.envelope.occurred_at
             if state.last_heartbeat_at is not None and beat <= state.last_heartbeat_at:

@@ -128,7 +128,8 @@ def host_view(
         reserved_vcpus=reserved[0],
         reserved_memory_mb=reserved[1],
         reserved_disk_gb=reserved[2],
-        service_up=beat is not None and (now - beat).total_seconds() <= service_down_time,
+        # Forced down (os-services) is down whatever the heartbeat says (Nova 2.11+).
+        service_up=beat is not None and (now - beat).total_seconds() <= service_down_time and not state.forced_down,
         disabled=state.disabled,
         claims_ids=frozenset(c.claim_id for c in claims),
         updated=state.capacity_reported_at,
@@ -137,6 +138,7 @@ def host_view(
         stats=dict(state.stats),
         trust_level=state.trust_level,
         failed_builds=state.failed_builds,
+        forced_down=state.forced_down,
         aggregates=tuple(aggregates),
         instances={c.instance_id: c for c in claims},
     )

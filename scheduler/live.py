@@ -113,9 +113,9 @@ class ColumnViews:
         """Flip service_up where the heartbeat aged past service_down_time (or came back)."""
         self._checked_at = now
         cols = self.cols
-        beats = np.array(
-            [(r.last_heartbeat_at.timestamp() if r.last_heartbeat_at else -np.inf) for r in (self._rows[n] for n in cols.names)]
-        )
-        up = (now.timestamp() - beats) <= self.service_down_time
+        rows = [self._rows[n] for n in cols.names]
+        beats = np.array([(r.last_heartbeat_at.timestamp() if r.last_heartbeat_at else -np.inf) for r in rows])
+        forced = np.array([r.forced_down for r in rows], dtype=bool)
+        up = ((now.timestamp() - beats) <= self.service_down_time) & ~forced
         for row in np.flatnonzero(up != cols.service_up):
             cols.update(int(row), replace(cols.hosts[row], service_up=bool(up[row])))

@@ -26,6 +26,7 @@ from novalog.events.records import (
 )
 from novalog.events.state import FlavorState, HostState, InstanceState
 from novalog.events.types import (
+    HostServiceUpdated,
     InstanceActionFailed,
     InstanceActionOrdered,
     InstanceActionRequested,
@@ -410,6 +411,16 @@ def build_action_ordered(action: str = "stop", instance_id: str = "instance-1", 
         envelope=build_envelope("InstanceActionOrdered", event_id=f"{action}-order-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         action=action,
+    )
+    return replace(event, **fields)
+
+
+def build_service_updated(host: str = "host-1", disabled: bool = True, **fields: Any) -> HostServiceUpdated:
+    """An admin disables the host's compute service (os-services)."""
+    event = HostServiceUpdated(
+        envelope=_envelope("HostServiceUpdated", f"service-{host}-{disabled}", NOW),
+        host=host,
+        disabled=disabled,
     )
     return replace(event, **fields)
 

@@ -87,3 +87,23 @@ def test_a_killed_agent_is_seen_down_skipped_then_reconciled_when_it_returns(sta
     act(stack, server_id, {"os-start": None}, "ACTIVE", 1)
     for sid in (server_id, elsewhere):
         client.delete(sid)
+
+
+def test_os_services_disable_keeps_new_servers_off_the_host(stack: RunningStack) -> None:
+    http = stack.client.http
+    services = {s["host"]: s for s in http.get("/os-services").json()["services"]}
+    assert set(services) == {"cn1", "cn2"} and {s["state"] for s in services.values()} == {"up"}
+    resp = http.put("/os-services/disable-log-reason", json={"host": "cn1", "binary": "nova-compute", "disabled_reason": "maintenance"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"service": {"host": "cn1", "binary": "nova-compute", "status": "disabled", "disabled_reason": "maintenance"}}
+    shown = {s["host"]: s for s in http.get("/os-services").json()["services"]}["cn1"]
+    assert (shown["status"], shown["disabled_reason"]) == ("disabled", "maintenance")
+    ids = [stack.client.boot(f"not-on-cn1-{i}", SMALL_FLAVOR["id"]) for i in range(3)]
+    settled = stack.client.wait_settled(ids, 30)
+    assert {s["OS-EXT-SRV-ATTR:host"] for s in settled.values()} == {"cn2"}
+    assert http.put("/os-services/enable", json={"host": "cn1", "binary": "nova-compute"}).json()["service"]["status"] == "enabled"
+    assert http.put("/os-services/enable", json={"host": "nowhere", "binary": "nova-compute"}).status_code == 404
+    member = stack.client.http.get("/os-services", headers={"X-Auth-Token": "alice:demo"})
+    assert member.status_code == 403 and "forbidden" in member.json()
+    for sid in ids:
+        stack.client.delete(sid)

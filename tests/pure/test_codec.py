@@ -34,6 +34,7 @@ from builders import (
     build_claim_released,
     build_delete_ordered,
     build_action_failed,
+    build_service_updated,
     build_action_ordered,
     build_action_requested,
     build_delete_requested,
@@ -113,6 +114,7 @@ EXAMPLES: dict[type, Any] = {
         build_delete_ordered(envelope=ENVELOPE, claim_id="claim-1"),
         build_action_requested("reboot", envelope=ENVELOPE, reboot_type="HARD"),
         build_action_failed(envelope=ENVELOPE, fault=FAULT),
+        build_service_updated(envelope=ENVELOPE, disabled_reason="maintenance", forced_down=True),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
@@ -121,7 +123,7 @@ EXAMPLES: dict[type, Any] = {
             released=["claim-0"], running_vms=2, vcpus_in_use=3, memory_mb_in_use=1024,
             heartbeat_interval_s=10.0, disabled=True, disabled_reason="maintenance",
             supported_instances=[["x86_64", "qemu", "hvm"]], stats={"cpu_arch": "x86_64"}, trust_level="trusted",
-            failed_builds=1,
+            failed_builds=1, forced_down=True,
         ),
         build_instance_state(
             flavor=FLAVOR, vm_state="active", task_state="deleting", power_state=1, availability_zone="nova",

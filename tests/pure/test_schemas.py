@@ -52,7 +52,7 @@ PUBLISHED = [
     (15, "novalog.catalog.FlavorDeleted", 1, "f5cbcd0742a23dc8"),
     (16, "novalog.agent.InstanceSpawnOrdered", 1, "ecfba34d54c41a63"),
     (17, "novalog.agent.InstanceDeleteOrdered", 1, "3f23dba4bffeddc8"),
-    (18, "novalog.state.HostState", 1, "3e42c0c164fc03d5"),
+    (18, "novalog.state.HostState", 1, "61285a8843e98ada"),
     (19, "novalog.state.InstanceState", 1, "532872beca68461d"),
     (20, "novalog.state.FlavorState", 1, "8f00b55b740f3797"),
 ]

@@ -160,6 +160,55 @@ def create_app(backend: ApiBackend) -> FastAPI:
         row = backend.cache.catalog.get(key) or FlavorState(flavor=flavor, created_at=utcnow(), offset=pos.offset)
         return {"flavor": views.flavor_detail(base_url(request), row)}
 
+    def catalog_write(out: Any, done: Any) -> None:
+        """Append a catalog event and wait until the read cache shows its effect."""
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.catalog.get(out.key), "offset", -1) >= pos.offset and done(), out.key)
+
+    @app.delete("/v2.1/flavors/{flavor_id}", status_code=202)
+    def delete_flavor(flavor_id: str, ctx: RequestContext = Depends(context)) -> Response:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        out = commands.delete_flavor(ctx, flavor_id)
+        catalog_write(out, lambda: backend.cache.catalog[out.key].deleted)
+        return Response(status_code=202)
+
+    @app.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
+    def list_extra_specs(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"extra_specs": dict(find_flavor(flavor_id).flavor.extra_specs)}
+
+    @app.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
+    def create_extra_specs(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        specs, out = commands.set_extra_specs(ctx, flavor_id, body)
+        catalog_write(out, lambda: all(backend.cache.catalog[out.key].flavor.extra_specs.get(k) == v for k, v in specs.items()))
+        return {"extra_specs": specs}
+
+    @app.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def show_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        specs = find_flavor(flavor_id).flavor.extra_specs
+        if key not in specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        return {key: specs[key]}
+
+    @app.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def update_extra_spec(flavor_id: str, key: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        specs, out = commands.set_extra_specs(ctx, flavor_id, body, key)
+        catalog_write(out, lambda: backend.cache.catalog[out.key].flavor.extra_specs.get(key) == specs[key])
+        return specs
+
+    @app.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def delete_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> Response:
+        ctx.require_admin()
+        if key not in find_flavor(flavor_id).flavor.extra_specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        out = commands.delete_extra_spec(ctx, flavor_id, key)
+        catalog_write(out, lambda: key not in backend.cache.catalog[out.key].flavor.extra_specs)
+        return Response(status_code=200)
+
     # --- servers ---------------------------------------------------------
 
     def visible(row: Any, ctx: RequestContext) -> bool:

@@ -9,7 +9,7 @@ from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor
-from novalog.events.types import FlavorCreated, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
+from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
 
 PRODUCER = "novalog-api"
 
@@ -135,3 +135,31 @@ def update_service(ctx: RequestContext, host: str, disabled: bool, reason: str |
     """An admin's enable/disable of a host's compute service (os-services)."""
     event = HostServiceUpdated(envelope=_envelope("HostServiceUpdated", ctx), host=host, disabled=disabled, disabled_reason=reason)
     return Outbound.event(host, event)
+
+
+def set_extra_specs(ctx: RequestContext, flavor_id: str, body: dict[str, Any], key: str | None = None) -> tuple[dict[str, str], Outbound]:
+    """Extra specs from `{"extra_specs": {k: v}}` (or `{key: v}` for one key); values become strings as Nova stores them."""
+    if key is None:
+        specs = body.get("extra_specs")
+        if not isinstance(specs, dict) or not specs:
+            raise BadRequest("Invalid input for field/attribute extra_specs.")
+    else:
+        if set(body) != {key}:
+            raise BadRequest("Request body and URI mismatch")
+        specs = body
+    clean = {}
+    for k, v in specs.items():
+        if not isinstance(k, str) or not k or len(k) > 255 or isinstance(v, dict | list) or v is None or len(str(v)) > 255:
+            raise BadRequest(f"Invalid input for field/attribute extra_specs. Value: {k}.")
+        clean[k] = str(v).lower() if isinstance(v, bool) else str(v)
+    event = FlavorExtraSpecsSet(envelope=_envelope("FlavorExtraSpecsSet", ctx), flavor_id=flavor_id, extra_specs=clean)
+    return clean, Outbound.event(f"flavor:{flavor_id}", event)
+
+
+def delete_extra_spec(ctx: RequestContext, flavor_id: str, key: str) -> Outbound:
+    event = FlavorExtraSpecDeleted(envelope=_envelope("FlavorExtraSpecDeleted", ctx), flavor_id=flavor_id, key=key)
+    return Outbound.event(f"flavor:{flavor_id}", event)
+
+
+def delete_flavor(ctx: RequestContext, flavor_id: str) -> Outbound:
+    return Outbound.event(f"flavor:{flavor_id}", FlavorDeleted(envelope=_envelope("FlavorDeleted", ctx), flavor_id=flavor_id))

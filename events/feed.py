@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from novalog.events.codec import DecodeError, decode
-from novalog.events.kafka import consumer_config
+from novalog.events.kafka import consumer_config, watermarks
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class TopicFeed:
                 raise KafkaException(meta.error or f"{topic} has no partitions yet")
             for p in meta.partitions:
                 parts.append(TopicPartition(topic, p, OFFSET_BEGINNING))
-                lo, hi = self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                lo, hi = watermarks(self._consumer, TopicPartition(topic, p))
                 if hi > lo:
                     ends[(topic, p)] = hi
         return parts, ends

@@ -191,13 +191,30 @@ class ConsumeLoop:
         self.stopping.set()
 
 
+def watermarks(consumer: Consumer, tp: TopicPartition, timeout: float = 10.0, patience: float = 30.0) -> tuple[int, int]:
+    """Low and high watermark of a partition, retried while a new topic's leader settles.
+
+    Right after a topic is created the broker may still answer
+    NOT_LEADER_FOR_PARTITION (or time out) for a moment; that is not an error
+    of the reader.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=timeout)
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def read_all(consumer: Consumer, topics: Sequence[str], timeout: float = 10.0) -> Iterable[Message]:
     """Every record now in the topics, from the beginning up to the current end (for audits)."""
     parts = []
     for topic in topics:
         meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
         for p in meta.partitions:
-            lo, hi = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            lo, hi = watermarks(consumer, TopicPartition(topic, p), timeout)
             if hi > lo:
                 parts.append((TopicPartition(topic, p, lo), hi))
     if not parts:

@@ -47,6 +47,8 @@ TOPIC_OF: dict[type, str] = {
     types.HostHeartbeatReported: HOST_HEARTBEATS,
     types.FlavorCreated: CATALOG_EVENTS,
     types.FlavorDeleted: CATALOG_EVENTS,
+    types.FlavorExtraSpecsSet: CATALOG_EVENTS,
+    types.FlavorExtraSpecDeleted: CATALOG_EVENTS,
     types.InstanceSpawnOrdered: AGENT_COMMANDS,
     types.InstanceDeleteOrdered: AGENT_COMMANDS,
     state.HostState: STATE_HOSTS,

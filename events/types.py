@@ -259,6 +259,26 @@ class FlavorCreated:
 
 
 @dataclass(frozen=True, slots=True)
+class FlavorExtraSpecsSet:
+    """An admin set extra specs on a flavor (added or replaced, key by key)."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor_id: str
+    extra_specs: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorExtraSpecDeleted:
+    """An admin removed one extra spec from a flavor."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlavorDeleted:
     """An admin deleted a flavor."""
 
@@ -328,6 +348,8 @@ EVENT_TYPES: tuple[type, ...] = (
     InstanceActionFailed,
     InstanceActionOrdered,
     HostServiceUpdated,
+    FlavorExtraSpecsSet,
+    FlavorExtraSpecDeleted,
 )
 
 InstanceEvent = (
@@ -344,5 +366,5 @@ InstanceEvent = (
     | InstanceActionFailed
 )
 HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased | HostServiceUpdated
-CatalogEvent = FlavorCreated | FlavorDeleted
+CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted
 AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered

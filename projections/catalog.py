@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from novalog.events.state import FlavorState
-from novalog.events.types import CatalogEvent, FlavorCreated, FlavorDeleted
+from novalog.events.types import CatalogEvent, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet
 
 
 def key_of(event: CatalogEvent) -> str:
@@ -14,7 +14,7 @@ def key_of(event: CatalogEvent) -> str:
     match event:
         case FlavorCreated():
             return f"flavor:{event.flavor.id}"
-        case FlavorDeleted():
+        case FlavorDeleted() | FlavorExtraSpecsSet() | FlavorExtraSpecDeleted():
             return f"flavor:{event.flavor_id}"
         case _:
             assert_never(event)
@@ -29,5 +29,15 @@ def apply(state: FlavorState | None, event: CatalogEvent) -> FlavorState | None:
             return FlavorState(flavor=event.flavor, created_at=event.envelope.occurred_at)
         case FlavorDeleted():
             return None if state is None else replace(state, deleted=True)
+        case FlavorExtraSpecsSet():
+            if state is None or state.deleted:
+                return state
+            specs = {**state.flavor.extra_specs, **event.extra_specs}
+            return replace(state, flavor=replace(state.flavor, extra_specs=specs))
+        case FlavorExtraSpecDeleted():
+            if state is None or state.deleted:
+                return state
+            specs = {k: v for k, v in state.flavor.extra_specs.items() if k != event.key}
+            return replace(state, flavor=replace(state.flavor, extra_specs=specs))
         case _:
             assert_never(event)

@@ -26,6 +26,8 @@ from novalog.events.records import (
 )
 from novalog.events.state import FlavorState, HostState, InstanceState
 from novalog.events.types import (
+    FlavorExtraSpecDeleted,
+    FlavorExtraSpecsSet,
     HostServiceUpdated,
     InstanceActionFailed,
     InstanceActionOrdered,
@@ -422,6 +424,18 @@ def build_service_updated(host: str = "host-1", disabled: bool = True, **fields:
         host=host,
         disabled=disabled,
     )
+    return replace(event, **fields)
+
+
+def build_extra_specs_set(flavor_id: str = "flavor-1", **fields: Any) -> FlavorExtraSpecsSet:
+    event = FlavorExtraSpecsSet(
+        envelope=_envelope("FlavorExtraSpecsSet", f"specs-{flavor_id}", NOW), flavor_id=flavor_id, extra_specs={"hw:cpu_policy": "dedicated"},
+    )
+    return replace(event, **fields)
+
+
+def build_extra_spec_deleted(flavor_id: str = "flavor-1", key: str = "hw:cpu_policy", **fields: Any) -> FlavorExtraSpecDeleted:
+    event = FlavorExtraSpecDeleted(envelope=_envelope("FlavorExtraSpecDeleted", f"unspec-{flavor_id}-{key}", NOW), flavor_id=flavor_id, key=key)
     return replace(event, **fields)
 
 

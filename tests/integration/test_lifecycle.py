@@ -107,3 +107,29 @@ def test_os_services_disable_keeps_new_servers_off_the_host(stack: RunningStack)
     assert member.status_code == 403 and "forbidden" in member.json()
     for sid in ids:
         stack.client.delete(sid)
+
+
+def test_flavor_extra_specs_reach_the_scheduler_and_flavors_delete(stack: RunningStack) -> None:
+    from novalog.events import topics
+    from novalog.events.types import PlacementProposed
+
+    http = stack.client.http
+    flavor = {"name": "chancy", "id": "chancy", "vcpus": 1, "ram": 256, "disk": 1}
+    stack.client.ensure_flavor(flavor)
+    resp = http.post("/flavors/chancy/os-extra_specs", json={"extra_specs": {"scheduler:driver": "chance_scheduler", "hw:x": 1}})
+    assert resp.status_code == 200 and resp.json() == {"extra_specs": {"scheduler:driver": "chance_scheduler", "hw:x": "1"}}
+    assert http.put("/flavors/chancy/os-extra_specs/hw:x", json={"hw:x": "2"}).json() == {"hw:x": "2"}
+    assert http.get("/flavors/chancy/os-extra_specs/hw:x").json() == {"hw:x": "2"}
+    assert http.delete("/flavors/chancy/os-extra_specs/hw:x").status_code == 200
+    assert http.get("/flavors/chancy/os-extra_specs/hw:x").status_code == 404
+    assert http.put("/flavors/chancy/os-extra_specs/a", json={"b": "1"}).status_code == 400
+
+    server_id = stack.client.boot("by-chance", "chancy")
+    assert stack.client.wait_settled([server_id], 30)[server_id]["status"] == "ACTIVE"
+    proposals = [r for _, r in stack.records(topics.HOST_EVENTS) if isinstance(r, PlacementProposed) and r.instance_id == server_id]
+    assert proposals and proposals[0].spec.flavor.extra_specs == {"scheduler:driver": "chance_scheduler"}
+    assert proposals[0].trace.filters[0].name.startswith("ChanceScheduler")
+    stack.client.delete(server_id)
+
+    assert http.delete("/flavors/chancy").status_code == 202
+    assert http.get("/flavors/chancy").status_code == 404

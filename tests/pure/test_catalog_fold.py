@@ -84,3 +84,15 @@ def test_key_of_names_the_entity(event, key) -> None:
 
 def test_a_create_and_its_delete_share_a_key_so_they_stay_in_order() -> None:
     assert key_of(build_flavor_created(SMALL)) == key_of(build_flavor_deleted(SMALL.id))
+
+
+def test_extra_specs_are_set_key_by_key_and_deleted_one_at_a_time() -> None:
+    from builders import build_extra_spec_deleted, build_extra_specs_set
+
+    state = apply(None, build_flavor_created())
+    state = apply(state, build_extra_specs_set(extra_specs={"a": "1", "b": "2"}))
+    state = apply(state, build_extra_specs_set(extra_specs={"b": "3"}))
+    assert state.flavor.extra_specs == {"a": "1", "b": "3"}
+    state = apply(state, build_extra_spec_deleted(key="a"))
+    assert state.flavor.extra_specs == {"b": "3"}
+    assert key_of(build_extra_specs_set()) == "flavor:flavor-1"

@@ -35,6 +35,8 @@ from builders import (
     build_delete_ordered,
     build_action_failed,
     build_service_updated,
+    build_extra_spec_deleted,
+    build_extra_specs_set,
     build_action_ordered,
     build_action_requested,
     build_delete_requested,
@@ -115,6 +117,8 @@ EXAMPLES: dict[type, Any] = {
         build_action_requested("reboot", envelope=ENVELOPE, reboot_type="HARD"),
         build_action_failed(envelope=ENVELOPE, fault=FAULT),
         build_service_updated(envelope=ENVELOPE, disabled_reason="maintenance", forced_down=True),
+        build_extra_specs_set(envelope=ENVELOPE),
+        build_extra_spec_deleted(envelope=ENVELOPE),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,

@@ -330,11 +330,10 @@ def create_app(backend: ApiBackend) -> FastAPI:
     @app.get("/v2.1/os-services")
     def list_services(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         ctx.require_admin()
-        rows = [(r, up) for r, up in hypervisor_rows()]
         host, binary = request.query_params.get("host"), request.query_params.get("binary")
         return {
             "services": [
-                views.service_view(r, up) for r, up in rows
+                views.service_view(r, up) for r, up in hypervisor_rows()
                 if (host is None or r.host == host) and (binary is None or binary == "nova-compute")
             ]
         }

@@ -74,7 +74,7 @@ def boot_benchmark(api_url: str, count: int, concurrency: int = 10, timeout: flo
     return result
 
 
-def placement_throughput(bootstrap: str, host_count: int, requests: int, work_dir: Any) -> dict[str, Any]:
+def placement_throughput(bootstrap: str, host_count: int, requests: int) -> dict[str, Any]:
     """Placements per second of one scheduler fed from Kafka: build requests in, proposals out.
 
     A fresh topic prefix gets `host_count` synthetic host rows on its state

@@ -122,7 +122,6 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     import uuid
 
     from novalog.bench import boot_benchmark
-    from novalog.demo import ComputeClient
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
 
@@ -141,10 +140,7 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     try:
         stack.start_all([f"bench{i}" for i in range(host_count)])
         stack.wait_api(90)
-        client = ComputeClient(stack.api_url)
-        deadline = time.monotonic() + 60
-        while len([h for h in client.hypervisors() if h["state"] == "up"]) < host_count and time.monotonic() < deadline:
-            time.sleep(0.3)
+        stack.wait_hosts_up(host_count)
         r = boot_benchmark(stack.api_url, count, concurrency)
     finally:
         stack.stop_all()
@@ -182,7 +178,7 @@ def bench_scheduler(host_count: int, passes: int, all_filters: bool, requests: i
         settings = get_settings()
         broker = _ensure_local_broker(settings)
         try:
-            t = placement_throughput(settings.kafka_bootstrap, host_count, requests, tempfile.mkdtemp(prefix="novalog-bench-"))
+            t = placement_throughput(settings.kafka_bootstrap, host_count, requests)
         finally:
             if broker is not None:
                 broker.stop()
@@ -218,7 +214,7 @@ def _ensure_local_broker(settings: Settings):
 def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     """Start the whole local stack: broker (unless NOVALOG_KAFKA_BOOTSTRAP names another), services, hosts."""
     from novalog.agent.config import load_hosts
-    from novalog.demo import ComputeClient, run_demo
+    from novalog.demo import run_demo
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
 
@@ -238,13 +234,10 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     try:
         stack.start_all(hosts, schedulers=schedulers)
         stack.wait_api(90)
-        client = ComputeClient(stack.api_url)
-        deadline = time.monotonic() + 60
-        while len([h for h in client.hypervisors() if h["state"] == "up"]) < len(hosts):
-            stack.check_alive()
-            if time.monotonic() > deadline:
-                raise click.ClickException("the hosts did not all report in 60 s; see the logs in " + str(stack.log_dir))
-            time.sleep(0.3)
+        try:
+            stack.wait_hosts_up(len(hosts))
+        except TimeoutError as exc:
+            raise click.ClickException(str(exc)) from exc
         click.echo(f"API at {stack.api_url}/v2.1 (token 'admin:admin'); hosts: {', '.join(hosts)}; logs in {stack.log_dir}\n")
         if demo_count:
             active = run_demo(stack.api_url, demo_count, sys.stdout)
@@ -277,14 +270,13 @@ _register_schedule()
 def bench_placements(host_count: int, requests: int) -> None:
     """Placements per second of one scheduler fed from Kafka (requests in, proposals out)."""
     import platform
-    import tempfile
 
     from novalog.bench import placement_throughput
 
     settings = get_settings()
     broker = _ensure_local_broker(settings)
     try:
-        r = placement_throughput(settings.kafka_bootstrap, host_count, requests, tempfile.mkdtemp(prefix="novalog-bench-"))
+        r = placement_throughput(settings.kafka_bootstrap, host_count, requests)
     finally:
         if broker is not None:
             broker.stop()

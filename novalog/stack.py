@@ -81,6 +81,18 @@ class LocalStack:
             time.sleep(0.2)
         raise TimeoutError(f"the API did not answer in {timeout} s: {self.tail('api')}")
 
+    def wait_hosts_up(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until the API lists `count` hypervisors up; a service that exits meanwhile is an error."""
+        from novalog.demo import ComputeClient
+
+        client = ComputeClient(self.api_url)
+        deadline = time.monotonic() + timeout
+        while len([h for h in client.hypervisors() if h["state"] == "up"]) < count:
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the hosts did not all report in {timeout:g} s; see the logs in {self.log_dir}")
+            time.sleep(0.3)
+
     def check_alive(self) -> None:
         """Raise, with its log tail, if a service has exited."""
         for name, proc in self.procs.items():

@@ -175,15 +175,13 @@ class Scheduler:
         self.in_flight.setdefault(selection.host, {})[claim.claim_id] = claim
         self._proposed_at[claim.claim_id] = now
         self.views.claimed(selection.host, claim)
-        resources = Resources.of(spec.flavor)
-        claim_id = claim.claim_id
         proposal = PlacementProposed(
             envelope=cause.caused("PlacementProposed", self.name, salt=f"{spec.instance_id}/{selection.host}", occurred_at=now),
-            claim_id=claim_id,
+            claim_id=claim.claim_id,
             instance_id=spec.instance_id,
             host=selection.host,
             scheduler=self.name,
-            resources=resources,
+            resources=Resources.of(spec.flavor),
             spec=spec,
             trace=selection.trace,
         )

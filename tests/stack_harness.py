@@ -69,7 +69,7 @@ class RunningStack:
         self.stack.start_all(self.hosts, schedulers=self.schedulers)
         self.stack.wait_api(60)
         self.client = ComputeClient(self.stack.api_url)
-        wait_until(lambda: len([h for h in self.client.hypervisors() if h["state"] == "up"]) == len(self.hosts), 60, "all hosts up", self.stack.check_alive)
+        self.stack.wait_hosts_up(len(self.hosts))
         self.client.ensure_flavor(SMALL_FLAVOR)
         return self
 

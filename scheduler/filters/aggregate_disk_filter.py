@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,9 +53,5 @@ class AggregateDiskFilter(VectorizedFilter, BaseHostFilter):
 
     def ratio_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> float:
         """The allocation ratio of a host in these aggregates."""
-        return lowest(values_of(_holding(aggregates), "disk_allocation_ratio"), options.disk_allocation_ratio, float)
+        return lowest(values_of(aggregates, "disk_allocation_ratio"), options.disk_allocation_ratio, float)
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.filters.image_meta_props import STANDARD_IMAGE_PROPERTIES
-from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ class AggregateImagePropertiesIsolation(AggregateSetFilter, BaseHostFilter):
     def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
         namespace = options.aggregate_image_properties_isolation_namespace
         prefix = f"{namespace}{options.aggregate_image_properties_isolation_separator}" if namespace else ""
-        for key, values in metadata_of(_holding(aggregates)).items():
+        for key, values in metadata_of(aggregates).items():
             if not key.startswith(prefix) or key not in STANDARD_IMAGE_PROPERTIES:
                 continue
             prop = spec.image_properties.get(key)
@@ -53,7 +52,3 @@ class AggregateImagePropertiesIsolation(AggregateSetFilter, BaseHostFilter):
                 return False
         return True
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.filters.extra_specs_ops import match
-from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class AggregateInstanceExtraSpecsFilter(AggregateSetFilter, BaseHostFilter):
     def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
         if not spec.flavor.extra_specs:
             return True
-        metadata = metadata_of(_holding(aggregates))
+        metadata = metadata_of(aggregates)
         for key, req in spec.flavor.extra_specs.items():
             scope, colon, rest = key.partition(":")
             if colon and scope != SCOPE:
@@ -52,7 +51,3 @@ class AggregateInstanceExtraSpecsFilter(AggregateSetFilter, BaseHostFilter):
                 return False
         return True
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

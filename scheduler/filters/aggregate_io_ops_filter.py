@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,9 +37,5 @@ class AggregateIoOpsFilter(IoOpsFilter):
 
     def max_io_ops_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> int:
         """The limit of a host in these aggregates."""
-        return lowest(values_of(_holding(aggregates), "max_io_ops_per_host"), options.max_io_ops_per_host, int)
+        return lowest(values_of(aggregates, "max_io_ops_per_host"), options.max_io_ops_per_host, int)
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
@@ -37,11 +36,7 @@ class AggregateMultiTenancyIsolation(AggregateSetFilter, BaseHostFilter):
     run_filter_once_per_request = True
 
     def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
-        metadata = metadata_of(_holding(aggregates))
+        metadata = metadata_of(aggregates)
         tenants = {tenant for key, ids in metadata.items() if key.startswith(TENANT_KEY_PREFIX) for tenant in ids}
         return not tenants or spec.project_id in tenants
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,9 +38,5 @@ class AggregateNumInstancesFilter(NumInstancesFilter):
 
     def max_instances_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> int:
         """The limit of a host in these aggregates."""
-        return lowest(values_of(_holding(aggregates), "max_instances_per_host"), options.max_instances_per_host, int)
+        return lowest(values_of(aggregates, "max_instances_per_host"), options.max_instances_per_host, int)
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import values_of
 from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
@@ -34,12 +33,8 @@ class AggregateTypeAffinityFilter(AggregateSetFilter, BaseHostFilter):
     run_filter_once_per_request = True
 
     def passes_aggregates(self, aggregates: Sequence[Aggregate], spec: RequestSpec, options: SchedulerOptions) -> bool:
-        values = values_of(_holding(aggregates), FLAVOR_KEY)
+        values = values_of(aggregates, FLAVOR_KEY)
         if not values:
             return True
         return any(spec.flavor.name in (name.strip() for name in value.split(",")) for value in values)
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that values_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

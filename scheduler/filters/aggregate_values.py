@@ -1,29 +1,33 @@
-"""Reading a host's aggregate metadata the way Nova's filters/utils.py does (today's Nova, Kilo+ rules)."""
+"""Reading aggregate metadata the way Nova's filters/utils.py does (today's Nova, Kilo+ rules).
+
+The functions take a host's aggregates, not the host, so the per-host form
+(`host.aggregates`) and the once-per-aggregate-set form read the same way.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.host_state import Aggregate
 
 N = TypeVar("N", int, float)
 
 
-def values_of(host: SchedHost, key: str) -> set[str]:
-    """The raw values of `key` over the host's aggregates (Nova's aggregate_values_from_key: no comma split)."""
-    return {aggregate.metadata[key] for aggregate in host.aggregates if key in aggregate.metadata}
+def values_of(aggregates: Sequence[Aggregate], key: str) -> set[str]:
+    """The raw values of `key` over the aggregates (Nova's aggregate_values_from_key: no comma split)."""
+    return {aggregate.metadata[key] for aggregate in aggregates if key in aggregate.metadata}
 
 
-def metadata_of(host: SchedHost, key: str | None = None) -> dict[str, set[str]]:
-    """Every metadata key of the host's aggregates mapped to its values, each value split on commas and trimmed.
+def metadata_of(aggregates: Sequence[Aggregate], key: str | None = None) -> dict[str, set[str]]:
+    """Every metadata key of the aggregates mapped to its values, each value split on commas and trimmed.
 
     With `key`, only the aggregates that carry `key` contribute (all of their
     keys, as Nova's aggregate_metadata_get_by_host does).
     """
     merged: dict[str, set[str]] = {}
-    for aggregate in host.aggregates:
+    for aggregate in aggregates:
         if key is None or key in aggregate.metadata:
             for name, value in aggregate.metadata.items():
                 merged.setdefault(name, set()).update(part.strip() for part in value.split(","))

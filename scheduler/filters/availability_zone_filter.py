@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.aggregate_values import metadata_of
 from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.vectorized import AggregateSetFilter
 
 if TYPE_CHECKING:
@@ -38,12 +37,8 @@ class AvailabilityZoneFilter(AggregateSetFilter, BaseHostFilter):
         wanted = spec.availability_zone
         if not wanted:
             return True
-        zones = metadata_of(_holding(aggregates), "availability_zone").get("availability_zone")
+        zones = metadata_of(aggregates, "availability_zone").get("availability_zone")
         if zones is None:
             return wanted == options.default_availability_zone
         return wanted in zones
 
-
-def _holding(aggregates: Sequence[Aggregate]) -> SchedHost:
-    """A stand-in host with these aggregates and nothing else: all that metadata_of reads of a host."""
-    return cast(SchedHost, SimpleNamespace(aggregates=aggregates))

@@ -54,7 +54,7 @@ def aggregate_multiplier(host: SchedHost, option: str, default: float) -> float:
     that is not a finite number voids the override and the option applies
     (Nova logs a warning; nothing is logged here).
     """
-    return lowest(values_of(host, option), default, float)
+    return lowest(values_of(host.aggregates, option), default, float)
 
 
 def normalize(values: Sequence[float], minval: float | None = None, maxval: float | None = None) -> list[float]:

@@ -54,11 +54,11 @@ def test_values_of_and_metadata_of() -> None:
     host = build_aggregated_host({"k": "a, b", "zone": "z1"}, {"k": "c"}, {"other": "x"})
 
     # raw values, no comma split, only aggregates that carry the key
-    assert values_of(host, "k") == {"a, b", "c"}
+    assert values_of(host.aggregates, "k") == {"a, b", "c"}
     # every key, comma split and trimmed
-    assert metadata_of(host) == {"k": {"a", "b", "c"}, "zone": {"z1"}, "other": {"x"}}
+    assert metadata_of(host.aggregates) == {"k": {"a", "b", "c"}, "zone": {"z1"}, "other": {"x"}}
     # with a key: all the keys of the aggregates that carry it, and only those
-    assert metadata_of(host, "zone") == {"k": {"a", "b"}, "zone": {"z1"}}
+    assert metadata_of(host.aggregates, "zone") == {"k": {"a", "b"}, "zone": {"z1"}}
 
 
 @pytest.mark.parametrize(

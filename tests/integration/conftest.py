@@ -3,6 +3,8 @@
 Set NOVALOG_TEST_BOOTSTRAP to run against a broker you started yourself;
 otherwise a LocalBroker is started on 127.0.0.1:19092/19093 (away from a
 developer's broker on 9092) with its data in a pytest temporary directory.
+NOVALOG_TEST_BROKER_PORT moves it (the controller takes the next port), so
+two suites can run side by side.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pytest
 
 from novalog.broker import LocalBroker
 
-TEST_BROKER_PORT = 19092
-TEST_CONTROLLER_PORT = 19093
+TEST_BROKER_PORT = int(os.environ.get("NOVALOG_TEST_BROKER_PORT", "19092"))
+TEST_CONTROLLER_PORT = TEST_BROKER_PORT + 1
 READY_TIMEOUT = 90.0
 
 _HERE = Path(__file__).resolve().parent

@@ -25,6 +25,7 @@ COMMON_RECORDS: tuple[type, ...] = (
     records.WeighedHost,
     records.PlacementTrace,
     records.Claim,
+    records.Migration,
 )
 
 

@@ -132,6 +132,10 @@ class RequestSpec:
     force_nodes: list[str] = field(default_factory=list)
     ignore_hosts: list[str] = field(default_factory=list)
     num_instances: int = 1
+    # A move (resize, migration, live migration, evacuation) rather than a build.
+    migration_id: str | None = None
+    # Nova's requested_destination: only this host is considered, its filters still run.
+    requested_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +183,29 @@ class Claim:
     disk_gb: int
     flavor_id: str = ""
     project_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One move of an instance to a new claim (Nova's Migration record).
+
+    `migration_type` is Nova's: resize, migration (cold), live-migration or
+    evacuation. `status` follows Nova's: pre-migrating (waiting for a claim),
+    migrating, post-migrating, finished (a resize waiting for confirm or
+    revert), then confirmed, reverted, completed (live), done (evacuated) or
+    error. Both claims are kept until the move ends: the source's until the
+    new guest is confirmed, the destination's until a revert gives it back.
+    """
+
+    migration_id: str
+    migration_type: str
+    status: str
+    source_host: str
+    old_flavor: Flavor
+    new_flavor: Flavor
+    source_claim_id: str | None = None
+    dest_host: str | None = None
+    dest_claim_id: str | None = None
+    was_running: bool = True
+    vm_state_before: str = "active"
+    created_at: datetime | None = None

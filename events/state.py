@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from novalog.events.records import Claim, Fault, Flavor
+from novalog.events.records import Claim, Fault, Flavor, Migration
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,8 @@ class InstanceState:
     terminated_at: datetime | None = None
     request_id: str | None = None
     offset: int = -1
+    # The move in progress, or the last one (its status says which).
+    migration: Migration | None = None
 
 
 @dataclass(frozen=True, slots=True)

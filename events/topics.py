@@ -35,6 +35,10 @@ TOPIC_OF: dict[type, str] = {
     types.InstanceActionRequested: INSTANCE_EVENTS,
     types.InstanceActionFailed: INSTANCE_EVENTS,
     types.InstanceActionOrdered: AGENT_COMMANDS,
+    types.InstanceMoveRequested: INSTANCE_EVENTS,
+    types.InstanceMoveProgressed: INSTANCE_EVENTS,
+    types.InstanceMoveFailed: INSTANCE_EVENTS,
+    types.InstanceMoveOrdered: AGENT_COMMANDS,
     # A claim decision is the instance's placement result, so it travels keyed
     # by instance: the scheduler that owns the instance sees it (and retries),
     # and the instance table folds it, without co-partitioning across keys.

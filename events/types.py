@@ -287,6 +287,55 @@ class FlavorDeleted:
     flavor_id: str
 
 
+# --- moves: resize, cold and live migration, evacuation (instance.events) ---
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveRequested:
+    """A user or admin asked to move the instance to a new claim (Nova's resize, migrate, os-migrateLive, evacuate).
+
+    `spec` is what the scheduler places: the new flavor, the migration id,
+    the hosts to leave out (the source, unless a resize may stay) or the one
+    host asked for.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    migration_type: str
+    project_id: str
+    user_id: str
+    source_host: str
+    spec: RequestSpec
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveProgressed:
+    """An agent finished one step of a move on its host; `power_state` is the guest's there afterwards."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    step: str
+    host: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveFailed:
+    """An agent could not carry out a step of a move; the fault says why."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    step: str
+    host: str
+    fault: Fault
+
+
 # --- agent commands (novalog.agent.<host>, keyed by instance id) ---
 
 
@@ -314,6 +363,30 @@ class InstanceSpawnOrdered:
     flavor: Flavor
     image_ref: str
     project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveOrdered:
+    """The host's agent is to carry out one step of a move (see projections/instances.py for the steps).
+
+    `flavor` is what the guest is to run with after the step, `claim_id` the
+    claim it runs under on this host, `power_on` whether it ends running.
+    """
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    migration_type: str
+    step: str
+    source_host: str
+    dest_host: str
+    claim_id: str
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+    power_on: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +423,10 @@ EVENT_TYPES: tuple[type, ...] = (
     HostServiceUpdated,
     FlavorExtraSpecsSet,
     FlavorExtraSpecDeleted,
+    InstanceMoveRequested,
+    InstanceMoveProgressed,
+    InstanceMoveFailed,
+    InstanceMoveOrdered,
 )
 
 InstanceEvent = (
@@ -364,7 +441,10 @@ InstanceEvent = (
     | ClaimRejected
     | InstanceActionRequested
     | InstanceActionFailed
+    | InstanceMoveRequested
+    | InstanceMoveProgressed
+    | InstanceMoveFailed
 )
 HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased | HostServiceUpdated
 CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted
-AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered
+AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered | InstanceMoveOrdered

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, action_key, refusal
+from novalog.projections import moves
 from novalog.events.outbound import Outbound
 from novalog.events.state import InstanceState
 from novalog.events.types import (
@@ -25,6 +26,9 @@ from novalog.events.types import (
     InstanceDeleteOrdered,
     InstanceDeleteRequested,
     InstanceEvent,
+    InstanceMoveFailed,
+    InstanceMoveProgressed,
+    InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
     InstanceSpawned,
@@ -67,6 +71,8 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
     if state.vm_state == "deleted" or state.task_state == "deleting":
         # Deleted while it was being scheduled: the claim must be given back.
         return state, [_delete_order(state, event, event.host, event.claim_id)]
+    if event.spec.migration_id is not None:
+        return moves.claim_accepted(state, event)
     if state.claim_id not in (None, event.claim_id) or state.vm_state != "building":
         # A claim this instance will not use (a scheduler re-handled a
         # redelivered request, or the instance already failed): give it back,
@@ -101,7 +107,8 @@ def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -
     if state.host is None:
         # Never placed (scheduling, or ERROR without a host): nothing runs anywhere.
         return _deleted(state, event.envelope.occurred_at), []
-    return replace(state, task_state="deleting"), [_delete_order(state, event, state.host, state.claim_id)]
+    deleting = replace(state, task_state="deleting")
+    return deleting, [_delete_order(state, event, state.host, state.claim_id), *moves.on_delete(state, event.envelope)]
 
 
 def _deleted(state: InstanceState, at) -> InstanceState:
@@ -121,12 +128,12 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
         case ClaimAccepted():
             return _on_claim_accepted(state, event)
         case ClaimRejected():
-            if state.vm_state != "building" or state.claim_id is not None:
+            if state.vm_state != "building" or state.claim_id is not None or event.spec.migration_id is not None:
                 return state, []
             return replace(state, attempts=max(state.attempts, event.spec.num_attempts)), []
         case InstanceSchedulingFailed():
             if state.vm_state != "building":
-                return state, []
+                return moves.scheduling_failed(state, event), []
             return replace(state, vm_state="error", task_state=None, host=None, fault=event.fault, attempts=event.attempts), []
         case InstanceSpawned() if state.vm_state != "building":
             # The guest started again (a start, a reboot, a resume): a power change.
@@ -150,8 +157,16 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
             return replace(state, vm_state="error", task_state=task_state, power_state=0, host=None, claim_id=None, fault=event.fault), []
         case InstancePowerStateChanged():
             return _on_power(state, event.host, event.power_state), []
+        case InstanceActionRequested() if event.action in (moves.CONFIRM, moves.REVERT):
+            return moves.confirm_or_revert(state, event)
         case InstanceActionRequested():
             return _on_action_requested(state, event)
+        case InstanceMoveRequested():
+            return moves.requested(state, event)
+        case InstanceMoveProgressed():
+            return moves.progressed(state, event)
+        case InstanceMoveFailed():
+            return moves.failed(state, event)
         case InstanceActionFailed():
             if state.host != event.host or state.task_state not in ACTION_BY_TASK:
                 return state, []
@@ -159,7 +174,9 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
         case InstanceDeleteRequested():
             return _on_delete_requested(state, event)
         case InstanceDeleted():
-            return (state, []) if state.vm_state == "deleted" else (_deleted(state, at), [])
+            if state.vm_state == "deleted" or (event.host is not None and state.host is not None and event.host != state.host):
+                return state, []  # a move's other host cleaned up; the instance lives on where it is
+            return _deleted(state, at), []
         case _:
             assert_never(event)
 
@@ -189,6 +206,8 @@ def _on_power(state: InstanceState, host: str, power_state: int) -> InstanceStat
         return state
     if state.host != host:
         return state
+    if state.task_state in moves.MOVE_TASKS or state.vm_state == "resized":
+        return replace(state, power_state=power_state)  # the move's steps say how it ends
     if state.task_state in ACTION_BY_TASK:
         action = ACTIONS[ACTION_BY_TASK[state.task_state]]
         if power_state != action.done_when:

@@ -19,6 +19,7 @@ from novalog.events.records import (
     FilterCount,
     Flavor,
     InstanceGroup,
+    Migration,
     PlacementTrace,
     RequestSpec,
     Resources,
@@ -43,6 +44,10 @@ from novalog.events.types import (
     InstanceDeleted,
     InstanceDeleteOrdered,
     InstanceDeleteRequested,
+    InstanceMoveFailed,
+    InstanceMoveOrdered,
+    InstanceMoveProgressed,
+    InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
     InstanceSpawned,
@@ -436,6 +441,81 @@ def build_extra_specs_set(flavor_id: str = "flavor-1", **fields: Any) -> FlavorE
 
 def build_extra_spec_deleted(flavor_id: str = "flavor-1", key: str = "hw:cpu_policy", **fields: Any) -> FlavorExtraSpecDeleted:
     event = FlavorExtraSpecDeleted(envelope=_envelope("FlavorExtraSpecDeleted", f"unspec-{flavor_id}-{key}", NOW), flavor_id=flavor_id, key=key)
+    return replace(event, **fields)
+
+
+def build_migration(migration_type: str = "resize", **fields: Any) -> Migration:
+    """A resize from host-1 (claim-1, flavor-1) waiting for its claim."""
+    migration = Migration(
+        migration_id="migration-1",
+        migration_type=migration_type,
+        status="pre-migrating",
+        source_host="host-1",
+        old_flavor=build_flavor(),
+        new_flavor=build_flavor(id="flavor-2", name="m1.large", vcpus=2, ram=1024),
+        source_claim_id="claim-1",
+        created_at=NOW,
+    )
+    return replace(migration, **fields)
+
+
+def build_move_requested(
+    migration_type: str = "resize", instance_id: str = "instance-1", flavor: Flavor | None = None, **fields: Any
+) -> InstanceMoveRequested:
+    """A move of the instance from host-1; the scheduler is to leave host-1 out."""
+    flavor = flavor or build_flavor(id="flavor-2", name="m1.large", vcpus=2, ram=1024)
+    event = InstanceMoveRequested(
+        envelope=_envelope("InstanceMoveRequested", f"move-{migration_type}-{instance_id}", NOW),
+        instance_id=instance_id,
+        migration_id="migration-1",
+        migration_type=migration_type,
+        project_id="project-1",
+        user_id="user-1",
+        source_host="host-1",
+        spec=build_spec(flavor, instance_id=instance_id, migration_id="migration-1", ignore_hosts=["host-1"]),
+    )
+    return replace(event, **fields)
+
+
+def build_move_progressed(step: str, host: str, power_state: int = 1, instance_id: str = "instance-1", **fields: Any) -> InstanceMoveProgressed:
+    event = InstanceMoveProgressed(
+        envelope=_envelope("InstanceMoveProgressed", f"moved-{step}-{host}-{instance_id}", NOW),
+        instance_id=instance_id,
+        migration_id="migration-1",
+        step=step,
+        host=host,
+        power_state=power_state,
+    )
+    return replace(event, **fields)
+
+
+def build_move_failed(step: str, host: str, instance_id: str = "instance-1", **fields: Any) -> InstanceMoveFailed:
+    event = InstanceMoveFailed(
+        envelope=_envelope("InstanceMoveFailed", f"move-failed-{step}-{host}-{instance_id}", NOW),
+        instance_id=instance_id,
+        migration_id="migration-1",
+        step=step,
+        host=host,
+        fault=build_fault(message=f"{step} failed"),
+    )
+    return replace(event, **fields)
+
+
+def build_move_ordered(step: str = "finish", host: str = "host-2", instance_id: str = "instance-1", **fields: Any) -> InstanceMoveOrdered:
+    event = InstanceMoveOrdered(
+        envelope=build_envelope("InstanceMoveOrdered", event_id=f"move-order-{step}-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id,
+        migration_id="migration-1",
+        migration_type="resize",
+        step=step,
+        source_host="host-1",
+        dest_host=host,
+        claim_id="claim-2",
+        name="vm-1",
+        flavor=build_flavor(id="flavor-2", name="m1.large", vcpus=2, ram=1024),
+        image_ref="image-1",
+        project_id="project-1",
+    )
     return replace(event, **fields)
 
 

@@ -26,6 +26,11 @@ from hypothesis import strategies as st
 
 from builders import (
     NOW,
+    build_migration,
+    build_move_failed,
+    build_move_ordered,
+    build_move_progressed,
+    build_move_requested,
     build_build_requested,
     build_capacity_report,
     build_claim,
@@ -80,6 +85,10 @@ SPEC = build_spec(
     num_attempts=2, retry_hosts=["host-2"], image_properties={"hw_architecture": "x86_64"},
     instance_group=InstanceGroup("group-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
     force_hosts=["host-1"], force_nodes=["node-1"], ignore_hosts=["host-3"], num_instances=3,
+    migration_id="migration-1", requested_host="host-2",
+)
+MIGRATION = build_migration(
+    old_flavor=FLAVOR, new_flavor=FLAVOR, status="finished", dest_host="host-2", dest_claim_id="claim-2", was_running=False, vm_state_before="stopped", created_at=LATER,
 )
 FAULT = build_fault(details="Traceback (most recent call last): ...")
 TRACE = build_trace(top=[WeighedHost("host-1", 1.5, {"RAMWeigher": 1.0, "CPUWeigher": 0.5})])
@@ -120,6 +129,10 @@ EXAMPLES: dict[type, Any] = {
         build_extra_specs_set(envelope=ENVELOPE),
         build_extra_spec_deleted(envelope=ENVELOPE),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
+        build_move_requested(envelope=ENVELOPE, spec=SPEC),
+        build_move_progressed("finish", "host-2", envelope=ENVELOPE),
+        build_move_failed("finish", "host-2", envelope=ENVELOPE, fault=FAULT),
+        build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False),
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
             disk_allocation_ratio=2.0, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
@@ -133,7 +146,7 @@ EXAMPLES: dict[type, Any] = {
             flavor=FLAVOR, vm_state="active", task_state="deleting", power_state=1, availability_zone="nova",
             metadata={"role": "web"}, key_name="key-1", host="host-1", hypervisor_hostname="host-1",
             domain_name="novalog-instance-1", claim_id="claim-1", attempts=2, fault=FAULT, launched_at=NOW,
-            terminated_at=LATER, request_id="req-2", offset=42,
+            terminated_at=LATER, request_id="req-2", offset=42, migration=MIGRATION,
         ),
         build_flavor_state(FLAVOR, deleted=True, offset=7),
     )
@@ -373,13 +386,14 @@ def test_a_record_written_with_an_older_schema_version_still_decodes(tmp_path: P
     name = "novalog.instance.InstanceDeleted"
     v1 = json.loads((SCHEMAS_DIR / f"{name}.avsc").read_text())
     v1["fields"] = [f for f in v1["fields"] if f["name"] != "host"]
-    (tmp_path / "history").mkdir()
+    (tmp_path / "history").mkdir(exist_ok=True)
     (tmp_path / "history" / f"{name}.v1.avsc").write_text(json.dumps(v1))
     manifest = json.loads((SCHEMAS_DIR / "manifest.json").read_text())
+    next_id = max(entry["id"] for entry in manifest["schemas"]) + 1
     for entry in manifest["schemas"]:
-        if entry["name"] == name:  # id 7 becomes the history file; version 2 is appended as id 21
+        if entry["name"] == name:  # id 7 becomes the history file; version 2 is appended with the next id
             entry["file"] = f"history/{name}.v1.avsc"
-            current = dict(entry, id=21, version=2, file=f"{name}.avsc")
+            current = dict(entry, id=next_id, version=2, file=f"{name}.avsc")
     manifest["schemas"].append(current)
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     writer_v1 = load_schema(f"history/{name}.v1", repo=FlatDictRepository(str(tmp_path)))
@@ -390,4 +404,4 @@ def test_a_record_written_with_an_older_schema_version_still_decodes(tmp_path: P
     codec = Codec(tmp_path)
 
     assert codec.decode(framed(0, 7, buf.getvalue())) == InstanceDeleted(envelope=old.envelope, instance_id="instance-1", host=None)
-    assert codec.encode(old)[1:5] == (21).to_bytes(4, "big")
+    assert codec.encode(old)[1:5] == next_id.to_bytes(4, "big")

@@ -22,6 +22,7 @@ from fastavro.utils import generate_many
 
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name, schema_of
 from novalog.events.codec import SCHEMAS_DIR, ManifestEntry, read_manifest, schema_fingerprint
+from novalog.events.schema_tool import publish
 from novalog.events.state import STATE_TYPES
 from novalog.events.topics import TOPIC_OF
 from novalog.events.types import EVENT_TYPES
@@ -55,6 +56,20 @@ PUBLISHED = [
     (18, "novalog.state.HostState", 1, "61285a8843e98ada"),
     (19, "novalog.state.InstanceState", 1, "532872beca68461d"),
     (20, "novalog.state.FlavorState", 1, "8f00b55b740f3797"),
+    (21, "novalog.instance.InstanceActionRequested", 1, "d5cadf56469d8a73"),
+    (22, "novalog.instance.InstanceActionFailed", 1, "da340401aba95528"),
+    (23, "novalog.agent.InstanceActionOrdered", 1, "e3d60c91f8bb2fe0"),
+    (24, "novalog.host.HostServiceUpdated", 1, "df927ec09d581864"),
+    (25, "novalog.catalog.FlavorExtraSpecsSet", 1, "acaeff984a40d8eb"),
+    (26, "novalog.catalog.FlavorExtraSpecDeleted", 1, "18a4dae222436584"),
+    (27, "novalog.placement.PlacementProposed", 2, "4642fdfb523fcfc5"),
+    (28, "novalog.placement.ClaimAccepted", 2, "bf305cdd78875741"),
+    (29, "novalog.placement.ClaimRejected", 2, "80bb3dec89890e47"),
+    (30, "novalog.instance.InstanceMoveRequested", 1, "eaf99b8e03ffd9a0"),
+    (31, "novalog.instance.InstanceMoveProgressed", 1, "da30bb9a11b2652a"),
+    (32, "novalog.instance.InstanceMoveFailed", 1, "6479749fe4042c9d"),
+    (33, "novalog.agent.InstanceMoveOrdered", 1, "d4f9ce446302f75d"),
+    (34, "novalog.state.InstanceState", 2, "40f956270aabedac"),
 ]
 
 
@@ -319,6 +334,14 @@ def test_the_compatibility_check_catches_what_full_forbids(tmp_path: Path, v2_fi
     found = full_transitive_failures(entries, tmp_path)
 
     assert sorted(k.removeprefix("novalog.test.Probe ") for k in found) == failing
+
+
+def test_the_publishing_tool_finds_nothing_to_publish(tmp_path: Path) -> None:
+    """schemas/ is what `python -m novalog.events.schema_tool` makes of the code: nothing left to append."""
+    shutil.copytree(SCHEMAS_DIR, tmp_path, dirs_exist_ok=True)
+
+    assert publish(tmp_path) == []
+    assert (tmp_path / "manifest.json").read_text() == (SCHEMAS_DIR / "manifest.json").read_text()
 
 
 def test_every_schema_parses() -> None:

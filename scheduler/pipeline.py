@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,10 @@ def select_host(
     fast form for large host tables): the Selection is the same.
     """
     weighers = _weighers(options.weight_classes)
+    # 0. Nova's host list preparation: ignored hosts out; forced hosts, when
+    #    any is known, are taken as they are (no filter runs); a requested
+    #    destination narrows the list and the filters still judge it.
+    prepared, forced, counts_before = prepare_hosts(hosts, spec)
     # 1. Filters first: they are hard rules (alive, room, not tried before)
     #    that no score may override, and they shrink the list the costlier
     #    stages see. Configured order, each on the survivors of the previous.
@@ -53,12 +58,17 @@ def select_host(
     #    min and max, so a host that cannot take the instance must not bend
     #    the scores of those that can.
     if isinstance(hosts, HostColumns):
-        rows, counts = filter_columns(hosts, spec, options)
+        rows = prepared
+        if not forced:
+            rows, counts = filter_columns(hosts, spec, options, rows=prepared)
         # Only the head of the ranking is ever read (trace and pick), so only it is sorted.
         weighed = weigh_columns(hosts, rows, spec, weighers, options, max(TOP_WEIGHED, options.host_subset_size))
     else:
-        survivors, counts = filter_hosts(hosts, spec, options)
+        survivors = prepared
+        if not forced:
+            survivors, counts = filter_hosts(prepared, spec, options)
         weighed = weigh_hosts(survivors, spec, weighers, options)
+    counts = counts_before + ([] if forced else counts)
     trace = PlacementTrace(hosts_before=len(hosts), filters=counts, top=weighed[:TOP_WEIGHED])
     if not weighed:
         return Selection(host=None, trace=trace)
@@ -68,6 +78,34 @@ def select_host(
     #    claim check.
     best = weighed[: min(options.host_subset_size, len(weighed))]
     return Selection(host=rng.choice(best).host, trace=trace)
+
+
+def prepare_hosts(hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec) -> tuple[Any, bool, list[FilterCount]]:
+    """Nova's host list preparation, before any filter: the hosts (or ascending rows) left, whether they are forced, and the trace lines.
+
+    `ignore_hosts` removes those hosts; `force_hosts` keeps only those and,
+    if any is known, they skip the filters (Nova); `requested_host` (Nova's
+    requested destination, as a move's target host) keeps only that host,
+    which the filters then judge. Forcing never overcommits: the claim check
+    still decides.
+    """
+    names = [h.host for h in (hosts.hosts if isinstance(hosts, HostColumns) else hosts)]
+    keep = [True] * len(names)
+    counts: list[FilterCount] = []
+    steps = (
+        ("ignore_hosts", spec.ignore_hosts, lambda name: name not in spec.ignore_hosts),
+        ("force_hosts", spec.force_hosts, lambda name: name in spec.force_hosts),
+        ("requested_host", spec.requested_host, lambda name: name == spec.requested_host),
+    )
+    for label, given, passes in steps:
+        if given:
+            keep = [k and passes(name) for k, name in zip(keep, names)]
+            counts.append(FilterCount(name=f"({label})", hosts_after=sum(keep)))
+    forced = bool(spec.force_hosts) and any(keep)
+    if isinstance(hosts, HostColumns):
+        rows = np.flatnonzero(np.array(keep, dtype=bool)) if counts else None
+        return rows, forced, counts
+    return ([h for h, k in zip(hosts, keep) if k] if counts else list(hosts)), forced, counts
 
 
 def filter_hosts(

@@ -36,6 +36,8 @@ def chance_select(hosts: Sequence[SchedHost], spec: RequestSpec, rng: random.Ran
     """
     up = [h for h in hosts if h.service_up and not h.disabled and not h.forced_down]
     candidates = [h for h in up if h.host not in spec.ignore_hosts and h.host not in spec.retry_hosts]
+    if spec.requested_host is not None:
+        candidates = [h for h in candidates if h.host == spec.requested_host]
     trace = PlacementTrace(
         hosts_before=len(hosts),
         filters=[FilterCount("ChanceScheduler(up and enabled)", len(up)), FilterCount("ChanceScheduler(not ignored or tried)", len(candidates))],

@@ -24,6 +24,7 @@ from novalog.events.types import (
     ClaimRejected,
     InstanceBuildRequested,
     InstanceDeleteRequested,
+    InstanceMoveRequested,
     InstanceSchedulingFailed,
     PlacementProposed,
 )
@@ -89,6 +90,9 @@ class Scheduler:
                 return self.place_many(spec_of(record), record.instance_ids, record.min_count, record.envelope)
             case InstanceBuildRequested():
                 return self.place(spec_of(record), record.envelope)
+            case InstanceMoveRequested():
+                # A move's new claim: its spec leaves the source out, or names the one host asked for.
+                return self.place(record.spec, record.envelope)
             case ClaimRejected():
                 self._settle(record.host, record.claim_id)
                 if record.instance_id in self.deleted:

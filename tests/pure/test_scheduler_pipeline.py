@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from builders import NOW, build_claim, build_flavor, build_sched_host, build_spec
+from novalog.scheduler.columns import HostColumns
 from novalog.events.records import FilterCount, PlacementTrace, Resources, WeighedHost
 from novalog.scheduler.host_state import consume
 from novalog.scheduler.options import SchedulerOptions
@@ -165,3 +166,37 @@ def test_once_per_request_filters_run_for_the_first_instance_only() -> None:
 
     assert [c.name for c in first] == ["ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter"]
     assert [c.name for c in later] == ["RetryFilter", "RamFilter", "CoreFilter", "DiskFilter"]
+
+
+# --- host list preparation (Nova's ignore_hosts, force_hosts, requested destination) ---
+
+
+def _prep_hosts():
+    full = build_claim("claim-full", memory_mb=8192)
+    return [build_sched_host(host="host-1"), build_sched_host(host="host-2"), build_sched_host(host="host-3", claims=[full])]
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["list", "columns"])
+def test_ignored_hosts_are_never_picked(columns) -> None:
+    hosts = _prep_hosts()
+    spec = build_spec(ignore_hosts=["host-1"])
+    picks = {select_host(HostColumns(hosts) if columns else hosts, spec, SchedulerOptions(), random.Random(seed)).host for seed in range(20)}
+    assert picks == {"host-2"}
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["list", "columns"])
+def test_a_requested_host_is_still_judged_by_the_filters(columns) -> None:
+    hosts = _prep_hosts()
+    full = select_host(HostColumns(hosts) if columns else hosts, build_spec(requested_host="host-3"), SchedulerOptions(), random.Random(0))
+    fits = select_host(HostColumns(hosts) if columns else hosts, build_spec(requested_host="host-2"), SchedulerOptions(), random.Random(0))
+    assert full.host is None and "(requested_host): 3 -> 1" in no_valid_host_message(full.trace)
+    assert fits.host == "host-2"
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["list", "columns"])
+def test_forced_hosts_skip_the_filters_as_in_nova(columns) -> None:
+    hosts = _prep_hosts()
+    forced = select_host(HostColumns(hosts) if columns else hosts, build_spec(force_hosts=["host-3"]), SchedulerOptions(), random.Random(0))
+    unknown = select_host(HostColumns(hosts) if columns else hosts, build_spec(force_hosts=["host-9"]), SchedulerOptions(), random.Random(0))
+    assert forced.host == "host-3" and [c.name for c in forced.trace.filters] == ["(force_hosts)"]
+    assert unknown.host is None

@@ -6,7 +6,7 @@ import random
 import uuid
 from dataclasses import replace
 
-from builders import NOW, build_flavor, build_host_state
+from builders import NOW, build_flavor, build_host_state, build_move_requested
 
 from novalog.events.records import Envelope
 from novalog.events.types import ClaimRejected, InstanceBuildRequested, InstanceDeleteRequested, InstanceSchedulingFailed, PlacementProposed
@@ -101,3 +101,16 @@ def test_a_request_the_filters_cannot_read_fails_instead_of_crashing_the_schedul
     (out,) = s.handle(event)
     assert isinstance(out.record, InstanceSchedulingFailed)
     assert out.record.fault.message.startswith("No valid host was found. The request is invalid:")
+
+
+def test_a_move_is_placed_away_from_its_source_and_its_retries_keep_the_migration() -> None:
+    s = scheduler(build_host_state("host-1"), build_host_state("host-2"), build_host_state("host-3"), max_attempts=2)
+    move = build_move_requested()  # from host-1, which its spec leaves out
+    (out,) = s.handle(move)
+    first = out.record
+    assert isinstance(first, PlacementProposed) and first.host != "host-1"
+    assert (first.spec.migration_id, first.resources.memory_mb) == ("migration-1", move.spec.flavor.ram)
+    (retry,) = s.handle(reject(first))
+    assert retry.record.host not in ("host-1", first.host) and retry.record.spec.migration_id == "migration-1"
+    (failed,) = s.handle(reject(retry.record))
+    assert isinstance(failed.record, InstanceSchedulingFailed)

@@ -155,6 +155,7 @@ class Driver(abc.ABC):
       resume, suspended          STARTED/RUNNING                              [RUNNING]
       destroy, running/paused    STOPPED/SHUTDOWN, UNDEFINED/NOSTATE          (gone)
       destroy, off/suspended     UNDEFINED/NOSTATE                            (gone)
+      resize, off                DEFINED/NOSTATE (the definition changed)     [SHUTDOWN]
       =========================  ===========================================  ===========
 
       "off" is SHUTDOWN without saved memory. A suspended guest counts as off
@@ -174,6 +175,12 @@ class Driver(abc.ABC):
       while no sink is set may be lost; `list_guests` and `power_state` are
       the truth to reconcile against. A no-op reports nothing: the caller
       reads `power_state` when it needs to know where the guest is.
+    * `resize` gives an off guest new vCPUs and memory (Nova's resize on the
+      same host, and its revert); a running one is refused. It keeps the
+      guest's identity and disk.
+    * `live_migrate` moves a running or paused guest to another host of the
+      same kind without stopping it. A driver that cannot raises
+      `DriverError` (the default; libvirt's test driver has no migration).
     * Failures raise `DriverError`, whose message names the action, the
       instance and the host. After `close` no more events are delivered.
     * Hosts are independent: two drivers never see each other's guests or events.
@@ -222,6 +229,17 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def resume(self, instance_id: str) -> None:
         """Start a suspended guest from its saved memory."""
+
+    @abc.abstractmethod
+    def resize(self, spec: GuestSpec) -> None:
+        """Give the off guest of `spec.instance_id` spec's vCPUs and memory, keeping its identity and disk."""
+
+    def live_migrate(self, instance_id: str, dest_host: str) -> None:
+        """Move the running guest to the host named `dest_host` without stopping it; here: refused."""
+        raise DriverError(
+            f"live migration of instance {instance_id} to {dest_host} failed: "
+            f"the {self.node_info().hypervisor_type} hypervisor driver cannot live-migrate"
+        )
 
     @abc.abstractmethod
     def power_state(self, instance_id: str) -> int:

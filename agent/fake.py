@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import replace
@@ -44,10 +45,18 @@ _STOP = object()
 _ACTIVE = frozenset({PowerState.RUNNING, PowerState.PAUSED})
 
 
+# The fake hosts of this process by hostname: live migration moves guests between them.
+_HOSTS: weakref.WeakValueDictionary[str, FakeDriver] = weakref.WeakValueDictionary()
+
+
 class FakeDriver(Driver):
-    """One simulated host in memory; spawns of the instance ids in `fail_spawn_for` raise DriverError."""
+    """One simulated host in memory; spawns of the instance ids in `fail_spawn_for` raise DriverError.
+
+    Fake hosts of one process can live-migrate guests to each other.
+    """
 
     def __init__(self, node: NodeInfo, fail_spawn_for: Set[str] = frozenset()) -> None:
+        _HOSTS[node.hypervisor_hostname] = self
         self._node = node
         self._fail_spawn_for = frozenset(fail_spawn_for)
         self._guests: dict[str, Guest] = {}
@@ -152,6 +161,35 @@ class FakeDriver(Driver):
             if power != PowerState.SUSPENDED:
                 raise self._refusal("resume", instance_id, "the guest is not suspended: no saved memory to restore")
             self._set(instance_id, STARTED, PowerState.RUNNING)
+
+    def resize(self, spec: GuestSpec) -> None:
+        with self._acting("resize", spec.instance_id) as power:
+            if power in _ACTIVE:
+                raise self._refusal("resize", spec.instance_id, "the guest is running; power it off first")
+            guest = self._guests[spec.instance_id]
+            self._guests[spec.instance_id] = replace(guest, vcpus=spec.vcpus, memory_mb=spec.memory_mb)
+            self._emit(spec.instance_id, DEFINED, PowerState.NOSTATE)
+
+    def live_migrate(self, instance_id: str, dest_host: str) -> None:
+        dest = _HOSTS.get(dest_host)
+        if dest is None or dest is self or dest._closed:
+            raise self._refusal("live migration", instance_id, f"no other fake host named {dest_host} in this process")
+        with self._acting("live migration", instance_id) as power:
+            if power not in _ACTIVE:
+                raise self._refusal("live migration", instance_id, "the guest is not running")
+            guest = self._guests.pop(instance_id)
+            self._emit(instance_id, STOPPED, PowerState.SHUTDOWN)
+            self._emit(instance_id, UNDEFINED, PowerState.NOSTATE)
+        dest._arrive(guest)
+
+    def _arrive(self, guest: Guest) -> None:
+        """A live-migrated guest lands here, in the power state it left with."""
+        with self._lock:
+            self._guests[guest.instance_id] = replace(guest, power_state=PowerState.RUNNING)
+            self._emit(guest.instance_id, DEFINED, PowerState.SHUTDOWN)
+            self._emit(guest.instance_id, STARTED, PowerState.RUNNING)
+            if guest.power_state == PowerState.PAUSED:
+                self._set(guest.instance_id, SUSPENDED, PowerState.PAUSED)
 
     def power_state(self, instance_id: str) -> int:
         self._require_open()

@@ -50,7 +50,7 @@ from novalog.agent.driver import (
     NodeInfo,
     PowerState,
 )
-from novalog.agent.node import METADATA_NS, domain_type_for, domain_xml, instance_id_from_metadata
+from novalog.agent.node import METADATA_NS, domain_type_for, domain_xml, instance_id_from_metadata, resized_domain_xml
 
 __all__ = ["LibvirtDriver", "domain_xml", "lifecycle_transition", "power_state_of"]
 
@@ -325,6 +325,15 @@ class LibvirtDriver(Driver):
                     f"{action} on {self._node_name} failed: the guest is not suspended: no saved memory to restore"
                 )
             self._unless_done(domain.create, domain.isActive)
+
+    def resize(self, spec: GuestSpec) -> None:
+        action = f"resize of instance {spec.instance_id}"
+        with self._failing(action):
+            domain = self._require(action, spec.instance_id)
+            if domain.isActive():
+                raise DriverError(f"{action} on {self._node_name} failed: the guest is running; power it off first")
+            # Redefining the same name and UUID updates the persistent definition in place.
+            self._conn.defineXML(resized_domain_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), spec))
 
     def power_state(self, instance_id: str) -> int:
         with self._failing(f"power_state of instance {instance_id}"):

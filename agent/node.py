@@ -90,3 +90,22 @@ def instance_id_from_metadata(element_xml: str) -> str | None:
     if element.tag.rpartition("}")[2] != "instance":
         return None
     return element.get("id") or None
+
+
+def resized_domain_xml(definition: str, spec: GuestSpec) -> str:
+    """A domain definition (as libvirt returns it) with spec's vCPUs and memory, and our metadata's disk size to match."""
+    domain = ET.fromstring(definition)
+    kib = str(spec.memory_mb * 1024)
+    for tag in ("memory", "currentMemory"):
+        element = domain.find(tag)
+        if element is not None:
+            element.text, element.attrib = kib, {"unit": "KiB"}
+    vcpu = domain.find("vcpu")
+    if vcpu is None:
+        vcpu = ET.SubElement(domain, "vcpu")
+    vcpu.text = str(spec.vcpus)
+    vcpu.attrib.pop("current", None)
+    disk_gb = domain.find(f"metadata/{{{METADATA_NS}}}instance/{{{METADATA_NS}}}disk_gb")
+    if disk_gb is not None:
+        disk_gb.text = str(spec.disk_gb)
+    return ET.tostring(domain, encoding="unicode")

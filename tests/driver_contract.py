@@ -500,3 +500,47 @@ class DriverContract:
         ]
         assert host.history("i-1") == SPAWNED + PAUSE + STOP + REMOVED
         assert host.history("i-2") == SPAWNED + SUSPEND + REMOVED
+
+    # --- moves -----------------------------------------------------------
+
+    def test_resize_gives_an_off_guest_new_sizes_and_keeps_it(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        host.act("i-1", POWER_ACTIONS["power_off"], until={STOPPED})
+
+        host.driver.resize(guest_spec("i-1", vcpus=3, memory_mb=768))
+
+        assert host.events.wait_for("i-1", {DEFINED}) == LifecycleEvent("i-1", DEFINED, PowerState.NOSTATE)
+        assert host.driver.list_guests() == [Guest("i-1", "novalog-i-1", PowerState.SHUTDOWN, 3, 768)]
+        host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+        assert host.driver.list_guests() == [Guest("i-1", "novalog-i-1", PowerState.RUNNING, 3, 768)]
+        # and back (a revert), the same guest all along
+        host.act("i-1", POWER_ACTIONS["hard power_off"], until={STOPPED})
+        host.driver.resize(guest_spec("i-1"))
+        host.events.wait_for("i-1", {DEFINED})
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        assert host.history() == SPAWNED + STOP + [(DEFINED, PowerState.NOSTATE)] + START + STOP + [(DEFINED, PowerState.NOSTATE)] + REMOVED
+
+    def test_resize_of_a_running_or_unknown_guest_is_refused(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+
+        with pytest.raises(DriverError, match="^resize of instance i-1 on host-a failed: the guest is running"):
+            host.driver.resize(guest_spec("i-1", vcpus=1))
+        with pytest.raises(DriverError, match="^resize of instance ghost on host-a failed: no such instance"):
+            host.driver.resize(guest_spec("ghost"))
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+
+    def test_live_migration_moves_the_running_guest_or_is_refused_leaving_it_running(self, make_host: Callable[..., Host]) -> None:
+        a, b = make_host("host-a"), make_host("host-b")
+        a.running()
+
+        try:
+            a.driver.live_migrate("i-1", "host-b")
+        except DriverError as refused:
+            assert "live migration of instance i-1" in str(refused)
+            assert a.driver.list_guests() == [at(PowerState.RUNNING)] and b.driver.list_guests() == []
+            return
+        assert b.events.wait_for("i-1", {STARTED}) == LifecycleEvent("i-1", STARTED, PowerState.RUNNING)
+        a.events.wait_for("i-1", {UNDEFINED})
+        assert a.driver.list_guests() == [] and b.driver.list_guests() == [at(PowerState.RUNNING)]

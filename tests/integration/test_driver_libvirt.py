@@ -279,3 +279,12 @@ def test_lifecycle_transition_maps_libvirt_events(
     event: int, detail: int, expected: tuple[str, PowerState] | None
 ) -> None:
     assert lifecycle_transition(event, detail) == expected
+
+
+def test_live_migration_is_refused_on_the_test_hypervisor(running, tmp_path: Path) -> None:
+    driver, _events, domain = running
+    with open_libvirt(tmp_path, HostSpec("host-b")) as other:
+        with pytest.raises(DriverError, match="live migration of instance i-1 to host-b failed: the TEST hypervisor driver cannot live-migrate"):
+            driver.live_migrate("i-1", "host-b")
+        assert other.list_guests() == []
+    assert domain.isActive()

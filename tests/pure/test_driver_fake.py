@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driver_contract import DriverContract, EventRecorder, HostSpec, OpenDriver, guest_spec
-from novalog.agent.driver import STARTED, DriverError, LifecycleEvent, NodeInfo, PowerState
+from novalog.agent.driver import STARTED, SUSPENDED, DriverError, LifecycleEvent, NodeInfo, PowerState
 from novalog.agent.fake import FakeDriver
 
 
@@ -53,3 +53,24 @@ def test_a_failing_sink_does_not_stop_later_events() -> None:
 def test_lifecycle_events_only_carry_known_transitions() -> None:
     with pytest.raises(ValueError, match="BOOTED"):
         LifecycleEvent("i-1", "BOOTED", PowerState.RUNNING)
+
+
+def test_fake_hosts_of_one_process_live_migrate_running_and_paused_guests() -> None:
+    a_events, b_events = EventRecorder(), EventRecorder()
+    with FakeDriver(fake_node(HostSpec("host-a"))) as a, FakeDriver(fake_node(HostSpec("host-b"))) as b:
+        a.set_event_sink(a_events)
+        b.set_event_sink(b_events)
+        for iid in ("i-1", "i-2"):
+            a.spawn(guest_spec(iid))
+            a_events.wait_for(iid, {STARTED})
+        a.pause("i-2")
+
+        a.live_migrate("i-1", "host-b")
+        a.live_migrate("i-2", "host-b")
+
+        assert b_events.wait_for("i-1", {STARTED}).power_state == PowerState.RUNNING
+        assert b_events.wait_for("i-2", {SUSPENDED}).power_state == PowerState.PAUSED
+        assert a.list_guests() == []
+        assert sorted((g.instance_id, g.power_state) for g in b.list_guests()) == [("i-1", PowerState.RUNNING), ("i-2", PowerState.PAUSED)]
+        with pytest.raises(DriverError, match="no other fake host named host-c"):
+            b.live_migrate("i-1", "host-c")

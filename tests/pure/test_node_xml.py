@@ -15,6 +15,7 @@ from novalog.agent.node import (
     domain_xml,
     instance_id_from_metadata,
     node_xml,
+    resized_domain_xml,
     test_uri,
 )
 
@@ -122,3 +123,14 @@ def test_domain_xml_round_trips_its_instance_id() -> None:
     instance = ET.fromstring(domain_xml(guest_spec("i-42"), "test")).find(f"metadata/{{{METADATA_NS}}}instance")
 
     assert instance_id_from_metadata(ET.tostring(instance, encoding="unicode")) == "i-42"
+
+
+def test_a_resized_definition_changes_only_the_sizes() -> None:
+    original = domain_xml(guest_spec("i-1"), "test")
+    resized = ET.fromstring(resized_domain_xml(original, replace(guest_spec("i-1", vcpus=4, memory_mb=2048), disk_gb=20)))
+    before = ET.fromstring(original)
+
+    assert (resized.find("memory").text, resized.find("memory").get("unit"), resized.find("vcpu").text) == ("2097152", "KiB", "4")
+    assert resized.find(f"metadata/{{{METADATA_NS}}}instance/{{{METADATA_NS}}}disk_gb").text == "20"
+    assert resized.find("name").text == before.find("name").text
+    assert instance_id_from_metadata(ET.tostring(resized.find(f"metadata/{{{METADATA_NS}}}instance"), encoding="unicode")) == "i-1"

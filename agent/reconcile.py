@@ -1,7 +1,7 @@
 """What the hypervisor should run (from the agent's own command log) against what it runs: the actions to take.
 
-The desired set is a fold over the host's command topic (spawn orders minus
-delete orders), which the agent re-reads from its beginning when it starts:
+The desired set is a fold over the host's command topic (spawn orders, and
+the move steps that leave a guest here, minus delete orders), which the agent re-reads from its beginning when it starts:
 its own log, so it never needs other hosts' traffic. Nothing here boots a
 guest: an instance the hypervisor lost is reported (as Nova's power-state
 sync would find it: not running), never spawned twice behind the user's back.
@@ -13,7 +13,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from novalog.agent.driver import Guest, PowerState
-from novalog.events.types import AgentCommand, InstanceActionOrdered, InstanceDeleteOrdered, InstanceSpawnOrdered
+from novalog.events.types import AgentCommand, InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+
+# The steps of a move after which this host runs the instance's guest (with the order's flavor).
+RUNS_HERE_AFTER = frozenset({"finish", "restore", "rebuild", "adopt"})
+
+
+def as_spawn_order(order: InstanceMoveOrdered) -> InstanceSpawnOrdered:
+    """What a move step leaves this host running, as the spawn order that would boot it again."""
+    return InstanceSpawnOrdered(
+        envelope=order.envelope,
+        instance_id=order.instance_id,
+        claim_id=order.claim_id,
+        name=order.name,
+        flavor=order.flavor,
+        image_ref=order.image_ref,
+        project_id=order.project_id,
+    )
 
 # Nova's running_deleted_instance_action: what to do with a guest the log does not know.
 ORPHAN_POLICIES = ("reap", "shutdown", "log", "noop")
@@ -45,7 +61,9 @@ def fold_desired(desired: Mapping[str, InstanceSpawnOrdered], command: AgentComm
             return {**desired, command.instance_id: command}
         case InstanceDeleteOrdered():
             return {k: v for k, v in desired.items() if k != command.instance_id}
-        case InstanceActionOrdered():
+        case InstanceMoveOrdered() if command.step in RUNS_HERE_AFTER:
+            return {**desired, command.instance_id: as_spawn_order(command)}
+        case InstanceActionOrdered() | InstanceMoveOrdered():
             return dict(desired)
         case _:
             return dict(desired)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, Message
@@ -32,6 +33,9 @@ from novalog.events.types import (
     HostHeartbeatReported,
     InstanceDeleted,
     InstanceDeleteOrdered,
+    InstanceMoveFailed,
+    InstanceMoveOrdered,
+    InstanceMoveProgressed,
     InstancePowerStateChanged,
     InstanceSpawned,
     InstanceSpawnFailed,
@@ -55,6 +59,7 @@ class NodeAgent:
         heartbeat_interval: float = 10.0,
         capacity_interval: float = 60.0,
         orphan_policy: str = "reap",
+        shutdown_timeout: float = 60.0,
     ) -> None:
         self.config = config
         self.host = config.name
@@ -66,6 +71,7 @@ class NodeAgent:
         self.capacity_interval = capacity_interval
         self.producer = f"novalog-agent-{self.host}"
         self.orphan_policy = orphan_policy
+        self.shutdown_timeout = shutdown_timeout
         self.desired: dict[str, InstanceSpawnOrdered] = {}
         self._stop = threading.Event()
         self._loop: ConsumeLoop | None = None
@@ -134,7 +140,7 @@ class NodeAgent:
 
     def handle(self, msg: Message, record: Any) -> list[Outbound]:
         """Carry out one command; return what it caused (besides lifecycle events)."""
-        if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered):
+        if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered):
             self.desired = fold_desired(self.desired, record)
         match record:
             case InstanceSpawnOrdered():
@@ -143,12 +149,14 @@ class NodeAgent:
                 return self._delete(record)
             case InstanceActionOrdered():
                 return self._act(record)
+            case InstanceMoveOrdered():
+                return self._move(record)
             case _:
                 log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
                 return []
 
     @staticmethod
-    def _guest_spec(order: InstanceSpawnOrdered) -> GuestSpec:
+    def _guest_spec(order: InstanceSpawnOrdered | InstanceMoveOrdered) -> GuestSpec:
         flavor = order.flavor
         return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref)
 
@@ -206,6 +214,71 @@ class NodeAgent:
             power_state=int(self.driver.power_state(iid)),
         )
         return [Outbound.event(iid, synced)]
+
+    def _move(self, order: InstanceMoveOrdered) -> list[Outbound]:
+        """One step of a move on this host (see projections/moves.py); its end reported with the guest's power state here."""
+        iid = order.instance_id
+        spec = self._guest_spec(order)
+        try:
+            match order.step:
+                case "prepare":  # the source: the guest off, kept for a revert
+                    self._power_off_and_wait(iid)
+                case "finish" | "rebuild" | "restore":
+                    if self.driver.power_state(iid) == PowerState.NOSTATE:
+                        self.driver.spawn(spec)  # a new host's guest (or one this host lost)
+                        if not order.power_on:
+                            self.driver.power_off(iid, clean=False)
+                    else:
+                        # This host has the guest already (a resize on the same host, a revert): redefine it.
+                        if self._guest_sizes(iid) != (spec.vcpus, spec.memory_mb):
+                            self.driver.power_off(iid, clean=False)
+                            self.driver.resize(spec)
+                        if order.power_on:
+                            self.driver.power_on(iid)
+                        else:
+                            self.driver.power_off(iid, clean=False)
+                case "live":
+                    self.driver.live_migrate(iid, order.dest_host)
+                case "adopt":  # the guest came here alive: nothing to do but know it is ours
+                    pass
+                case _:
+                    raise DriverError(f"unknown move step {order.step!r} for instance {iid} on {self.host}")
+        except DriverError as exc:
+            failed = InstanceMoveFailed(
+                envelope=order.envelope.caused("InstanceMoveFailed", self.producer),
+                instance_id=iid,
+                migration_id=order.migration_id,
+                step=order.step,
+                host=self.host,
+                fault=Fault(code=500, message=f"{order.migration_type} of instance {iid} failed at {order.step} on {self.host}: {exc}", created=utcnow()),
+            )
+            return [Outbound.event(iid, failed)]
+        power = PowerState.RUNNING if order.step == "live" else self.driver.power_state(iid)
+        progressed = InstanceMoveProgressed(
+            envelope=order.envelope.caused("InstanceMoveProgressed", self.producer),
+            instance_id=iid,
+            migration_id=order.migration_id,
+            step=order.step,
+            host=self.host,
+            power_state=int(power),
+        )
+        return [Outbound.event(iid, progressed)]
+
+    def _guest_sizes(self, instance_id: str) -> tuple[int, int] | None:
+        for guest in self.driver.list_guests():
+            if guest.instance_id == instance_id:
+                return guest.vcpus, guest.memory_mb
+        return None
+
+    def _power_off_and_wait(self, instance_id: str) -> None:
+        """Nova's clean shutdown before a move: ask the guest, then pull it off after `shutdown_timeout`."""
+        self.driver.power_off(instance_id, clean=True)
+        deadline = time.monotonic() + self.shutdown_timeout
+        while self.driver.power_state(instance_id) in (PowerState.RUNNING, PowerState.PAUSED):
+            if time.monotonic() > deadline:
+                self.driver.power_off(instance_id, clean=False)
+                return
+            time.sleep(0.1)
 
     def _delete(self, order: InstanceDeleteOrdered) -> list[Outbound]:
         self.driver.destroy(order.instance_id)

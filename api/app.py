@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from novalog.api import commands, views
 from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import ApiFault, BadRequest, Conflict, NotFound, fault_body
-from novalog.events.actions import refusal
+from novalog.events.actions import ADMIN_ONLY_MOVES, MOVE_ALLOWED, move_refusal, refusal
 from novalog.events.outbound import Outbound
 from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
@@ -50,6 +50,7 @@ class ApiBackend:
     cache: Cache
     write_wait: float = 5.0
     service_down_time: float = 20.0
+    allow_resize_to_same_host: bool = False
 
 
 def base_url(request: Request) -> str:
@@ -316,6 +317,8 @@ def create_app(backend: ApiBackend) -> FastAPI:
     @app.post("/v2.1/servers/{server_id}/action", status_code=202)
     def server_action(server_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> Response:
         row = find_server(server_id, ctx)
+        if len(body) == 1 and next(iter(body)) in MOVE_ALLOWED:
+            return move_action(row, *next(iter(body.items())), ctx)
         action, reboot_type = commands.parse_action(body)
         problem = refusal(action, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
         if problem:
@@ -324,6 +327,59 @@ def create_app(backend: ApiBackend) -> FastAPI:
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
         return Response(status_code=202)
+
+    def move_action(row: Any, name: str, args: Any, ctx: RequestContext) -> Response:
+        """resize, confirmResize, revertResize, migrate, os-migrateLive, evacuate: Nova's checks, then one event."""
+        if name in ADMIN_ONLY_MOVES:
+            ctx.require_admin()
+        target = commands.parse_move(name, args)
+        problem = move_refusal(name, row.instance_id, row.vm_state, row.task_state, row.host)
+        if problem:
+            raise Conflict(problem)
+        if name in ("confirmResize", "revertResize"):
+            out = commands.request_action(ctx, row.instance_id, name, None)
+        else:
+            flavor = row.flavor
+            if name == "resize":
+                flavor = resize_flavor(row, args["flavorRef"])
+            if target is not None:
+                check_target(row, name, target)
+            if name == "evacuate" and row.host is not None and host_up(row.host):
+                raise BadRequest(f"Compute service of {row.host} is still in use.")
+            out = commands.request_move(ctx, row, name, flavor, target, backend.allow_resize_to_same_host)
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.instances.get(row.instance_id), "offset", -1) >= pos.offset, row.instance_id)
+        if name == "confirmResize":
+            return Response(status_code=204)
+        if name == "evacuate":  # Nova 2.1 answers with the instance's new admin password
+            return JSONResponse({"adminPass": uuid.uuid4().hex[:12]}, status_code=200)
+        return Response(status_code=202)
+
+    def resize_flavor(row: Any, flavor_ref: Any) -> Any:
+        if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
+            raise BadRequest("Invalid input for field/attribute flavorRef.")
+        found = backend.cache.catalog.get(f"flavor:{str(flavor_ref).rstrip('/').rsplit('/', 1)[-1]}")
+        if found is None or found.deleted:
+            raise BadRequest("Unable to locate requested flavor.")
+        new = found.flavor
+        if new.id == row.flavor.id:
+            raise BadRequest("When resizing, instances must change flavor!")
+        if new.disk < row.flavor.disk:
+            raise BadRequest("Resize error: Unable to resize disk down.")
+        return new
+
+    def check_target(row: Any, name: str, target: str) -> None:
+        if target not in backend.cache.hosts:
+            message = f"Compute host {target} could not be found."
+            raise NotFound(message) if name == "evacuate" else BadRequest(message)
+        if target == row.host:
+            if name == "evacuate":
+                raise BadRequest("The target host can't be the same one.")
+            raise BadRequest(f"Unable to migrate instance ({row.instance_id}) to current host ({row.host}).")
+
+    def host_up(host: str) -> bool:
+        state = backend.cache.hosts.get(host)
+        return state is not None and views.host_is_up(state, utcnow(), backend.service_down_time)
 
     # --- services --------------------------------------------------------
 

@@ -8,8 +8,8 @@ from typing import Any
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
-from novalog.events.records import Envelope, Flavor
-from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested
+from novalog.events.records import Envelope, Flavor, RequestSpec
+from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested
 
 PRODUCER = "novalog-api"
 
@@ -163,3 +163,65 @@ def delete_extra_spec(ctx: RequestContext, flavor_id: str, key: str) -> Outbound
 
 def delete_flavor(ctx: RequestContext, flavor_id: str) -> Outbound:
     return Outbound.event(f"flavor:{flavor_id}", FlavorDeleted(envelope=_envelope("FlavorDeleted", ctx), flavor_id=flavor_id))
+
+
+MIGRATION_TYPES = {"resize": "resize", "migrate": "migration", "os-migrateLive": "live-migration", "evacuate": "evacuation"}
+
+
+def parse_move(name: str, args: Any) -> str | None:
+    """The target host a move body names (None: the scheduler picks), after Nova's 2.1 body checks; bad bodies are 400."""
+    match name:
+        case "migrate" | "confirmResize" | "revertResize":
+            if args is not None:
+                raise BadRequest(f"Invalid input for field/attribute {name}. Value: {args}. {args!r} is not of type 'null'")
+            return None
+        case "resize":
+            if not isinstance(args, dict) or "flavorRef" not in args:
+                raise BadRequest("Invalid input for field/attribute resize. Value: flavorRef is a required property")
+            return None
+        case "os-migrateLive":
+            if not isinstance(args, dict) or "block_migration" not in args:
+                raise BadRequest("Invalid input for field/attribute os-migrateLive. Value: 'block_migration' is a required property")
+            if not isinstance(args["block_migration"], bool) and args["block_migration"] != "auto":
+                raise BadRequest("Invalid input for field/attribute block_migration. Value: must be a boolean or 'auto'.")
+        case "evacuate":
+            if not isinstance(args, dict):
+                raise BadRequest("Invalid input for field/attribute evacuate. Value: must be an object")
+            shared = args.get("onSharedStorage", False)
+            if not isinstance(shared, bool):
+                raise BadRequest("Invalid input for field/attribute onSharedStorage. Value: must be a boolean.")
+    host = args.get("host")
+    if host is not None and (not isinstance(host, str) or not host.strip() or len(host) > 255):
+        raise BadRequest(f"Invalid input for field/attribute host. Value: {host}.")
+    return host
+
+
+def request_move(
+    ctx: RequestContext, row: Any, api_name: str, flavor: Flavor, target_host: str | None, allow_same_host: bool
+) -> Outbound:
+    """An InstanceMoveRequested for the instance `row`: the scheduler's spec leaves the source out
+    (unless a resize may stay, Nova's allow_resize_to_same_host) or names the host asked for."""
+    migration_type = MIGRATION_TYPES[api_name]
+    stay = migration_type == "resize" and allow_same_host
+    spec = RequestSpec(
+        instance_id=row.instance_id,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        flavor=flavor,
+        image_ref=row.image_ref,
+        availability_zone=row.availability_zone,
+        ignore_hosts=[] if stay or row.host is None else [row.host],
+        migration_id=str(uuid.uuid4()),
+        requested_host=target_host,
+    )
+    event = InstanceMoveRequested(
+        envelope=_envelope("InstanceMoveRequested", ctx),
+        instance_id=row.instance_id,
+        migration_id=spec.migration_id,
+        migration_type=migration_type,
+        project_id=ctx.project_id,
+        user_id=ctx.user_id,
+        source_host=row.host or "",
+        spec=spec,
+    )
+    return Outbound.event(row.instance_id, event)

@@ -27,6 +27,20 @@ TASK_STATUS = {
     "rebooting_hard": "HARD_REBOOT",
     "reboot_pending_hard": "HARD_REBOOT",
     "reboot_started_hard": "HARD_REBOOT",
+    "rebuilding": "REBUILD",
+    "rebuild_block_device_mapping": "REBUILD",
+    "rebuild_spawning": "REBUILD",
+    "migrating": "MIGRATING",
+    "resize_prep": "RESIZE",
+    "resize_migrating": "RESIZE",
+    "resize_migrated": "RESIZE",
+    "resize_finish": "RESIZE",
+}
+# Task states that show through a vm_state other than active (Nova's status table).
+TASK_STATUS_OVER = {
+    "stopped": {"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning", "resize_prep", "resize_migrating", "resize_migrated", "resize_finish"},
+    "error": {"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"},
+    "paused": {"migrating"},
 }
 VM_STATUS = {
     "building": "BUILD",
@@ -50,8 +64,10 @@ def version_doc(base: str) -> dict[str, Any]:
 
 def server_status(vm_state: str, task_state: str | None) -> str:
     """Nova's status from vm_state and task_state."""
-    if vm_state == "active" and task_state in TASK_STATUS:
+    if task_state in TASK_STATUS and (vm_state == "active" or task_state in TASK_STATUS_OVER.get(vm_state, ())):
         return TASK_STATUS[task_state]
+    if vm_state == "resized" and task_state == "resize_reverting":
+        return "REVERT_RESIZE"
     return VM_STATUS.get(vm_state, "UNKNOWN")
 
 

@@ -57,3 +57,25 @@ def refusal(action: str, reboot_type: str | None, instance_id: str, vm_state: st
     if vm_state not in spec.allowed or host is None:
         return f"Cannot '{spec.api_name}' instance {instance_id} while it is in vm_state {vm_state}"
     return None
+
+
+# The moves (Nova's check_instance_state on each API call): the vm_states each
+# may start from, all with no task running; the admin-only ones are marked.
+MOVE_ALLOWED: dict[str, frozenset[str]] = {
+    "resize": frozenset({"active", "stopped"}),
+    "migrate": frozenset({"active", "stopped"}),
+    "os-migrateLive": frozenset({"active", "paused"}),
+    "evacuate": frozenset({"active", "stopped", "error"}),
+    "confirmResize": frozenset({"resized"}),
+    "revertResize": frozenset({"resized"}),
+}
+ADMIN_ONLY_MOVES = frozenset({"migrate", "os-migrateLive", "evacuate"})
+
+
+def move_refusal(api_name: str, instance_id: str, vm_state: str, task_state: str | None, host: str | None) -> str | None:
+    """Nova's 409 message when the move (or its confirm/revert) cannot start now, else None."""
+    if task_state is not None:
+        return f"Cannot '{api_name}' instance {instance_id} while it is in task_state {task_state}"
+    if vm_state not in MOVE_ALLOWED[api_name] or (host is None and api_name != "evacuate"):
+        return f"Cannot '{api_name}' instance {instance_id} while it is in vm_state {vm_state}"
+    return None

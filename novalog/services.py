@@ -121,7 +121,7 @@ def serve_api(settings: Settings) -> None:
     ensure_all_topics(settings)
     event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
     cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
-    app = create_app(ApiBackend(event_log, cache, settings.api_write_wait, settings.service_down_time))
+    app = create_app(ApiBackend(event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host))
     try:
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
     finally:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     max_attempts: int = Field(3, ge=1, description="placement attempts per instance (Nova's max_attempts)")
     scheduler_options_file: Path | None = Field(None, description="scheduler options JSON, reloaded when it changes")
+    allow_resize_to_same_host: bool = Field(False, description="Nova's option: a resize may stay on its host")
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0

@@ -220,6 +220,8 @@ def progressed(state: InstanceState, event: InstanceMoveProgressed) -> tuple[Ins
                 _order(moved, cause, "adopt", m.dest_host, m.dest_claim_id, m.old_flavor, True),
                 delete_order(state.instance_id, cause, m.source_host, m.source_claim_id),
             ]
+        case "adopt" if m.status == "completed" and event.host == state.host:
+            return replace(state, power_state=event.power_state), []
         case "rebuild" if state.task_state == "rebuild_spawning" and event.host == m.dest_host:
             vm_state = "active" if event.power_state == RUNNING else "stopped"
             return replace(state, vm_state=vm_state, task_state=None, power_state=event.power_state, migration=replace(m, status="done")), []

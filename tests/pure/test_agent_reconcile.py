@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_delete_ordered, build_spawn_ordered
+from builders import build_delete_ordered, build_move_ordered, build_spawn_ordered
 
 from novalog.agent.driver import Guest
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
@@ -41,3 +41,26 @@ def test_reconcile(desired, actual, policy, expected) -> None:
 def test_an_unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown orphan policy"):
         reconcile({}, [], "burn")
+
+
+@pytest.mark.parametrize(
+    ("step", "desired_after"),
+    [
+        pytest.param("prepare", ["a"], id="prepare-keeps-the-source-guest-for-a-revert"),
+        pytest.param("live", ["a"], id="live-keeps-it-until-the-delete-order"),
+        pytest.param("finish", ["a", "m"], id="finish-runs-it-here"),
+        pytest.param("rebuild", ["a", "m"], id="rebuild-runs-it-here"),
+        pytest.param("restore", ["a", "m"], id="restore-runs-it-here"),
+        pytest.param("adopt", ["a", "m"], id="adopt-runs-it-here"),
+    ],
+)
+def test_a_move_step_that_leaves_a_guest_here_makes_it_desired_with_the_steps_flavor(step, desired_after) -> None:
+    desired = fold_desired({}, build_spawn_ordered(instance_id="a"))
+    order = build_move_ordered(step, instance_id="m")
+
+    after = fold_desired(desired, order)
+
+    assert sorted(after) == desired_after
+    if "m" in after:
+        assert (after["m"].flavor, after["m"].claim_id) == (order.flavor, order.claim_id)
+    assert sorted(fold_desired(after, build_delete_ordered("m"))) == ["a"]

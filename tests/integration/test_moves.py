@@ -8,7 +8,7 @@ import pytest
 from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
 
 from novalog.events import topics
-from novalog.events.types import ClaimReleased, InstanceDeleted
+from novalog.events.types import ClaimReleased, HostCapacityReported, InstanceDeleted
 
 HOSTS = [("mv1", 4, 8192, 80), ("mv2", 4, 8192, 80), ("mv3", 4, 8192, 80)]
 BIG_FLAVOR = {"name": "m1.medium", "id": "3", "vcpus": 2, "ram": 4096, "disk": 40}
@@ -154,3 +154,46 @@ def test_evacuate_rebuilds_a_down_hosts_server_elsewhere_and_the_host_cleans_up_
     assert settle(stack, server_id, "ACTIVE")["OS-EXT-SRV-ATTR:host"] == rebuilt["OS-EXT-SRV-ATTR:host"]
     stack.client.delete(server_id)
     wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")
+
+
+@pytest.fixture(scope="module")
+def lone_host(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One host, and Nova's allow_resize_to_same_host: a resize can only stay where it is."""
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("lone"), [("solo", 8, 16384, 160)], allow_resize_to_same_host=True)
+    running = RunningStack(settings, ["solo"])
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def test_a_resize_on_the_same_host_holds_both_claims_then_revert_restores_the_old_sizes(lone_host: RunningStack) -> None:
+    stack = lone_host
+    stack.client.ensure_flavor(BIG_FLAVOR)
+    server_id, host = boot(stack, "in-place")
+    assert used(stack)[host] == SMALL_FLAVOR["vcpus"]
+
+    assert post(stack, server_id, {"resize": {"flavorRef": BIG_FLAVOR["id"]}}).status_code == 202
+    resized = settle(stack, server_id, "VERIFY_RESIZE")
+    assert (resized["OS-EXT-SRV-ATTR:host"], resized["OS-EXT-STS:power_state"]) == (host, 1)
+    assert used(stack)[host] == SMALL_FLAVOR["vcpus"] + BIG_FLAVOR["vcpus"]  # Nova counts both during a same-host resize
+
+    assert post(stack, server_id, {"revertResize": None}).status_code == 202
+    back = settle(stack, server_id, "ACTIVE")
+    assert (back["flavor"]["id"], back["OS-EXT-STS:power_state"]) == (SMALL_FLAVOR["id"], 1)
+    wait_until(lambda: used(stack)[host] == SMALL_FLAVOR["vcpus"], 20, "the new flavor's claim to be released")
+
+    # And once more, confirmed this time: the old claim goes, the guest keeps running with the new sizes.
+    assert post(stack, server_id, {"resize": {"flavorRef": BIG_FLAVOR["id"]}}).status_code == 202
+    settle(stack, server_id, "VERIFY_RESIZE")
+    assert post(stack, server_id, {"confirmResize": None}).status_code == 204
+    assert settle(stack, server_id, "ACTIVE")["flavor"]["id"] == BIG_FLAVOR["id"]
+    wait_until(lambda: used(stack)[host] == BIG_FLAVOR["vcpus"], 20, "the old flavor's claim to be released")
+    # The hypervisor's own account (the agent's capacity report lists the guests' sizes).
+    wait_until(lambda: reported_memory_in_use(stack, host) == BIG_FLAVOR["ram"], 20, "the guest to run with the new flavor's memory")
+    stack.client.delete(server_id)
+
+
+def reported_memory_in_use(stack: RunningStack, host: str) -> int | None:
+    rows = [r for _, r in stack.records(topics.HOST_EVENTS) if isinstance(r, HostCapacityReported) and r.host == host]
+    return rows[-1].memory_mb_in_use if rows else None

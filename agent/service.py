@@ -188,7 +188,8 @@ class NodeAgent:
         try:
             if order.action not in calls:
                 raise DriverError(f"unknown action {order.action!r} for instance {iid} on {self.host}")
-            lost = self.driver.power_state(iid) == PowerState.NOSTATE and iid in self.desired
+            before = self.driver.power_state(iid)
+            lost = before == PowerState.NOSTATE and iid in self.desired
             if lost and order.action in ("start", "reboot"):
                 # The hypervisor lost the guest (its host restarted): boot it again from its order.
                 self.driver.spawn(self._guest_spec(self.desired[iid]))
@@ -203,15 +204,21 @@ class NodeAgent:
                 fault=Fault(code=500, message=str(exc), created=utcnow()),
             )
             return [Outbound.event(iid, failed)]
-        # What the hypervisor says now: it ends an action that needed no change
-        # (a redelivered order finds the guest already there, and no lifecycle
-        # event comes), and is harmless when the events also report it.
+        # An action that changed nothing (a redelivered order finds the guest
+        # already there) brings no lifecycle event: the power reading ends it.
+        # Anything else is reported by the hypervisor's events alone; a reading
+        # sent as well could overtake them in the log (a hard reboot would end
+        # on its reading, then show its own late STOPPED event as SHUTOFF).
+        # A reboot always brings events, even from RUNNING back to RUNNING.
+        after = self.driver.power_state(iid)
+        if order.action == "reboot" or after != before:
+            return []
         synced = InstancePowerStateChanged(
             envelope=order.envelope.caused("InstancePowerStateChanged", self.producer, salt="sync"),
             instance_id=iid,
             host=self.host,
             transition="SYNC",
-            power_state=int(self.driver.power_state(iid)),
+            power_state=int(after),
         )
         return [Outbound.event(iid, synced)]
 

@@ -52,6 +52,16 @@ def test_stop_start_reboot_pause_suspend_and_their_conflicts(stack: RunningStack
     act(stack, server_id, {"suspend": None}, "SUSPENDED", 7)
     act(stack, server_id, {"resume": None}, "ACTIVE", 1)
 
+    # The table's history: every action went straight from its task to its end, never through a
+    # state it does not lead to (a hard reboot's STOPPED must not show as SHUTOFF on the way).
+    from novalog.events import topics
+
+    rows = [r for _, r in stack.records(topics.STATE_INSTANCES) if r is not None and r.instance_id == server_id]
+    assert {"rebooting", "rebooting_hard"} <= {r.task_state for r in rows}
+    for before, after in zip(rows, rows[1:]):
+        if before.task_state in ("rebooting", "rebooting_hard") and after.task_state is None:
+            assert after.vm_state == "active", [(r.vm_state, r.task_state, r.power_state) for r in rows]
+
     bad = http.post(f"/servers/{server_id}/action", json={"fly": None})
     assert bad.status_code == 400 and "badRequest" in bad.json()
     missing = http.post("/servers/00000000-0000-0000-0000-000000000000/action", json={"os-stop": None})

@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Iterator, Set
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -50,15 +50,16 @@ _HOSTS: weakref.WeakValueDictionary[str, FakeDriver] = weakref.WeakValueDictiona
 
 
 class FakeDriver(Driver):
-    """One simulated host in memory; spawns of the instance ids in `fail_spawn_for` raise DriverError.
+    """One simulated host in memory; spawns of the instance ids in `fail_spawn_for` (or images in `fail_spawn_images`) raise DriverError.
 
     Fake hosts of one process can live-migrate guests to each other.
     """
 
-    def __init__(self, node: NodeInfo, fail_spawn_for: Set[str] = frozenset()) -> None:
+    def __init__(self, node: NodeInfo, fail_spawn_for: Set[str] = frozenset(), fail_spawn_images: Set[str] = frozenset()) -> None:
         _HOSTS[node.hypervisor_hostname] = self
         self._node = node
         self._fail_spawn_for = frozenset(fail_spawn_for)
+        self._fail_spawn_images = frozenset(fail_spawn_images)
         self._guests: dict[str, Guest] = {}
         self._lock = threading.Lock()
         self._sink: EventSink | None = None
@@ -80,7 +81,7 @@ class FakeDriver(Driver):
 
     def spawn(self, spec: GuestSpec) -> None:
         self._require_open()
-        if spec.instance_id in self._fail_spawn_for:
+        if spec.instance_id in self._fail_spawn_for or spec.image_ref in self._fail_spawn_images:
             raise DriverError(
                 f"spawn of instance {spec.instance_id} on {self._node.hypervisor_hostname} failed: "
                 "the fake driver was told to fail it"
@@ -123,7 +124,7 @@ class FakeDriver(Driver):
                 self._set(instance_id, STARTED, PowerState.RUNNING)
 
     def reboot(self, instance_id: str, hard: bool) -> None:
-        # Soft or hard alike: libvirt's test driver reboots silently, so LibvirtDriver reboots hard there.
+        # Soft or hard alike: stopped, then started, as LibvirtDriver's soft reboot (Nova's) reports it.
         with self._acting("reboot", instance_id) as power:
             if power in _ACTIVE:
                 self._set(instance_id, STOPPED, PowerState.SHUTDOWN)
@@ -199,6 +200,9 @@ class FakeDriver(Driver):
 
     def set_event_sink(self, callback: EventSink) -> None:
         self._sink = callback
+
+    def set_reconnect_hook(self, callback: Callable[[], None]) -> None:
+        """Nothing to do: the fake never loses its hypervisor, so it never calls the hook."""
 
     def close(self) -> None:
         if self._closed:

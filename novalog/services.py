@@ -77,7 +77,7 @@ def make_driver(settings: Settings, host_name: str):
         from novalog.agent.fake import FakeDriver
 
         node = NodeInfo("fake", 1000, config.name, "fake", config.vcpus, config.memory_mb)
-        return config, FakeDriver(node)
+        return config, FakeDriver(node, fail_spawn_images=set(config.fail_spawn_images))
     from novalog.agent.libvirt_driver import LibvirtDriver
 
     uri = config.uri

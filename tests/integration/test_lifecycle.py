@@ -143,3 +143,34 @@ def test_flavor_extra_specs_reach_the_scheduler_and_flavors_delete(stack: Runnin
 
     assert http.delete("/flavors/chancy").status_code == 202
     assert http.get("/flavors/chancy").status_code == 404
+
+
+@pytest.fixture(scope="module")
+def failing_host(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One host on the fake hypervisor, whose spawns of the image "broken" fail."""
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("failing"), [("fk1", 4, 8192, 80)])
+    settings.hosts_file.write_text(
+        '[[hosts]]\nname = "fk1"\nvcpus = 4\nmemory_mb = 8192\ndisk_gb = 80\ndriver = "fake"\nfail_spawn_images = ["broken"]\n'
+    )
+    running = RunningStack(settings, ["fk1"])
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def test_a_driver_error_during_spawn_gives_error_with_a_fault_and_frees_the_claim(failing_host: RunningStack) -> None:
+    client = failing_host.client
+    server_id = client.boot("doomed", SMALL_FLAVOR["id"], image="broken")
+    server = wait_until(lambda: (s := client.show(server_id)) and s["status"] == "ERROR" and s, 30, "the build to fail")
+    assert server["fault"]["code"] == 500 and f"Build of instance {server_id} aborted" in server["fault"]["message"]
+    assert "told to fail" in server["fault"]["message"]
+    hypervisor = client.http.get("/os-hypervisors/detail").json()["hypervisors"][0]
+    wait_until(lambda: client.http.get("/os-hypervisors/detail").json()["hypervisors"][0]["vcpus_used"] == 0, 20, "the claim to be freed")
+    assert hypervisor["hypervisor_hostname"] == "fk1"
+    # The agent keeps serving: the next build of a good image runs.
+    fine = client.boot("fine", SMALL_FLAVOR["id"])
+    assert client.wait_settled([fine], 30)[fine]["status"] == "ACTIVE"
+    client.delete(server_id)
+    client.delete(fine)
+    wait_until(lambda: client.show(server_id) is None, 20, "the failed server to be deleted")

@@ -229,7 +229,8 @@ class NodeAgent:
         try:
             match order.step:
                 case "prepare":  # the source: the guest off, kept for a revert
-                    self._power_off_and_wait(iid)
+                    if self.driver.power_state(iid) != PowerState.NOSTATE:  # a guest the host lost is off already
+                        self._power_off_and_wait(iid)
                 case "finish" | "rebuild" | "restore":
                     if self.driver.power_state(iid) == PowerState.NOSTATE:
                         self.driver.spawn(spec)  # a new host's guest (or one this host lost)

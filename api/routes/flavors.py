@@ -1,0 +1,110 @@
+"""Flavors and their extra specs (os-extra_specs): catalog events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from novalog.api import commands, views
+from novalog.api.context import RequestContext
+from novalog.api.deps import Api, base_url
+from novalog.api.faults import ApiFault, NotFound
+from novalog.events.records import utcnow
+from novalog.events.state import FlavorState
+
+
+def router(api: Api) -> APIRouter:
+    router = APIRouter()
+    backend = api.backend
+    await_write, context, json_body = api.await_write, api.context, api.json_body
+
+
+    def flavors() -> list[Any]:
+        return sorted((r for r in list(backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
+
+    def find_flavor(flavor_id: str) -> Any:
+        row = backend.cache.catalog.get(f"flavor:{flavor_id}")
+        if row is None or row.deleted:
+            raise NotFound(f"Flavor {flavor_id} could not be found.")
+        return row
+
+    @router.get("/v2.1/flavors")
+    def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavors": [views.flavor_brief(base_url(request), r) for r in flavors()]}
+
+    @router.get("/v2.1/flavors/detail")
+    def list_flavors_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavors": [views.flavor_detail(base_url(request), r) for r in flavors()]}
+
+    @router.get("/v2.1/flavors/{flavor_id}")
+    def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"flavor": views.flavor_detail(base_url(request), find_flavor(flavor_id))}
+
+    @router.post("/v2.1/flavors")
+    def create_flavor(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        flavor, out = commands.create_flavor(ctx, body)
+        existing = backend.cache.catalog.get(f"flavor:{flavor.id}")
+        if existing is not None and not existing.deleted:
+            raise ApiFault(409, f"Flavor with ID {flavor.id} already exists.")
+        if any(r.flavor.name == flavor.name for r in flavors()):
+            raise ApiFault(409, f"Flavor with name {flavor.name} already exists.")
+        (pos,) = backend.log.append([out])
+        key = out.key
+        await_write(lambda: getattr(backend.cache.catalog.get(key), "offset", -1) >= pos.offset, key)
+        # The write is durable; if the projection lags, answer from the value written.
+        row = backend.cache.catalog.get(key) or FlavorState(flavor=flavor, created_at=utcnow(), offset=pos.offset)
+        return {"flavor": views.flavor_detail(base_url(request), row)}
+
+    def catalog_write(out: Any, done: Any) -> None:
+        """Append a catalog event and wait until the read cache shows its effect."""
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.catalog.get(out.key), "offset", -1) >= pos.offset and done(), out.key)
+
+    @router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
+    def delete_flavor(flavor_id: str, ctx: RequestContext = Depends(context)) -> Response:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        out = commands.delete_flavor(ctx, flavor_id)
+        catalog_write(out, lambda: backend.cache.catalog[out.key].deleted)
+        return Response(status_code=202)
+
+    @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
+    def list_extra_specs(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"extra_specs": dict(find_flavor(flavor_id).flavor.extra_specs)}
+
+    @router.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
+    def create_extra_specs(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        specs, out = commands.set_extra_specs(ctx, flavor_id, body)
+        catalog_write(out, lambda: all(backend.cache.catalog[out.key].flavor.extra_specs.get(k) == v for k, v in specs.items()))
+        return {"extra_specs": specs}
+
+    @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def show_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        specs = find_flavor(flavor_id).flavor.extra_specs
+        if key not in specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        return {key: specs[key]}
+
+    @router.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def update_extra_spec(flavor_id: str, key: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        ctx.require_admin()
+        find_flavor(flavor_id)
+        specs, out = commands.set_extra_specs(ctx, flavor_id, body, key)
+        catalog_write(out, lambda: backend.cache.catalog[out.key].flavor.extra_specs.get(key) == specs[key])
+        return specs
+
+    @router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+    def delete_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> Response:
+        ctx.require_admin()
+        if key not in find_flavor(flavor_id).flavor.extra_specs:
+            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+        out = commands.delete_extra_spec(ctx, flavor_id, key)
+        catalog_write(out, lambda: key not in backend.cache.catalog[out.key].flavor.extra_specs)
+        return Response(status_code=200)
+
+    return router

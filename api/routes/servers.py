@@ -1,0 +1,196 @@
+"""Servers: create, list, show, delete, and their actions (power actions and moves)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from novalog.api import commands, views
+from novalog.api.context import RequestContext
+from novalog.api.deps import Api, base_url
+from novalog.api.faults import BadRequest, Conflict, NotFound
+from novalog.events.actions import ADMIN_ONLY_MOVES, MOVE_ALLOWED, move_refusal, refusal
+from novalog.events.records import utcnow
+
+MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
+
+
+def router(api: Api) -> APIRouter:
+    router = APIRouter()
+    backend = api.backend
+    await_write, context, json_body = api.await_write, api.context, api.json_body
+
+
+    def visible(row: Any, ctx: RequestContext) -> bool:
+        return row.vm_state != "deleted" and (row.project_id == ctx.project_id)
+
+    def find_server(server_id: str, ctx: RequestContext) -> Any:
+        row = backend.cache.instances.get(server_id)
+        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        return row
+
+    def servers_of(ctx: RequestContext, all_tenants: bool) -> list[Any]:
+        rows = [r for r in list(backend.cache.instances.values()) if r.vm_state != "deleted"]
+        if not (all_tenants and ctx.is_admin):
+            rows = [r for r in rows if visible(r, ctx)]
+        return sorted(rows, key=lambda r: (r.created_at, r.instance_id), reverse=True)
+
+    def truthy(value: str | None) -> bool:
+        return value is not None and value.lower() in ("1", "true", "yes", "")
+
+    def counts(server: dict[str, Any]) -> tuple[int, int]:
+        """min_count and max_count as Nova checks them: integers >= 1, min <= max."""
+        values = {}
+        for key in ("min_count", "max_count"):
+            raw = server.get(key, 1)
+            try:
+                values[key] = int(raw)
+            except (TypeError, ValueError):
+                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {raw}.") from None
+            if isinstance(raw, bool) or values[key] < 1 or str(values[key]) != str(raw).strip():
+                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {raw}.")
+        if "max_count" not in server:
+            values["max_count"] = values["min_count"]
+        if values["min_count"] > values["max_count"]:
+            raise BadRequest("min_count must be <= max_count")
+        if values["max_count"] > MAX_COUNT:
+            raise BadRequest(f"max_count must be at most {MAX_COUNT}")
+        return values["min_count"], values["max_count"]
+
+    @router.get("/v2.1/servers")
+    def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
+        return {"servers": [views.server_brief(base_url(request), r) for r in rows]}
+
+    @router.get("/v2.1/servers/detail")
+    def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
+        return {"servers": [views.server_detail(base_url(request), r, ctx.is_admin) for r in rows]}
+
+    @router.get("/v2.1/servers/{server_id}")
+    def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"server": views.server_detail(base_url(request), find_server(server_id, ctx), ctx.is_admin)}
+
+    @router.post("/v2.1/servers", status_code=202)
+    def create_server(request: Request, response: Response, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        server = body.get("server")
+        if not isinstance(server, dict):
+            raise BadRequest("Invalid input for field/attribute server.")
+        name = server.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            raise BadRequest("Invalid input for field/attribute name.")
+        flavor_ref = server.get("flavorRef")
+        if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool) or str(flavor_ref) == "":
+            raise BadRequest("Invalid input for field/attribute flavorRef.")
+        flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
+        row = backend.cache.catalog.get(f"flavor:{flavor_id}")
+        if row is None or row.deleted:
+            raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+        image_ref = server.get("imageRef")
+        if image_ref is not None and not isinstance(image_ref, str):
+            raise BadRequest("Invalid input for field/attribute imageRef.")
+        metadata = server.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise BadRequest("Invalid input for field/attribute metadata.")
+        hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
+        if not isinstance(hints, dict):
+            raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
+        hint_lists = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in hints.items()}
+        min_count, max_count = counts(server)
+        outs = commands.build_servers(ctx, body, row.flavor, hint_lists, min_count, max_count)
+        positions = backend.log.append(outs)
+        for out, pos in zip(outs, positions):
+            await_write(lambda key=out.key, at=pos.offset: getattr(backend.cache.instances.get(key), "offset", -1) >= at, out.key)
+        instance_id = outs[-1].key  # the first instance of the request
+        base = base_url(request)
+        response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"
+        return {
+            "server": {
+                "id": instance_id,
+                "links": views.links(base, "servers", instance_id),
+                "OS-DCF:diskConfig": "MANUAL",
+                "security_groups": [{"name": "default"}],
+                "adminPass": uuid.uuid4().hex[:12],
+            }
+        }
+
+    @router.delete("/v2.1/servers/{server_id}", status_code=204)
+    def delete_server(server_id: str, ctx: RequestContext = Depends(context)) -> Response:
+        row = find_server(server_id, ctx)
+        out = commands.delete_server(ctx, row.instance_id)
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
+        return Response(status_code=204)
+
+    @router.post("/v2.1/servers/{server_id}/action", status_code=202)
+    def server_action(server_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> Response:
+        row = find_server(server_id, ctx)
+        if len(body) == 1 and next(iter(body)) in MOVE_ALLOWED:
+            return move_action(row, *next(iter(body.items())), ctx)
+        action, reboot_type = commands.parse_action(body)
+        problem = refusal(action, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
+        if problem:
+            raise Conflict(problem)
+        out = commands.request_action(ctx, row.instance_id, action, reboot_type)
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
+        return Response(status_code=202)
+
+    def move_action(row: Any, name: str, args: Any, ctx: RequestContext) -> Response:
+        """resize, confirmResize, revertResize, migrate, os-migrateLive, evacuate: Nova's checks, then one event."""
+        if name in ADMIN_ONLY_MOVES:
+            ctx.require_admin()
+        target = commands.parse_move(name, args)
+        problem = move_refusal(name, row.instance_id, row.vm_state, row.task_state, row.host)
+        if problem:
+            raise Conflict(problem)
+        if name in ("confirmResize", "revertResize"):
+            out = commands.request_action(ctx, row.instance_id, name, None)
+        else:
+            flavor = row.flavor
+            if name == "resize":
+                flavor = resize_flavor(row, args["flavorRef"])
+            if target is not None:
+                check_target(row, name, target)
+            if name == "evacuate" and row.host is not None and host_up(row.host):
+                raise BadRequest(f"Compute service of {row.host} is still in use.")
+            out = commands.request_move(ctx, row, name, flavor, target, backend.allow_resize_to_same_host)
+        (pos,) = backend.log.append([out])
+        await_write(lambda: getattr(backend.cache.instances.get(row.instance_id), "offset", -1) >= pos.offset, row.instance_id)
+        if name == "confirmResize":
+            return Response(status_code=204)
+        if name == "evacuate":  # Nova 2.1 answers with the instance's new admin password
+            return JSONResponse({"adminPass": uuid.uuid4().hex[:12]}, status_code=200)
+        return Response(status_code=202)
+
+    def resize_flavor(row: Any, flavor_ref: Any) -> Any:
+        if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
+            raise BadRequest("Invalid input for field/attribute flavorRef.")
+        found = backend.cache.catalog.get(f"flavor:{str(flavor_ref).rstrip('/').rsplit('/', 1)[-1]}")
+        if found is None or found.deleted:
+            raise BadRequest("Unable to locate requested flavor.")
+        new = found.flavor
+        if new.id == row.flavor.id:
+            raise BadRequest("When resizing, instances must change flavor!")
+        if new.disk < row.flavor.disk:
+            raise BadRequest("Resize error: Unable to resize disk down.")
+        return new
+
+    def check_target(row: Any, name: str, target: str) -> None:
+        if target not in backend.cache.hosts:
+            message = f"Compute host {target} could not be found."
+            raise NotFound(message) if name == "evacuate" else BadRequest(message)
+        if target == row.host:
+            if name == "evacuate":
+                raise BadRequest("The target host can't be the same one.")
+            raise BadRequest(f"Unable to migrate instance ({row.instance_id}) to current host ({row.host}).")
+
+    def host_up(host: str) -> bool:
+        state = backend.cache.hosts.get(host)
+        return state is not None and views.host_is_up(state, utcnow(), backend.service_down_time)
+
+    return router

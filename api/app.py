@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from novalog.api import microversion
 from novalog.api.deps import Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
 from novalog.api.routes import compute_hosts, flavors, servers, versions
@@ -31,17 +32,24 @@ def create_app(backend: ApiBackend) -> FastAPI:
     async def request_id(request: Request, call_next: Any) -> Response:
         rid = f"req-{uuid.uuid4()}"
         request.state.request_id = rid
+        compute = request.url.path.startswith("/v2.1/")
+        version = microversion.MIN
         try:
+            if compute:
+                version = microversion.requested({k.lower(): v for k, v in request.headers.items()})
+            request.state.microversion = version
             response = await call_next(request)
+        except microversion.VersionError as exc:
+            response = JSONResponse(fault_body(exc.status, str(exc)), status_code=exc.status)
         except Exception:
             log.exception("unhandled error in %s %s (%s)", request.method, request.url.path, rid)
             response = JSONResponse(fault_body(500, "Unexpected API Error. Please report this at the project's issue tracker."), status_code=500)
         response.headers["x-openstack-request-id"] = rid
         response.headers["x-compute-request-id"] = rid
-        if request.url.path.startswith("/v2.1/"):
-            response.headers["OpenStack-API-Version"] = "compute 2.1"
-            response.headers["X-OpenStack-Nova-API-Version"] = "2.1"
-            response.headers["Vary"] = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+        if compute:
+            response.headers[microversion.HEADER] = f"compute {version}"
+            response.headers[microversion.LEGACY_HEADER] = str(version)
+            response.headers["Vary"] = f"{microversion.HEADER}, {microversion.LEGACY_HEADER}"
         return response
 
     @app.exception_handler(ApiFault)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from typing import Any
 
@@ -47,9 +49,21 @@ def build_servers(
             reservation_id=reservation_id,
             instance_ids=instance_ids if max_count > 1 else [],
             min_count=min_count,
+            user_data=server.get("user_data"),
         )
         events.append(Outbound.event(instance_id, event))
     return [*events[1:], events[0]]
+
+
+def valid_user_data(value: Any) -> bool:
+    """Nova's rule: a base64 string of at most 65535 bytes."""
+    if not isinstance(value, str) or len(value) > 65535:
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def delete_server(ctx: RequestContext, instance_id: str) -> Outbound:
@@ -131,9 +145,11 @@ def request_action(ctx: RequestContext, instance_id: str, action: str, reboot_ty
     return Outbound.event(instance_id, event)
 
 
-def update_service(ctx: RequestContext, host: str, disabled: bool, reason: str | None) -> Outbound:
-    """An admin's enable/disable of a host's compute service (os-services)."""
-    event = HostServiceUpdated(envelope=_envelope("HostServiceUpdated", ctx), host=host, disabled=disabled, disabled_reason=reason)
+def update_service(ctx: RequestContext, host: str, disabled: bool, reason: str | None, forced_down: bool = False) -> Outbound:
+    """An admin's enable/disable/force-down of a host's compute service (os-services): the whole new service state."""
+    event = HostServiceUpdated(
+        envelope=_envelope("HostServiceUpdated", ctx), host=host, disabled=disabled, disabled_reason=reason, forced_down=forced_down
+    )
     return Outbound.event(host, event)
 
 

@@ -11,6 +11,7 @@ from fastapi import Request
 
 from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import BadRequest
+from novalog.api.microversion import MIN, Version
 from novalog.events.outbound import Outbound
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,11 @@ class Api:
 
     def context(self, request: Request) -> RequestContext:
         return context_from_token(request.headers.get("x-auth-token"), request.state.request_id)
+
+    @staticmethod
+    def version(request: Request) -> Version:
+        """The microversion this request is served at (the middleware checked it)."""
+        return getattr(request.state, "microversion", MIN)
 
     @staticmethod
     async def json_body(request: Request) -> dict[str, Any]:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from datetime import datetime
 from typing import Any
 
+from novalog.api.microversion import MAX as MAX_VERSION
+from novalog.api.microversion import MIN as MIN_VERSION
+from novalog.api.microversion import Version
 from novalog.events.capacity import used_by_claims
 from novalog.events.state import FlavorState, HostState, InstanceState
 
 API_VERSION = {
     "id": "v2.1",
     "status": "CURRENT",
-    "version": "2.1",
+    "version": str(MAX_VERSION),
     "min_version": "2.1",
     "updated": "2013-07-23T11:33:21Z",
     "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}],
@@ -91,7 +95,13 @@ def server_brief(base: str, row: InstanceState) -> dict[str, Any]:
     return {"id": row.instance_id, "name": row.name, "links": links(base, "servers", row.instance_id)}
 
 
-def server_detail(base: str, row: InstanceState, is_admin: bool) -> dict[str, Any]:
+def hostname_of(name: str) -> str:
+    """Nova's hostname for a display name: lower case letters, digits and hyphens, at most 63."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
+    return cleaned[:63].rstrip("-") or "server"
+
+
+def server_detail(base: str, row: InstanceState, is_admin: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
     view: dict[str, Any] = {
         **server_brief(base, row),
         "status": server_status(row.vm_state, row.task_state),
@@ -123,6 +133,16 @@ def server_detail(base: str, row: InstanceState, is_admin: bool) -> dict[str, An
         view["OS-EXT-SRV-ATTR:host"] = row.host
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.hypervisor_hostname if row.host else None
         view["OS-EXT-SRV-ATTR:instance_name"] = row.domain_name or ""
+        if version >= Version(2, 3):
+            view["OS-EXT-SRV-ATTR:reservation_id"] = row.reservation_id or ""
+            view["OS-EXT-SRV-ATTR:launch_index"] = row.launch_index
+            view["OS-EXT-SRV-ATTR:hostname"] = hostname_of(row.name)
+            view["OS-EXT-SRV-ATTR:kernel_id"] = ""
+            view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+            view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda" if row.host else None
+            view["OS-EXT-SRV-ATTR:user_data"] = row.user_data
+    if version >= Version(2, 9):
+        view["locked"] = row.locked
     if row.fault is not None and row.vm_state in ("error", "deleted"):
         fault = {"code": row.fault.code, "message": row.fault.message, "created": _time(row.fault.created)}
         if is_admin and row.fault.details:
@@ -195,10 +215,10 @@ def hypervisor_detail(row: HostState, up: bool) -> dict[str, Any]:
     }
 
 
-def service_view(row: HostState, up: bool) -> dict[str, Any]:
-    """A compute host's nova-compute service (os-services, v2.1 shape)."""
+def service_view(row: HostState, up: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
+    """A compute host's nova-compute service (os-services; `forced_down` from 2.11)."""
     beat = row.last_heartbeat_at
-    return {
+    view = {
         "id": hypervisor_numeric_id(row.host),
         "binary": "nova-compute",
         "host": row.host,
@@ -208,3 +228,6 @@ def service_view(row: HostState, up: bool) -> dict[str, Any]:
         "updated_at": beat.replace(tzinfo=None).isoformat(timespec="microseconds") if beat else None,
         "disabled_reason": row.disabled_reason,
     }
+    if version >= Version(2, 11):
+        view["forced_down"] = row.forced_down
+    return view

@@ -83,6 +83,11 @@ class InstanceState:
     offset: int = -1
     # The move in progress, or the last one (its status says which).
     migration: Migration | None = None
+    # The request that built it (Nova's reservation id, the position in a multi-create) and its user data.
+    reservation_id: str | None = None
+    launch_index: int = 0
+    user_data: str | None = None
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ class InstanceBuildRequested:
     reservation_id: str | None = None
     instance_ids: list[str] = field(default_factory=list)
     min_count: int = 1
+    user_data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,9 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         key_name=event.key_name,
         request_id=event.envelope.request_id,
         task_state="scheduling",
+        reservation_id=event.reservation_id,
+        launch_index=event.instance_ids.index(event.instance_id) if event.instance_id in event.instance_ids else 0,
+        user_data=event.user_data,
     )
 
 

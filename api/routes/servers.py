@@ -69,11 +69,12 @@ def router(api: Api) -> APIRouter:
     @router.get("/v2.1/servers/detail")
     def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
-        return {"servers": [views.server_detail(base_url(request), r, ctx.is_admin) for r in rows]}
+        version = api.version(request)
+        return {"servers": [views.server_detail(base_url(request), r, ctx.is_admin, version) for r in rows]}
 
     @router.get("/v2.1/servers/{server_id}")
     def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"server": views.server_detail(base_url(request), find_server(server_id, ctx), ctx.is_admin)}
+        return {"server": views.server_detail(base_url(request), find_server(server_id, ctx), ctx.is_admin, api.version(request))}
 
     @router.post("/v2.1/servers", status_code=202)
     def create_server(request: Request, response: Response, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
@@ -90,6 +91,9 @@ def router(api: Api) -> APIRouter:
         row = backend.cache.catalog.get(f"flavor:{flavor_id}")
         if row is None or row.deleted:
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+        user_data = server.get("user_data")
+        if user_data is not None and not commands.valid_user_data(user_data):
+            raise BadRequest("Invalid input for field/attribute user_data. Value: must be base64 encoded, at most 65535 bytes.")
         image_ref = server.get("imageRef")
         if image_ref is not None and not isinstance(image_ref, str):
             raise BadRequest("Invalid input for field/attribute imageRef.")

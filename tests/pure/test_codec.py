@@ -100,7 +100,7 @@ EXAMPLES: dict[type, Any] = {
         build_build_requested(
             envelope=ENVELOPE, flavor=FLAVOR, availability_zone="nova", metadata={"role": "web"},
             scheduler_hints={"group": ["g-1"]}, key_name="key-1", reservation_id="r-1",
-            instance_ids=["instance-1", "instance-2"], min_count=2,
+            instance_ids=["instance-1", "instance-2"], min_count=2, user_data="I2Nsb3VkLWNvbmZpZw==",
         ),
         build_delete_requested(envelope=ENVELOPE),
         build_scheduling_failed(envelope=ENVELOPE, fault=FAULT, trace=TRACE),
@@ -147,6 +147,7 @@ EXAMPLES: dict[type, Any] = {
             metadata={"role": "web"}, key_name="key-1", host="host-1", hypervisor_hostname="host-1",
             domain_name="novalog-instance-1", claim_id="claim-1", attempts=2, fault=FAULT, launched_at=NOW,
             terminated_at=LATER, request_id="req-2", offset=42, migration=MIGRATION,
+            reservation_id="r-1", launch_index=1, user_data="I2Nsb3VkLWNvbmZpZw==", locked=True,
         ),
         build_flavor_state(FLAVOR, deleted=True, offset=7),
     )

@@ -70,6 +70,8 @@ PUBLISHED = [
     (32, "novalog.instance.InstanceMoveFailed", 1, "6479749fe4042c9d"),
     (33, "novalog.agent.InstanceMoveOrdered", 1, "d4f9ce446302f75d"),
     (34, "novalog.state.InstanceState", 2, "40f956270aabedac"),
+    (35, "novalog.instance.InstanceBuildRequested", 2, "eae476b1c6b0b5b7"),
+    (36, "novalog.state.InstanceState", 3, "bd60cac6fa1e425e"),
 ]
 
 

@@ -1,0 +1,145 @@
+"""Every response of the implemented subset validates against tempest's compute schemas, at each microversion served."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from tempest_schemas import SHAPE_VERSIONS, VERSIONS, check, headers, schemas
+from tempest.lib.api_schema.response.compute.v2_1 import flavors_extra_specs, servers
+from tempest.lib.api_schema.response.compute.v2_1 import services as services_v21
+from tempest.lib.api_schema.response.compute.v2_11 import services as services_v211
+
+from novalog.api.microversion import MAX
+
+HOSTS = [("sc1", 4, 8192, 80), ("sc2", 4, 8192, 80)]
+BIG = {"name": "schema.big", "id": "schema-big", "vcpus": 2, "ram": 4096, "disk": 40}
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("schemas"), HOSTS)
+    running = RunningStack(settings, [h[0] for h in HOSTS])
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def http(stack: RunningStack) -> httpx.Client:
+    return stack.client.http
+
+
+def root(stack: RunningStack) -> str:
+    return str(stack.client.http.base_url).removesuffix("/").removesuffix("/v2.1")
+
+
+def test_version_documents(stack: RunningStack) -> None:
+    listed = check(httpx.get(f"{root(stack)}/"), VERSIONS.list_versions)
+    one = check(httpx.get(f"{root(stack)}/v2.1/"), VERSIONS.get_one_version)
+    assert listed["versions"][0]["version"] == one["version"]["version"] == str(MAX)
+
+
+@pytest.mark.parametrize("version", SHAPE_VERSIONS)
+def test_flavors(http: httpx.Client, version: str) -> None:
+    h = headers(version)
+    s = schemas("flavors", version)
+    flavor_id = f"schema-{version}"
+    body = {"flavor": {"name": f"schema.{version}", "id": flavor_id, "vcpus": 1, "ram": 256, "disk": 1}}
+    check(http.post("/flavors", json=body, headers=h), s.create_update_get_flavor_details)
+    check(http.get("/flavors", headers=h), s.list_flavors)
+    check(http.get("/flavors/detail", headers=h), s.list_flavors_details)
+    check(http.get(f"/flavors/{flavor_id}", headers=h), s.create_update_get_flavor_details)
+    specs = f"/flavors/{flavor_id}/os-extra_specs"
+    check(http.post(specs, json={"extra_specs": {"hw:a": "1"}}, headers=h), flavors_extra_specs.set_get_flavor_extra_specs)
+    check(http.get(specs, headers=h), flavors_extra_specs.set_get_flavor_extra_specs)
+    check(http.get(f"{specs}/hw:a", headers=h), flavors_extra_specs.set_get_flavor_extra_specs_key)
+    check(http.put(f"{specs}/hw:a", json={"hw:a": "2"}, headers=h), flavors_extra_specs.set_get_flavor_extra_specs_key)
+    check(http.delete(f"{specs}/hw:a", headers=h), flavors_extra_specs.unset_flavor_extra_specs)
+    check(http.delete(f"/flavors/{flavor_id}", headers=h), s.delete_flavor)
+
+
+def settled(stack: RunningStack, server_id: str, status: str) -> None:
+    wait_until(
+        lambda: (s := stack.client.show(server_id)) and s["status"] == status and s["OS-EXT-STS:task_state"] is None,
+        30,
+        f"{server_id} to be {status}",
+    )
+
+
+@pytest.mark.parametrize("version", SHAPE_VERSIONS)
+def test_servers_and_their_actions(stack: RunningStack, http: httpx.Client, version: str) -> None:
+    h = headers(version)
+    s = schemas("servers", version)
+    stack.client.ensure_flavor(BIG)
+    created = check(
+        http.post("/servers", json={"server": {"name": f"schema-{version}", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros"}}, headers=h),
+        servers.create_server_with_admin_pass,
+    )
+    server_id = created["server"]["id"]
+    check(http.get("/servers", headers=h), s.list_servers)
+    check(http.get("/servers/detail", headers=h), s.list_servers_detail)
+    check(http.get(f"/servers/{server_id}", headers=h), s.get_server)  # BUILD
+    settled(stack, server_id, "ACTIVE")
+    check(http.get(f"/servers/{server_id}", headers=h), s.get_server)  # ACTIVE, placed
+    member = {**h, "X-Auth-Token": "someone:else"}
+    check(http.get("/servers/detail", headers=member), s.list_servers_detail)  # a member's shape (no admin attributes)
+
+    for action, status in (({"os-stop": None}, "SHUTOFF"), ({"os-start": None}, "ACTIVE"), ({"reboot": {"type": "HARD"}}, "ACTIVE")):
+        check(http.post(f"/servers/{server_id}/action", json=action, headers=h), servers.server_actions_common_schema)
+        settled(stack, server_id, status)
+    check(http.post(f"/servers/{server_id}/action", json={"resize": {"flavorRef": BIG["id"]}}, headers=h), servers.server_actions_common_schema)
+    settled(stack, server_id, "VERIFY_RESIZE")
+    check(http.get(f"/servers/{server_id}", headers=h), s.get_server)
+    check(http.post(f"/servers/{server_id}/action", json={"confirmResize": None}, headers=h), servers.server_actions_confirm_resize)
+    settled(stack, server_id, "ACTIVE")
+
+    failed = check(
+        http.post("/servers", json={"server": {"name": "too-big", "flavorRef": BIG["id"], "min_count": 9}}, headers=h),
+        servers.create_server_with_admin_pass,
+    )
+    wait_until(lambda: (x := stack.client.show(failed["server"]["id"])) and x["status"] == "ERROR", 30, "the build to fail")
+    check(http.get(f"/servers/{failed['server']['id']}", headers=h), s.get_server)  # ERROR, with a fault
+
+    for sid in (server_id, failed["server"]["id"]):
+        check(http.delete(f"/servers/{sid}", headers=h), servers.delete_server)
+
+
+@pytest.mark.parametrize("version", SHAPE_VERSIONS)
+def test_hypervisors_and_services(http: httpx.Client, version: str) -> None:
+    h = headers(version)
+    hyp = schemas("hypervisors", version)
+    svc = schemas("services", version)
+    listed = check(http.get("/os-hypervisors", headers=h), hyp.list_search_hypervisors)
+    check(http.get("/os-hypervisors/detail", headers=h), hyp.list_hypervisors_detail)
+    check(http.get(f"/os-hypervisors/{listed['hypervisors'][0]['id']}", headers=h), hyp.get_hypervisor)
+    services = check(http.get("/os-services", headers=h), svc.list_services)
+    assert ("forced_down" in services["services"][0]) == (tuple(map(int, version.split("."))) >= (2, 11))
+
+    target = {"host": "sc2", "binary": "nova-compute"}
+    check(http.put("/os-services/disable", json=target, headers=h), services_v21.enable_disable_service)
+    check(http.put("/os-services/disable-log-reason", json={**target, "disabled_reason": "test"}, headers=h), services_v21.disable_log_reason)
+    check(http.put("/os-services/enable", json=target, headers=h), services_v21.enable_disable_service)
+    force = http.put("/os-services/force-down", json={**target, "forced_down": True}, headers=h)
+    if tuple(map(int, version.split("."))) < (2, 11):
+        assert force.status_code == 404
+        return
+    assert check(force, services_v211.update_forced_down)["service"]["forced_down"] is True
+    down = {x["host"]: x for x in http.get("/os-services", headers=h).json()["services"]}["sc2"]
+    assert (down["forced_down"], down["state"]) == (True, "down")
+    check(http.put("/os-services/force-down", json={**target, "forced_down": False}, headers=h), services_v211.update_forced_down)
+
+
+def test_microversion_headers_and_refusals(http: httpx.Client) -> None:
+    served = http.get("/flavors", headers={"OpenStack-API-Version": "compute 2.9"})
+    assert served.headers["OpenStack-API-Version"] == "compute 2.9" and served.headers["X-OpenStack-Nova-API-Version"] == "2.9"
+    latest = http.get("/flavors", headers={"X-OpenStack-Nova-API-Version": "latest"})
+    assert latest.headers["X-OpenStack-Nova-API-Version"] == str(MAX)
+    too_new = http.get("/flavors", headers={"OpenStack-API-Version": "compute 2.200"})
+    assert too_new.status_code == 406 and too_new.json()["computeFault"]["message"] == (
+        f"Version 2.200 is not supported by the API. Minimum is 2.1 and maximum is {MAX}."
+    )
+    assert http.get("/flavors", headers={"X-OpenStack-Nova-API-Version": "x.y"}).status_code == 400

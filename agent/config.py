@@ -6,10 +6,21 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from novalog.agent.node import GuestImage
+
+_GUEST = GuestImage()
+
 
 @dataclass(frozen=True, slots=True)
 class HostConfig:
-    """One compute host. `uri` empty means a libvirt test-driver host made from the inventory."""
+    """One compute host. `uri` empty means a libvirt test-driver host made from the inventory.
+
+    The inventory (`vcpus`, `memory_mb`, `disk_gb`) is what the host offers
+    the scheduler, whatever the hypervisor reports about the machine. On a
+    QEMU host (`uri = "qemu:///system"`) every guest boots `kernel` and
+    `initrd` directly, from a qcow2 overlay on `base_image` kept under
+    `instances_dir` (defaults: what deploy/guest/build makes).
+    """
 
     name: str
     vcpus: int
@@ -24,6 +35,14 @@ class HostConfig:
     uri: str = ""
     # Fault injection, honoured by the fake driver only: spawns of these images fail.
     fail_spawn_images: tuple[str, ...] = ()
+    kernel: str = _GUEST.kernel
+    initrd: str = _GUEST.initrd
+    base_image: str = _GUEST.base_image
+    instances_dir: str = _GUEST.instances_dir
+
+    def guest_image(self) -> GuestImage:
+        """What this host's guests boot, and where their disks and consoles go."""
+        return GuestImage(self.kernel, self.initrd, self.base_image, self.instances_dir)
 
 
 def load_hosts(path: Path) -> list[HostConfig]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
 
+from novalog.events.records import guest_name
+
 
 class PowerState(IntEnum):
     """Nova's power states (nova.compute.power_state); the gaps are retired values."""
@@ -113,7 +115,7 @@ EventSink = Callable[[LifecycleEvent], None]
 
 def domain_name(instance_id: str) -> str:
     """The hypervisor-side name of an instance's guest: `novalog-<instance_id>`."""
-    return f"novalog-{instance_id}"
+    return guest_name(instance_id)
 
 
 class Driver(abc.ABC):
@@ -164,11 +166,15 @@ class Driver(abc.ABC):
       `power_on` and `resume` (no-ops). The refusals: `pause` and `suspend` of
       an off guest, `unpause` of a guest that is not paused and not running,
       `resume` of an off guest (nothing saved to restore).
-    * A clean `power_off` and a soft `reboot` ask the guest (ACPI); on a real
-      hypervisor the guest may take seconds or ignore it, and nothing waits:
-      escalating (`power_off(clean=False)`, `reboot(hard=True)`) after a
-      timeout is the caller's decision. Where the hypervisor refuses a soft
-      reboot, or could not report it, the driver reboots hard, as Nova does.
+    * A clean `power_off` and a soft `reboot` ask the guest (ACPI) and return
+      without waiting. On a real hypervisor the guest takes seconds, and one
+      still booting does not hear the request: the driver asks again every
+      `shutdown_retry_interval` seconds and pulls the guest off hard after
+      `shutdown_timeout` (Nova's options and power_off). A soft reboot is
+      Nova's: the guest shuts itself down and is started again once off, so
+      it reports what a hard reboot does. Where the hypervisor refuses the
+      request, the driver reboots hard, as Nova does; the caller may also
+      escalate (`power_off(clean=False)`, `reboot(hard=True)`) at any time.
     * Every state change of a guest is delivered to the event sink as a
       `LifecycleEvent`, in order per guest, possibly from another thread and
       possibly before the call that caused it returns. Events that happen
@@ -183,7 +189,12 @@ class Driver(abc.ABC):
       `DriverError` (the default; libvirt's test driver has no migration).
     * Failures raise `DriverError`, whose message names the action, the
       instance and the host. After `close` no more events are delivered.
-    * Hosts are independent: two drivers never see each other's guests or events.
+    * A driver whose hypervisor connection can drop (libvirtd restarting)
+      reconnects by itself, with backoff, and then calls the reconnect hook:
+      events were lost meanwhile, so its owner reconciles. Calls made while
+      it is disconnected raise `DriverError`.
+    * Hosts are independent: two drivers never see each other's guests or
+      events, even when they share one hypervisor.
     """
 
     @abc.abstractmethod
@@ -248,6 +259,10 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def set_event_sink(self, callback: EventSink) -> None:
         """Deliver lifecycle events to `callback` from now on (replacing any previous sink)."""
+
+    @abc.abstractmethod
+    def set_reconnect_hook(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (from another thread) each time the driver reconnected to its hypervisor."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -1,9 +1,13 @@
 """The driver over libvirt: the only module of novalog that imports libvirt.
 
-One `LibvirtDriver` is one connection, hence one host (`test:///<node.xml>` is
-a fresh simulated host per connection). Lifecycle events come from libvirt's
-default event loop, run once per process on a daemon thread; the callbacks run
-on that thread and go straight to the event sink.
+One `LibvirtDriver` is one host (`test:///<node.xml>` is a fresh simulated
+host per connection; on `qemu:///system` several hosts may share libvirtd,
+each seeing only the guests tagged with its name). Lifecycle events come from
+libvirt's default event loop, run once per process on a daemon thread; the
+callbacks run on that thread and go straight to the event sink. When the
+connection drops (libvirtd restarting: its guests keep running), the driver
+reconnects with backoff, registers its callbacks again and calls the
+reconnect hook so that its owner reconciles.
 
 What libvirt's test driver does with the power actions (libvirt 9.0, measured;
 every call takes effect before it returns, its events follow within a
@@ -19,8 +23,16 @@ millisecond or two; details in brackets):
   domain and the SAVE_PAUSED flag). `managedSaveRemove()` emits nothing.
 * `reboot()` (any flag) and `reset()` succeed and do nothing observable: no
   lifecycle event, no VIR_DOMAIN_EVENT_ID_REBOOT event, the domain id and
-  state unchanged. A soft reboot there could never be seen to end, so this
-  driver reboots hard on the test hypervisor (see `_SILENT_REBOOT`).
+  state unchanged. A soft reboot is therefore Nova's: `shutdown()`, then
+  `create()` once the guest is off.
+
+What QEMU (TCG, libvirt 9.0, measured) adds: calls return before the guest
+gets there. `create()` -> RESUMED(unpaused) then STARTED(booted); a restore
+-> STARTED(restored) then RESUMED; `managedSave()` -> SUSPENDED(paused) then
+STOPPED(saved); `shutdown()` -> SHUTDOWN(guest), STOPPED(shutdown) 1-2 s later,
+if the guest heard it: one still booting does not (see `_await_shutdown`).
+The RESUMED and SUSPENDED that are only steps of a start or a save are not
+reported (see `_reports_a_change`), so both hypervisors report one sequence.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import libvirt
 
@@ -50,7 +63,15 @@ from novalog.agent.driver import (
     NodeInfo,
     PowerState,
 )
-from novalog.agent.node import METADATA_NS, domain_type_for, domain_xml, instance_id_from_metadata, resized_domain_xml
+from novalog.agent.disks import DiskError, make_overlay, read_console, remove_instance_files
+from novalog.agent.node import (
+    METADATA_NS,
+    GuestImage,
+    domain_type_for,
+    domain_xml,
+    instance_id_from_metadata,
+    resized_domain_xml,
+)
 
 __all__ = ["LibvirtDriver", "domain_xml", "lifecycle_transition", "power_state_of"]
 
@@ -71,10 +92,9 @@ _POWER_STATES: dict[int, PowerState] = {
 # Managed-save images and snapshot metadata would otherwise make undefine fail.
 _UNDEFINE_FLAGS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
 
-# Hypervisors (virConnectGetType) whose virDomainReboot succeeds without any
-# event, so a soft reboot could not be reported: the test driver. Elsewhere
-# (QEMU) the guest's reboot is reported by VIR_DOMAIN_EVENT_ID_REBOOT.
-_SILENT_REBOOT = frozenset({"TEST"})
+# How often a guest asked to shut down is looked at, and how a lost connection is retried.
+_SHUTDOWN_POLL = 0.2
+_RECONNECT_BACKOFF = (0.5, 10.0)  # first delay, longest delay; doubling in between
 
 # Running (or blocked): a guest that can shut itself down or reboot when asked.
 _RUNNING_STATES = frozenset({libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED})
@@ -158,47 +178,98 @@ def _is_gone(error: libvirt.libvirtError) -> bool:
     return error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
 
 
-class LibvirtDriver(Driver):
-    """The host behind libvirt URI `uri`, reported under the hostname `node_name`."""
+def _close_quietly(conn: libvirt.virConnect) -> None:
+    try:
+        conn.close()
+    except libvirt.libvirtError:
+        log.debug("could not close a libvirt connection", exc_info=True)
 
-    def __init__(self, uri: str, node_name: str) -> None:
+
+@dataclass(frozen=True, slots=True)
+class ShutdownPolicy:
+    """Nova's clean shutdown: ask again every `retry_interval` seconds, pull the guest off hard after `timeout`."""
+
+    timeout: float = 60.0  # Nova's shutdown_timeout
+    retry_interval: float = 10.0  # Nova's shutdown_retry_interval
+
+
+class LibvirtDriver(Driver):
+    """The host behind libvirt URI `uri`, reported under the hostname `node_name`.
+
+    `vcpus` and `memory_mb`, when given, are the host's configured inventory
+    and are reported instead of what libvirt says of the machine. A QEMU host
+    boots every guest from `image`.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        node_name: str,
+        *,
+        vcpus: int | None = None,
+        memory_mb: int | None = None,
+        image: GuestImage | None = None,
+        shutdown: ShutdownPolicy = ShutdownPolicy(),
+    ) -> None:
         _ensure_event_loop()
         self._uri = uri
         self._node_name = node_name
         self._domain_type = domain_type_for(uri)
+        self._inventory = (vcpus, memory_mb)
+        self._image = image
+        self._shutdown = shutdown
         self._sink: EventSink | None = None
+        self._reconnect_hook: Callable[[], None] | None = None
         self._closed = False
+        self._closing = threading.Event()
         self._lock = threading.Lock()
+        self._reconnecting = False
         # Domain UUID -> instance id (None: not ours). Events often arrive after the
         # domain is gone, when its metadata can no longer be read.
         self._instance_ids: dict[str, str | None] = {}
+        # Domain UUID -> the power state its last event left it in (see _reports_a_change).
+        self._powers: dict[str, PowerState] = {}
+        # Domain UUID -> whether to start it again once off, for guests asked to shut down.
+        self._shutdowns: dict[str, bool] = {}
+        self._callback_ids: list[int] = []
+        self._connect()
+
+    def _connect(self) -> None:
+        """Open the connection, watch its events and its closing, and learn the host's guests."""
         try:
-            self._conn = libvirt.open(uri)
+            conn = libvirt.open(self._uri)
         except libvirt.libvirtError as error:
-            raise DriverError(f"cannot connect to hypervisor {uri} for {node_name}: {_error_message(error)}") from error
+            raise DriverError(f"cannot connect to hypervisor {self._uri} for {self._node_name}: {_error_message(error)}") from error
         try:
-            self._hypervisor_type = self._conn.getType()
-            self._callback_ids = [
-                self._conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None),
-                self._conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot, None),
+            self._hypervisor_type = conn.getType()
+            callback_ids = [
+                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None),
+                conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot, None),
             ]
+            if self._domain_type != "test":  # keepalive is the remote protocol's; the test driver is in-process
+                # A daemon that hangs rather than dies is noticed within 5 s x 3 unanswered probes.
+                conn.setKeepAlive(5, 3)
+                conn.registerCloseCallback(self._on_close, None)
+            self._conn, self._callback_ids = conn, callback_ids
             # Learn the existing guests now, while their metadata is readable.
-            for _ in self._our_domains():
-                pass
+            for domain, _instance_id in self._our_domains():
+                with self._lock:
+                    self._powers[domain.UUIDString()] = self._power_state(domain, domain.state()[0])
         except libvirt.libvirtError as error:
-            self._conn.close()
-            raise DriverError(f"cannot watch hypervisor {uri} for {node_name}: {_error_message(error)}") from error
+            _close_quietly(conn)
+            raise DriverError(f"cannot watch hypervisor {self._uri} for {self._node_name}: {_error_message(error)}") from error
 
     def node_info(self) -> NodeInfo:
         with self._failing("node_info"):
             model, memory_mb, cpus, *_ = self._conn.getInfo()
+            vcpus, memory = self._inventory
             return NodeInfo(
                 hypervisor_type=self._conn.getType(),
                 hypervisor_version=self._conn.getVersion(),
                 hypervisor_hostname=self._node_name,
                 cpu_model=model,
-                vcpus=cpus,
-                memory_mb=memory_mb,
+                vcpus=vcpus if vcpus is not None else cpus,
+                memory_mb=memory if memory is not None else memory_mb,
             )
 
     def list_guests(self) -> list[Guest]:
@@ -216,14 +287,17 @@ class LibvirtDriver(Driver):
         return guests
 
     def spawn(self, spec: GuestSpec) -> None:
-        with self._failing(f"spawn of instance {spec.instance_id}"):
+        action = f"spawn of instance {spec.instance_id}"
+        with self._failing(action):
             if self._find(spec.instance_id) is not None:
                 return
+            xml = self._domain_xml(action, spec)
             try:
-                domain = self._conn.defineXML(domain_xml(spec, self._domain_type))
+                domain = self._conn.defineXML(xml)
             except libvirt.libvirtError:
                 if self._find(spec.instance_id) is not None:  # a concurrent spawn of the same instance won
                     return
+                self._remove_files(spec.instance_id)
                 raise
             self._remember(domain.UUIDString(), spec.instance_id)
             try:
@@ -231,22 +305,31 @@ class LibvirtDriver(Driver):
             except libvirt.libvirtError:
                 # Leave nothing half-built behind: a defined guest would make a retry a no-op.
                 self._undefine_quietly(domain)
+                self._remove_files(spec.instance_id)
                 raise
 
     def destroy(self, instance_id: str) -> bool:
         with self._failing(f"destroy of instance {instance_id}"):
             domain = self._find(instance_id)
-            if domain is None:
-                return False
-            try:
-                if domain.isActive():
-                    domain.destroy()
-                if domain.isPersistent():
-                    domain.undefineFlags(_UNDEFINE_FLAGS)
-            except libvirt.libvirtError as error:
-                if not _is_gone(error):  # someone else removed it meanwhile
-                    raise
-            return True
+            if domain is not None:
+                self._cancel_restart(domain)
+                try:
+                    if domain.isActive():
+                        domain.destroy()
+                    if domain.isPersistent():
+                        domain.undefineFlags(_UNDEFINE_FLAGS)
+                except libvirt.libvirtError as error:
+                    if not _is_gone(error):  # someone else removed it meanwhile
+                        raise
+            # Also what a destroy interrupted between undefine and here left behind.
+            self._remove_files(instance_id)
+            return domain is not None
+
+    def console_output(self, instance_id: str) -> str:
+        """What the instance's guest wrote on its serial console, across its boots ("" on the test driver)."""
+        if self._image is None:
+            return ""
+        return read_console(self._image, self._node_name, instance_id)
 
     def power_off(self, instance_id: str, clean: bool = True) -> None:
         action = f"power_off of instance {instance_id}"
@@ -257,8 +340,9 @@ class LibvirtDriver(Driver):
             state, _reason = domain.state()
             # Only a running guest can answer ACPI; a paused or crashed one is pulled off.
             if clean and (state in _RUNNING_STATES or state == libvirt.VIR_DOMAIN_SHUTDOWN):
-                self._unless_done(domain.shutdown, lambda: not domain.isActive())
+                self._shut_down(domain, then_start=False)
             else:
+                self._cancel_restart(domain)
                 self._unless_done(domain.destroy, lambda: not domain.isActive())
 
     def power_on(self, instance_id: str) -> None:
@@ -276,6 +360,7 @@ class LibvirtDriver(Driver):
             domain = self._require(action, instance_id)
             if not hard and self._soft_reboot(domain):
                 return
+            self._cancel_restart(domain)
             # Nova's hard reboot: off if need be, any saved memory discarded, booted afresh.
             if domain.isActive():
                 self._unless_done(domain.destroy, lambda: not domain.isActive())
@@ -350,19 +435,71 @@ class LibvirtDriver(Driver):
     def set_event_sink(self, callback: EventSink) -> None:
         self._sink = callback
 
+    def set_reconnect_hook(self, callback: Callable[[], None]) -> None:
+        self._reconnect_hook = callback
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for callback_id in self._callback_ids:
+        self._closing.set()
+        self._release(self._conn, self._callback_ids)
+
+    def _release(self, conn: libvirt.virConnect, callback_ids: list[int]) -> None:
+        """Stop watching a connection and close it; a connection already dead cannot say no."""
+        for callback_id in callback_ids:
             try:
-                self._conn.domainEventDeregisterAny(callback_id)
+                conn.domainEventDeregisterAny(callback_id)
             except libvirt.libvirtError:
-                log.warning("could not deregister domain events of %s", self._uri, exc_info=True)
+                log.debug("could not deregister domain events of %s", self._uri, exc_info=True)
+        if self._domain_type != "test":
+            try:
+                conn.unregisterCloseCallback()
+            except libvirt.libvirtError:
+                log.debug("could not unregister the close callback of %s", self._uri, exc_info=True)
+        _close_quietly(conn)
+
+    # --- the connection dropping -------------------------------------------
+
+    def _on_close(self, conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
+        """libvirt closed the connection (libvirtd stopped: EOF; or hung: keepalive): reconnect on another thread."""
+        if self._closing.is_set() or conn is not self._conn:
+            return
+        with self._lock:
+            if self._reconnecting:
+                return
+            self._reconnecting = True
+        log.warning("%s: connection to %s closed (reason %d): reconnecting", self._node_name, self._uri, reason)
+        threading.Thread(target=self._reconnect, name=f"libvirt-reconnect-{self._node_name}", daemon=True).start()
+
+    def _reconnect(self) -> None:
+        """Open a new connection, retrying with backoff until it works or the driver closes; then call the hook."""
+        old, old_ids = self._conn, self._callback_ids
+        delay, longest = _RECONNECT_BACKOFF
         try:
-            self._conn.close()
-        except libvirt.libvirtError:
-            log.warning("could not close connection to %s", self._uri, exc_info=True)
+            while not self._closing.is_set():
+                try:
+                    self._connect()
+                    break
+                except DriverError as error:
+                    log.info("%s: still no %s (%s); again in %.1f s", self._node_name, self._uri, error, delay)
+                    self._closing.wait(delay)
+                    delay = min(delay * 2, longest)
+        finally:
+            with self._lock:
+                self._reconnecting = False
+        self._release(old, old_ids)
+        if self._closing.is_set():
+            if self._conn is not old:  # closed while reconnecting: close() saw the old connection
+                self._release(self._conn, self._callback_ids)
+            return
+        log.info("%s: reconnected to %s", self._node_name, self._uri)
+        hook = self._reconnect_hook
+        if hook is not None:
+            try:
+                hook()
+            except Exception:
+                log.exception("%s: reconnect hook failed", self._node_name)
 
     @contextmanager
     def _failing(self, action: str) -> Iterator[None]:
@@ -410,13 +547,11 @@ class LibvirtDriver(Driver):
                 raise
 
     def _soft_reboot(self, domain: libvirt.virDomain) -> bool:
-        """Ask a running guest to reboot itself; False when it cannot (then the caller reboots hard)."""
-        if self._hypervisor_type in _SILENT_REBOOT:
-            return False
+        """Nova's soft reboot of a running guest: shut down cleanly, started again once off; False when refused."""
         if domain.state()[0] not in _RUNNING_STATES:  # as Nova: only a running guest reboots softly
             return False
         try:
-            domain.reboot(0)
+            self._shut_down(domain, then_start=True)
         except libvirt.libvirtError as error:
             if _is_gone(error):
                 raise
@@ -424,21 +559,105 @@ class LibvirtDriver(Driver):
             return False
         return True
 
+    # --- clean shutdown ------------------------------------------------------
+
+    def _shut_down(self, domain: libvirt.virDomain, *, then_start: bool) -> None:
+        """Ask the guest to shut down (ACPI) and return; `then_start`: start it again once off.
+
+        The test driver stops it at once. A QEMU guest takes seconds, or does
+        not hear the request while still booting: `_await_shutdown` asks
+        again until it is off.
+        """
+        self._unless_done(domain.shutdown, lambda: not domain.isActive())
+        if not domain.isActive():
+            if then_start:
+                domain.create()
+            return
+        uuid = domain.UUIDString()
+        with self._lock:
+            watched = uuid in self._shutdowns
+            self._shutdowns[uuid] = then_start  # the latest request decides
+        if not watched:
+            threading.Thread(
+                target=self._await_shutdown, args=(uuid, domain.ID()), name=f"shutdown-{domain.name()}", daemon=True
+            ).start()
+
+    def _cancel_restart(self, domain: libvirt.virDomain) -> None:
+        """A later hard stop or removal wins over a pending soft reboot's start."""
+        with self._lock:
+            if domain.UUIDString() in self._shutdowns:
+                self._shutdowns[domain.UUIDString()] = False
+
+    def _await_shutdown(self, uuid: str, run_id: int) -> None:
+        """Until the guest's run `run_id` ends, ask it again every retry interval; pull it off hard at the timeout.
+
+        Then start it again if the last request said so (soft reboot), unless
+        someone else started it meanwhile.
+        """
+        policy = self._shutdown
+        deadline = time.monotonic() + policy.timeout
+        asked = time.monotonic()
+        then_start = False
+        while not self._closing.wait(_SHUTDOWN_POLL):
+            try:
+                domain = self._conn.lookupByUUIDString(uuid)
+                if not domain.isActive() or domain.ID() != run_id:
+                    break
+                now = time.monotonic()
+                if now >= deadline:
+                    log.warning("%s: %s ignored the shutdown for %.0f s: pulled off", self._node_name, domain.name(), policy.timeout)
+                    self._unless_done(domain.destroy, lambda: not domain.isActive())
+                    break
+                if now - asked >= policy.retry_interval:
+                    asked = now
+                    self._unless_done(domain.shutdown, lambda: not domain.isActive())
+            except libvirt.libvirtError as error:
+                if _is_gone(error) or time.monotonic() >= deadline:
+                    break
+                log.debug("%s: waiting for the shutdown of %s: %s", self._node_name, uuid, _error_message(error))
+        with self._lock:
+            then_start = self._shutdowns.pop(uuid, False) and not self._closing.is_set()
+        if then_start:
+            try:
+                domain = self._conn.lookupByUUIDString(uuid)
+                self._unless_done(domain.create, domain.isActive)
+            except libvirt.libvirtError:
+                log.warning("%s: could not start %s again after its shutdown", self._node_name, uuid, exc_info=True)
+
     def _find(self, instance_id: str) -> libvirt.virDomain | None:
         for domain, found in self._our_domains():
             if found == instance_id:
                 return domain
         return None
 
-    @staticmethod
-    def _read_instance_id(domain: libvirt.virDomain) -> str | None:
+    def _domain_xml(self, action: str, spec: GuestSpec) -> str:
+        """The guest's definition; on QEMU its overlay disk is made first."""
+        if self._domain_type == "test":
+            return domain_xml(spec, "test", host=self._node_name)
+        if self._image is None:
+            raise DriverError(f"{action} on {self._node_name} failed: no guest image configured for {self._uri}")
+        try:
+            make_overlay(self._image, self._node_name, spec.instance_id, spec.disk_gb)
+        except (DiskError, OSError) as error:
+            raise DriverError(f"{action} on {self._node_name} failed: {error}") from error
+        return domain_xml(spec, self._domain_type, host=self._node_name, image=self._image)
+
+    def _remove_files(self, instance_id: str) -> None:
+        if self._image is None:
+            return
+        try:
+            remove_instance_files(self._image, self._node_name, instance_id)
+        except OSError:
+            log.warning("%s: could not remove the files of instance %s", self._node_name, instance_id, exc_info=True)
+
+    def _read_instance_id(self, domain: libvirt.virDomain) -> str | None:
         try:
             element = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS, 0)
         except libvirt.libvirtError as error:
             if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
                 return None
             raise
-        return instance_id_from_metadata(element)
+        return instance_id_from_metadata(element, self._node_name)
 
     def _remember(self, uuid: str, instance_id: str | None) -> None:
         with self._lock:
@@ -478,7 +697,32 @@ class LibvirtDriver(Driver):
             return
         self._deliver(domain, STARTED, PowerState.RUNNING)
 
+    def _reports_a_change(self, domain: libvirt.virDomain, transition: str, power_state: PowerState) -> bool:
+        """Whether an event reports a change of its own, not a step of one another event reports (QEMU's)."""
+        uuid = domain.UUIDString()
+        if transition == RESUMED:
+            # QEMU starts and restores guests paused, then resumes them: that RESUMED
+            # is part of the STARTED; only a paused guest (or one never seen) resumes.
+            with self._lock:
+                last = self._powers.get(uuid)
+            return last is None or last == PowerState.PAUSED
+        if transition == SUSPENDED and power_state == PowerState.PAUSED:
+            # A managed save pauses the guest first; STOPPED(saved) reports the suspend.
+            try:
+                state, reason = domain.state()
+            except libvirt.libvirtError:
+                return False  # gone already: no pause to report
+            return state == libvirt.VIR_DOMAIN_PAUSED and reason != libvirt.VIR_DOMAIN_PAUSED_SAVE
+        return True
+
     def _deliver(self, domain: libvirt.virDomain, transition: str, power_state: PowerState) -> None:
+        if not self._reports_a_change(domain, transition, power_state):
+            return
+        with self._lock:
+            if transition == UNDEFINED:
+                self._powers.pop(domain.UUIDString(), None)
+            elif power_state != PowerState.NOSTATE:
+                self._powers[domain.UUIDString()] = power_state
         instance_id = self._instance_id_for_event(domain, transition)
         sink = self._sink
         if instance_id is None or sink is None:

@@ -7,7 +7,8 @@ the tests parse them back.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from novalog.agent.driver import GuestSpec, domain_name
@@ -17,6 +18,11 @@ from novalog.agent.driver import GuestSpec, domain_name
 METADATA_NS = "https://novalog.dev/xmlns/instance/1"
 METADATA_PREFIX = "novalog"
 DOMAIN_TYPES = frozenset({"test", "qemu"})
+
+# Where deploy/guest/build puts the tiny guest by default.
+GUEST_DIR = "/var/lib/libvirt/images/novalog"
+# Serial console only; reboot (not hang) if the guest's init ever dies.
+GUEST_CMDLINE = "console=ttyS0 quiet panic=-1"
 
 ET.register_namespace(METADATA_PREFIX, METADATA_NS)
 
@@ -55,39 +61,97 @@ def domain_type_for(uri: str) -> str:
     return "test" if uri.startswith("test:") else "qemu"
 
 
-def domain_xml(spec: GuestSpec, domain_type: str) -> str:
-    """The persistent domain definition of `spec`'s guest, tagged with its instance id in our metadata.
+@dataclass(frozen=True, slots=True)
+class GuestImage:
+    """What every guest of a QEMU host boots, and where its instances' files go.
 
-    Only the test driver's minimal domain is complete; a 'qemu' domain still
-    lacks its kernel and disk.
+    The kernel boots directly with the initramfs; each instance gets its own
+    directory `<instances_dir>/<host>/<instance id>/` holding its qcow2 overlay
+    on the shared base image and its serial console log.
+    """
+
+    kernel: str = f"{GUEST_DIR}/vmlinux"
+    initrd: str = f"{GUEST_DIR}/initrd.gz"
+    base_image: str = f"{GUEST_DIR}/base.qcow2"
+    instances_dir: str = f"{GUEST_DIR}/instances"
+    cmdline: str = GUEST_CMDLINE
+
+    def instance_dir(self, host: str, instance_id: str) -> str:
+        for part in (host, instance_id):
+            if not part or "/" in part or part in (".", ".."):
+                raise ValueError(f"not usable in a path: {part!r}")
+        return str(PurePosixPath(self.instances_dir) / host / instance_id)
+
+    def disk_path(self, host: str, instance_id: str) -> str:
+        return f"{self.instance_dir(host, instance_id)}/disk.qcow2"
+
+    def console_path(self, host: str, instance_id: str) -> str:
+        return f"{self.instance_dir(host, instance_id)}/console.log"
+
+
+def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, image: GuestImage | None = None) -> str:
+    """The persistent domain definition of `spec`'s guest, tagged with its instance id (and host) in our metadata.
+
+    A 'test' domain is the test driver's minimal one. A 'qemu' domain is a
+    whole TCG guest booting `image`'s kernel, with its disk and console under
+    the instance's directory on `host`; both are required for it.
     """
     if domain_type not in DOMAIN_TYPES:
         raise ValueError(f"domain type must be one of {sorted(DOMAIN_TYPES)}, got {domain_type!r}")
+    if domain_type == "qemu" and (image is None or host is None):
+        raise ValueError("a qemu domain needs the host and the guest image it boots")
     domain = ET.Element("domain", {"type": domain_type})
     ET.SubElement(domain, "name").text = domain_name(spec.instance_id)
     ET.SubElement(domain, "memory", {"unit": "MiB"}).text = str(spec.memory_mb)
     ET.SubElement(domain, "vcpu").text = str(spec.vcpus)
     metadata = ET.SubElement(domain, "metadata")
-    instance = ET.SubElement(metadata, f"{{{METADATA_NS}}}instance", {"id": spec.instance_id})
+    tag = {"id": spec.instance_id} if host is None else {"id": spec.instance_id, "host": host}
+    instance = ET.SubElement(metadata, f"{{{METADATA_NS}}}instance", tag)
     ET.SubElement(instance, f"{{{METADATA_NS}}}name").text = spec.name
     ET.SubElement(instance, f"{{{METADATA_NS}}}image").text = spec.image_ref
     ET.SubElement(instance, f"{{{METADATA_NS}}}disk_gb").text = str(spec.disk_gb)
     os_ = ET.SubElement(domain, "os")
-    ET.SubElement(os_, "type").text = "hvm"
-    if domain_type == "qemu":
-        # Without ACPI libvirt starts QEMU with it off and a graceful shutdown does nothing.
-        ET.SubElement(ET.SubElement(domain, "features"), "acpi")
+    if domain_type == "test":
+        ET.SubElement(os_, "type").text = "hvm"
+        return ET.tostring(domain, encoding="unicode")
+    assert image is not None and host is not None
+    ET.SubElement(os_, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
+    ET.SubElement(os_, "kernel").text = image.kernel
+    ET.SubElement(os_, "initrd").text = image.initrd
+    ET.SubElement(os_, "cmdline").text = image.cmdline
+    # Without ACPI libvirt starts QEMU with it off and a graceful shutdown does nothing.
+    ET.SubElement(ET.SubElement(domain, "features"), "acpi")
+    for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")):
+        ET.SubElement(domain, event).text = action
+    devices = ET.SubElement(domain, "devices")
+    disk = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
+    ET.SubElement(disk, "driver", {"name": "qemu", "type": "qcow2"})
+    ET.SubElement(disk, "source", {"file": image.disk_path(host, spec.instance_id)})
+    ET.SubElement(disk, "target", {"dev": "vda", "bus": "virtio"})
+    serial = ET.SubElement(devices, "serial", {"type": "pty"})
+    # virtlogd copies the console to the file, across restarts of the guest.
+    ET.SubElement(serial, "log", {"file": image.console_path(host, spec.instance_id), "append": "on"})
+    ET.SubElement(serial, "target", {"port": "0"})
+    console = ET.SubElement(devices, "console", {"type": "pty"})
+    ET.SubElement(console, "target", {"type": "serial", "port": "0"})
+    ET.SubElement(devices, "memballoon", {"model": "none"})
     return ET.tostring(domain, encoding="unicode")
 
 
-def instance_id_from_metadata(element_xml: str) -> str | None:
-    """The instance id in our metadata element as libvirt returns it, or None when it carries none."""
+def instance_id_from_metadata(element_xml: str, host: str | None = None) -> str | None:
+    """The instance id in our metadata element as libvirt returns it, or None when it carries none.
+
+    With `host`, only a guest of that host has one: several hosts may share
+    one hypervisor (one libvirtd) and must not see each other's guests.
+    """
     try:
         element = ET.fromstring(element_xml)
     except ET.ParseError:
         return None
     # libvirt hands the element back with or without its namespace depending on version.
     if element.tag.rpartition("}")[2] != "instance":
+        return None
+    if host is not None and element.get("host") != host:
         return None
     return element.get("id") or None
 

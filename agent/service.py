@@ -350,11 +350,15 @@ class NodeAgent:
 
     def _sync_every(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            try:
-                for out in self.sync_power_states():
-                    self.log.send(out)
-            except Exception:  # a failed sync must not end the syncing loop
-                log.exception("%s: power state sync failed", self.host)
+            self._sync_now()
+
+    def _sync_now(self) -> None:
+        """Reconcile and report; also the driver's reconnect hook (events were lost while it was disconnected)."""
+        try:
+            for out in self.sync_power_states():
+                self.log.send(out)
+        except Exception:  # a failed sync must not end the syncing loop, nor the driver's reconnecting
+            log.exception("%s: power state sync failed", self.host)
 
     def run(self, prefix: str) -> None:
         """Serve until stop(): reconcile, report, heartbeat, and obey commands."""
@@ -364,6 +368,8 @@ class NodeAgent:
         self.log.append([
             Outbound.event(self.host, self.capacity_report()), Outbound.event(self.host, self.heartbeat()), *self.sync_power_states(),
         ])
+        # Only now: a reconcile before the desired set is read would reap every guest.
+        self.driver.set_reconnect_hook(self._sync_now)
         for interval, make in ((self.heartbeat_interval, self.heartbeat), (self.capacity_interval, self.capacity_report)):
             threading.Thread(target=self._every, args=(interval, make), daemon=True).start()
         threading.Thread(target=self._sync_every, args=(self.capacity_interval,), daemon=True).start()

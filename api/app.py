@@ -13,13 +13,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novalog.api import microversion
-from novalog.api.deps import Api, ApiBackend, base_url
+from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
-from novalog.api.routes import compute_hosts, flavors, servers, versions
+from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,17 @@ def create_app(backend: ApiBackend) -> FastAPI:
         compute = request.url.path.startswith("/v2.1/")
         version = microversion.MIN
         try:
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > MAX_BODY:
+                raise ApiFault(413, f"Request is too large: {length} bytes, at most {MAX_BODY}.")
             if compute:
                 version = microversion.requested({k.lower(): v for k, v in request.headers.items()})
             request.state.microversion = version
             response = await call_next(request)
         except microversion.VersionError as exc:
             response = JSONResponse(fault_body(exc.status, str(exc)), status_code=exc.status)
+        except ApiFault as exc:
+            response = JSONResponse(fault_body(exc.status, exc.message), status_code=exc.status)
         except Exception:
             log.exception("unhandled error in %s %s (%s)", request.method, request.url.path, rid)
             response = JSONResponse(fault_body(500, "Unexpected API Error. Please report this at the project's issue tracker."), status_code=500)
@@ -66,8 +72,21 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
 
     api = Api(backend)
-    for family in (versions, flavors, servers, compute_hosts):
+    for family in (versions, flavors, servers, compute_hosts, identity, images):
         app.include_router(family.router(api))
+
+    def openapi() -> dict[str, Any]:
+        """The routes' OpenAPI document; every POST and PUT takes a JSON object (what a fuzzer should send)."""
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            for operations in schema["paths"].values():
+                for method, operation in operations.items():
+                    if method in ("post", "put") and "requestBody" not in operation:
+                        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -16,16 +16,18 @@ from novalog.events.feed import TopicFeed
 
 
 class ReadCache:
-    """Current rows of the instance, catalog and host tables, as the projections publish them."""
+    """Current rows of the instance, catalog, host and identity tables, as the projections publish them."""
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.instances: dict[str, Any] = {}
         self.catalog: dict[str, Any] = {}
         self.hosts: dict[str, Any] = {}
+        self.identity: dict[str, Any] = {}
         self._tables = {
             f"{prefix}.{topics.STATE_INSTANCES}": self.instances,
             f"{prefix}.{topics.STATE_CATALOG}": self.catalog,
             f"{prefix}.{topics.STATE_HOSTS}": self.hosts,
+            f"{prefix}.{topics.STATE_IDENTITY}": self.identity,
         }
         self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache")
 

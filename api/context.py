@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from novalog.api.faults import Forbidden, Unauthorized
+from novalog.api.faults import Unauthorized
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +22,6 @@ class RequestContext:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden()
 
 
 def context_from_token(token: str | None, request_id: str) -> RequestContext:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import Request
 
 from novalog.api.context import RequestContext, context_from_token
-from novalog.api.faults import BadRequest
+from novalog.api.faults import ApiFault, BadRequest
 from novalog.api.microversion import MIN, Version
+from novalog.api.policy import Policy
 from novalog.events.outbound import Outbound
 
+if TYPE_CHECKING:
+    from novalog.api.auth import IdentityService
+
 log = logging.getLogger(__name__)
+# Nova's [oslo_middleware] max_request_body_size: larger bodies are refused (413).
+MAX_BODY = 114688
 
 
 class Appender(Protocol):
@@ -38,6 +46,9 @@ class ApiBackend:
     write_wait: float = 5.0
     service_down_time: float = 20.0
     allow_resize_to_same_host: bool = False
+    policy_file: Path | None = None
+    # Tokens (auth.py); None: no identity service, Nova's noauth2 `user:project` tokens are trusted.
+    identity: IdentityService | None = None
 
 
 def base_url(request: Request) -> str:
@@ -52,6 +63,14 @@ class Api:
 
     def __init__(self, backend: ApiBackend) -> None:
         self.backend = backend
+        self.policy = Policy(backend.policy_file)
+
+    def authorize(self, rule: str, ctx: RequestContext, project_id: str | None = None, user_id: str | None = None) -> None:
+        """403 unless the caller passes the policy rule for a resource of `project_id` (default: the caller's)."""
+        self.policy.authorize(rule, ctx, {"project_id": project_id or ctx.project_id, "user_id": user_id or ctx.user_id})
+
+    def allowed(self, rule: str, ctx: RequestContext, project_id: str | None = None) -> bool:
+        return self.policy.allowed(rule, ctx, {"project_id": project_id or ctx.project_id, "user_id": ctx.user_id})
 
     def await_write(self, predicate: Any, key: str) -> None:
         """Wait until the read cache shows a write's effect (read-your-writes); a lagging projection only logs."""
@@ -60,7 +79,10 @@ class Api:
             log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
 
     def context(self, request: Request) -> RequestContext:
-        return context_from_token(request.headers.get("x-auth-token"), request.state.request_id)
+        token, request_id = request.headers.get("x-auth-token"), request.state.request_id
+        if self.backend.identity is None:
+            return context_from_token(token, request_id)
+        return self.backend.identity.context(token, request_id)
 
     @staticmethod
     def version(request: Request) -> Version:
@@ -69,8 +91,11 @@ class Api:
 
     @staticmethod
     async def json_body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:  # sent without a Content-Length (chunked)
+            raise ApiFault(413, f"Request is too large: more than {MAX_BODY} bytes.")
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             raise BadRequest("Malformed request body") from None
         if not isinstance(body, dict):

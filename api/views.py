@@ -215,6 +215,16 @@ def hypervisor_detail(row: HostState, up: bool) -> dict[str, Any]:
     }
 
 
+STATISTICS = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used", "free_ram_mb", "free_disk_gb",
+              "current_workload", "running_vms", "disk_available_least")
+
+
+def hypervisor_statistics(rows: list[tuple[HostState, bool]]) -> dict[str, Any]:
+    """The sums over every hypervisor (os-hypervisors/statistics)."""
+    details = [hypervisor_detail(row, up) for row, up in rows]
+    return {"count": len(details), **{key: sum(d[key] for d in details) for key in STATISTICS}}
+
+
 def service_view(row: HostState, up: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
     """A compute host's nova-compute service (os-services; `forced_down` from 2.11)."""
     beat = row.last_heartbeat_at

@@ -60,7 +60,7 @@ def refusal(action: str, reboot_type: str | None, instance_id: str, vm_state: st
 
 
 # The moves (Nova's check_instance_state on each API call): the vm_states each
-# may start from, all with no task running; the admin-only ones are marked.
+# may start from, all with no task running (who may ask is the API's policy).
 MOVE_ALLOWED: dict[str, frozenset[str]] = {
     "resize": frozenset({"active", "stopped"}),
     "migrate": frozenset({"active", "stopped"}),
@@ -69,7 +69,6 @@ MOVE_ALLOWED: dict[str, frozenset[str]] = {
     "confirmResize": frozenset({"resized"}),
     "revertResize": frozenset({"resized"}),
 }
-ADMIN_ONLY_MOVES = frozenset({"migrate", "os-migrateLive", "evacuate"})
 
 
 def move_refusal(api_name: str, instance_id: str, vm_state: str, task_state: str | None, host: str | None) -> str | None:

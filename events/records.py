@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 
+def guest_name(instance_id: str) -> str:
+    """The hypervisor-side name of an instance's guest: `novalog-<instance_id>` (agents name it, tables show it)."""
+    return f"novalog-{instance_id}"
+
+
 def utcnow() -> datetime:
     """Now, at the millisecond precision Avro's timestamp-millis keeps."""
     now = datetime.now(UTC)

@@ -25,7 +25,7 @@ from typing import Any
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name, schema_of
-from novalog.events.codec import SCHEMAS_DIR, load_entry_schema, read_manifest
+from novalog.events.codec import SCHEMAS_DIR, load_entry_schema
 from novalog.events.state import STATE_TYPES
 from novalog.events.topics import TOPIC_OF
 from novalog.events.types import EVENT_TYPES

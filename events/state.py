@@ -101,4 +101,34 @@ class FlavorState:
     offset: int = -1
 
 
-STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState)
+@dataclass(frozen=True, slots=True)
+class ProjectState:
+    """One project of the identity store."""
+
+    FAMILY: ClassVar[str] = "state"
+    project_id: str
+    name: str
+    domain_id: str
+    created_at: datetime
+    description: str | None = None
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """One user of the identity store: the password's hash and the roles given on each project (by project id)."""
+
+    FAMILY: ClassVar[str] = "state"
+    user_id: str
+    name: str
+    domain_id: str
+    password_hash: str
+    created_at: datetime
+    default_project_id: str | None = None
+    password_changed_at: datetime | None = None
+    # Only the roles given; the roles they imply are added when a token is made.
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    offset: int = -1
+
+
+STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState, ProjectState, UserState)

@@ -13,16 +13,18 @@ INSTANCE_EVENTS = "instance.events"
 HOST_EVENTS = "host.events"
 HOST_HEARTBEATS = "host.heartbeats"
 CATALOG_EVENTS = "catalog.events"
+IDENTITY_EVENTS = "identity.events"
 STATE_HOSTS = "state.hosts"
 STATE_INSTANCES = "state.instances"
 STATE_CATALOG = "state.catalog"
+STATE_IDENTITY = "state.identity"
 AGENT_COMMANDS = "agent"  # novalog.agent.<host>
 
 KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 LATEST_ONLY = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 
-EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS)
-COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG)
+EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS)
+COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY)
 
 TOPIC_OF: dict[type, str] = {
     types.InstanceBuildRequested: INSTANCE_EVENTS,
@@ -55,9 +57,16 @@ TOPIC_OF: dict[type, str] = {
     types.FlavorExtraSpecDeleted: CATALOG_EVENTS,
     types.InstanceSpawnOrdered: AGENT_COMMANDS,
     types.InstanceDeleteOrdered: AGENT_COMMANDS,
+    types.ProjectCreated: IDENTITY_EVENTS,
+    types.UserCreated: IDENTITY_EVENTS,
+    types.UserPasswordChanged: IDENTITY_EVENTS,
+    types.RoleAssigned: IDENTITY_EVENTS,
+    types.RoleUnassigned: IDENTITY_EVENTS,
     state.HostState: STATE_HOSTS,
     state.InstanceState: STATE_INSTANCES,
     state.FlavorState: STATE_CATALOG,
+    state.ProjectState: STATE_IDENTITY,
+    state.UserState: STATE_IDENTITY,
 }
 
 

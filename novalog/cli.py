@@ -134,7 +134,9 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
         f'[[hosts]]\nname = "bench{i}"\nvcpus = {per_host_vcpus}\nmemory_mb = {per_host_vcpus * 128}\ndisk_gb = {per_host_vcpus * 2}\n\n'
         for i in range(host_count)
     ))
-    bench_settings = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work})
+    bench_settings = settings.model_copy(
+        update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work, "auth_strategy": "noauth2"}
+    )
     ensure_all_topics(bench_settings)
     stack = LocalStack(bench_settings)
     try:
@@ -218,7 +220,11 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
 
-    settings = get_settings()
+    from novalog.api.token_keys import KeyRepository
+
+    # The local demo trusts Nova's development tokens ('admin:admin'); Keystone tokens work too once
+    # `novalog identity bootstrap` has made an admin (the keys are set up here).
+    settings = get_settings().model_copy(update={"auth_strategy": "noauth2"})
     if reset:
         import shutil
 
@@ -229,6 +235,7 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     click.echo(f"Kafka at {settings.kafka_bootstrap} (fetching and starting the local broker if that is the default) ...")
     broker = _ensure_local_broker(settings)
     ensure_all_topics(settings)
+    KeyRepository(settings.token_keys()).setup()
     hosts = [h.name for h in load_hosts(Path(settings.hosts_file))]
     stack = LocalStack(settings)
     try:
@@ -238,7 +245,7 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
             stack.wait_hosts_up(len(hosts))
         except TimeoutError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"API at {stack.api_url}/v2.1 (token 'admin:admin'); hosts: {', '.join(hosts)}; logs in {stack.log_dir}\n")
+        click.echo(f"API at {stack.api_url}/v2.1 (token 'admin:admin'; Keystone at {stack.api_url}/identity/v3); hosts: {', '.join(hosts)}; logs in {stack.log_dir}\n")
         if demo_count:
             active = run_demo(stack.api_url, demo_count, sys.stdout)
             click.echo(f"\n{active}/{demo_count} servers ACTIVE")
@@ -306,3 +313,160 @@ def bench_nova_compare(host_count: int, passes: int, venv: str) -> None:
         f"{', '.join(nova['weighers'])}): median {nova['median_ms']:.1f} ms"
     )
     click.echo(f"ratio: Nova / novalog = {nova['median_ms'] / ours.median_ms:.0f}x")
+
+
+# --- identity: users, projects, role assignments, token keys ---
+
+
+def _identity_admin():
+    from novalog.identity_admin import IdentityAdmin
+
+    try:
+        return IdentityAdmin(get_settings())
+    except TimeoutError as exc:
+        raise click.ClickException(f"cannot read the identity table: {exc}") from exc
+
+
+def _identity_call(action):
+    """Run one administration step; a refusal or a write nobody folded is the command's error."""
+    from novalog.api.identity_commands import InvalidIdentityRequest
+    from novalog.identity_admin import IdentityAdminError
+
+    with _identity_admin() as admin:
+        try:
+            return action(admin)
+        except (IdentityAdminError, InvalidIdentityRequest, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def identity() -> None:
+    """The identity store (Keystone v3 tokens at /identity/v3)."""
+
+
+@identity.command("bootstrap")
+@click.option("--admin-password", prompt=True, hide_input=True, confirmation_prompt=True, help="the admin user's password")
+@click.option("--admin-user", default="admin", show_default=True)
+@click.option("--admin-project", default="admin", show_default=True)
+def identity_bootstrap(admin_password: str, admin_user: str, admin_project: str) -> None:
+    """The admin project, the admin user and its admin role there (idempotent; resets a changed password)."""
+    done = _identity_call(lambda admin: admin.bootstrap(admin_password, admin_user, admin_project))
+    click.echo("\n".join(done) if done else "identity already bootstrapped")
+
+
+@main.group()
+def project() -> None:
+    """Projects of the identity store."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--description", default=None)
+def project_create(name: str, description: str | None) -> None:
+    row = _identity_call(lambda admin: admin.create_project(name, description))
+    click.echo(f"created project {row.name} {row.project_id}")
+
+
+@project.command("list")
+def project_list() -> None:
+    from novalog.events.state import ProjectState
+
+    def listing(admin):
+        return sorted((r for r in admin.rows.values() if isinstance(r, ProjectState)), key=lambda r: r.name)
+
+    for row in _identity_call(listing):
+        click.echo(f"{row.name:<16} {row.project_id}")
+
+
+@main.group()
+def user() -> None:
+    """Users of the identity store (passwords are kept as Argon2id hashes only)."""
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--project", "project_name", default=None, help="default project (and where --role is given)")
+@click.option("--role", default=None, type=click.Choice(["admin", "member", "reader"]))
+def user_create(name: str, password: str, project_name: str | None, role: str | None) -> None:
+    if role and not project_name:
+        raise click.UsageError("--role needs --project")
+
+    def create(admin):
+        row = admin.create_user(name, password, project_name)
+        return admin.assign(name, project_name, role) if role else row
+
+    row = _identity_call(create)
+    click.echo(f"created user {row.name} {row.user_id}")
+
+
+@user.command("set-password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_set_password(name: str, password: str) -> None:
+    _identity_call(lambda admin: admin.set_password(name, password))
+    click.echo(f"changed the password of {name}")
+
+
+@user.command("list")
+def user_list() -> None:
+    from novalog.events.state import UserState
+
+    def listing(admin):
+        rows = sorted((r for r in admin.rows.values() if isinstance(r, UserState)), key=lambda r: r.name)
+        return [admin.describe_user(r) for r in rows]
+
+    for line in _identity_call(listing):
+        click.echo(line)
+
+
+@main.group()
+def role() -> None:
+    """Role assignments: admin implies member, member implies reader."""
+
+
+@role.command("add")
+@click.option("--user", "user_name", required=True)
+@click.option("--project", "project_name", required=True)
+@click.argument("role_name", type=click.Choice(["admin", "member", "reader"]))
+def role_add(user_name: str, project_name: str, role_name: str) -> None:
+    _identity_call(lambda admin: admin.assign(user_name, project_name, role_name))
+    click.echo(f"gave {user_name} the {role_name} role on {project_name}")
+
+
+@role.command("remove")
+@click.option("--user", "user_name", required=True)
+@click.option("--project", "project_name", required=True)
+@click.argument("role_name", type=click.Choice(["admin", "member", "reader"]))
+def role_remove(user_name: str, project_name: str, role_name: str) -> None:
+    _identity_call(lambda admin: admin.unassign(user_name, project_name, role_name))
+    click.echo(f"took the {role_name} role on {project_name} from {user_name}")
+
+
+@main.group("token-keys")
+def token_keys() -> None:
+    """The Fernet keys that seal tokens (NOVALOG_TOKEN_KEY_DIR, by default .state/token-keys)."""
+
+
+@token_keys.command("setup")
+def token_keys_setup() -> None:
+    """Make the key directory and its first key (idempotent)."""
+    from novalog.api.token_keys import KeyRepository
+
+    repo = KeyRepository(get_settings().token_keys())
+    made = repo.setup()
+    click.echo(f"{'created' if made else 'kept'} token keys in {repo.path}: {', '.join(map(str, repo.numbers()))}")
+
+
+@token_keys.command("rotate")
+def token_keys_rotate() -> None:
+    """A new primary key; the newest NOVALOG_TOKEN_MAX_ACTIVE_KEYS are kept, so tokens sealed before stay valid."""
+    from novalog.api.token_keys import KeyRepository, NoTokenKeys
+
+    settings = get_settings()
+    repo = KeyRepository(settings.token_keys())
+    try:
+        new = repo.rotate(settings.token_max_active_keys)
+    except NoTokenKeys as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"primary token key is now {new}; keys kept: {', '.join(map(str, repo.numbers()))}")

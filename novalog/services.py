@@ -86,7 +86,9 @@ def make_driver(settings: Settings, host_name: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(node_xml(config.vcpus, config.memory_mb))
         uri = test_uri(path)
-    return config, LibvirtDriver(uri, config.name)
+    # The configured inventory, not libvirt's view of the machine, is what the host offers.
+    driver = LibvirtDriver(uri, config.name, vcpus=config.vcpus, memory_mb=config.memory_mb, image=config.guest_image())
+    return config, driver
 
 
 def serve_agent(settings: Settings, host_name: str) -> None:
@@ -116,12 +118,22 @@ def serve_api(settings: Settings) -> None:
     import uvicorn
 
     from novalog.api.app import ApiBackend, create_app
+    from novalog.api.auth import IdentityService
     from novalog.api.cache import ReadCache
+    from novalog.api.token_keys import KeyRepository, KeyRing
 
     ensure_all_topics(settings)
+    keys = KeyRepository(settings.token_keys())
+    if not keys.numbers():
+        if settings.auth_strategy == "keystone":
+            raise SystemExit(f"no token keys in {keys.path}: run `novalog token-keys setup` (or set NOVALOG_TOKEN_KEY_DIR)")
+        log.warning("no token keys in %s: only noauth2 tokens work until `novalog token-keys setup`", keys.path)
     event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
     cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
-    app = create_app(ApiBackend(event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host))
+    identity = IdentityService(KeyRing(keys), cache.identity, settings.token_expiration, settings.auth_strategy)
+    app = create_app(ApiBackend(
+        event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host, settings.policy_file, identity=identity,
+    ))
     try:
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -29,12 +30,20 @@ class Settings(BaseSettings):
     api_port: int = 8774
     api_write_wait: float = Field(5.0, description="seconds a write waits for its effect in the read cache")
 
+    auth_strategy: Literal["keystone", "noauth2"] = Field(
+        "keystone", description="keystone: only tokens from POST /identity/v3/auth/tokens; noauth2 (development): also trust 'user:project'"
+    )
+    token_key_dir: Path | None = Field(None, description="the Fernet token key repository (configuration); <state_dir>/token-keys when unset")
+    token_expiration: int = Field(3600, ge=1, description="seconds a token is valid (Keystone's [token] expiration)")
+    token_max_active_keys: int = Field(3, ge=2, description="keys kept by a rotation, the primary included (Keystone's max_active_keys)")
+
     heartbeat_interval: float = Field(10.0, gt=0, description="Nova's report_interval")
     service_down_time: float = Field(20.0, gt=0, description="a host is down when its last heartbeat is older")
     capacity_report_interval: float = Field(60.0, gt=0)
 
     max_attempts: int = Field(3, ge=1, description="placement attempts per instance (Nova's max_attempts)")
     scheduler_options_file: Path | None = Field(None, description="scheduler options JSON, reloaded when it changes")
+    policy_file: Path | None = Field(None, description="policy overrides (YAML or JSON, Nova's rule names); re-read when changed")
     allow_resize_to_same_host: bool = Field(False, description="Nova's option: a resize may stay on its host")
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
@@ -61,6 +70,10 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full name of a topic: `host.events` -> `novalog.host.events`."""
         return f"{self.topic_prefix}.{name}"
+
+    def token_keys(self) -> Path:
+        """Where the token keys are: token_key_dir, or the state folder's token-keys/."""
+        return Path(self.token_key_dir) if self.token_key_dir else Path(self.state_dir) / "token-keys"
 
     def agent_topic(self, host: str) -> str:
         return f"{self.topic_prefix}.agent.{host}"

@@ -81,11 +81,11 @@ class LocalStack:
             time.sleep(0.2)
         raise TimeoutError(f"the API did not answer in {timeout} s: {self.tail('api')}")
 
-    def wait_hosts_up(self, count: int, timeout: float = 60.0) -> None:
-        """Wait until the API lists `count` hypervisors up; a service that exits meanwhile is an error."""
+    def wait_hosts_up(self, count: int, timeout: float = 60.0, token: str = "admin:admin") -> None:
+        """Wait until the API lists `count` hypervisors up (asking with an admin's token); a service that exits meanwhile is an error."""
         from novalog.demo import ComputeClient
 
-        client = ComputeClient(self.api_url)
+        client = ComputeClient(self.api_url, token)
         deadline = time.monotonic() + timeout
         while len([h for h in client.hypervisors() if h["state"] == "up"]) < count:
             self.check_alive()

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import assert_never
 
-from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, action_key, refusal
+from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
 from novalog.projections import moves
 from novalog.events.outbound import Outbound
+from novalog.events.records import guest_name
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
@@ -114,6 +115,21 @@ def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -
     return deleting, [_delete_order(state, event, state.host, state.claim_id), *moves.on_delete(state, event.envelope)]
 
 
+def _spawned(state: InstanceState, host: str, hypervisor_hostname: str, domain: str, power_state: int, at) -> InstanceState:
+    """A building instance's guest runs on its host: ACTIVE (a delete asked for meanwhile still goes on)."""
+    if state.host != host or state.claim_id is None:
+        return state
+    return replace(
+        state,
+        vm_state="active",
+        task_state="deleting" if state.task_state == "deleting" else None,
+        power_state=power_state,
+        hypervisor_hostname=hypervisor_hostname,
+        domain_name=domain,
+        launched_at=state.launched_at or at,
+    )
+
+
 def _deleted(state: InstanceState, at) -> InstanceState:
     return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
 
@@ -142,22 +158,16 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
             # The guest started again (a start, a reboot, a resume): a power change.
             return _on_power(state, event.host, event.power_state), []
         case InstanceSpawned():
-            if state.host != event.host:
-                return state, []
-            return replace(
-                state,
-                vm_state="active",
-                task_state="deleting" if state.task_state == "deleting" else None,
-                power_state=event.power_state,
-                hypervisor_hostname=event.hypervisor_hostname,
-                domain_name=event.domain_name,
-                launched_at=state.launched_at or at,
-            ), []
+            return _spawned(state, event.host, event.hypervisor_hostname, event.domain_name, event.power_state, at), []
         case InstanceSpawnFailed():
             if state.vm_state != "building" or state.host != event.host:
                 return state, []
             task_state = "deleting" if state.task_state == "deleting" else None
             return replace(state, vm_state="error", task_state=task_state, power_state=0, host=None, claim_id=None, fault=event.fault), []
+        case InstancePowerStateChanged() if state.vm_state == "building" and event.power_state == RUNNING:
+            # The agent finds the guest running where it was ordered to spawn it, but its STARTED
+            # event never reached the log (the agent died first): the build is done all the same.
+            return _spawned(state, event.host, event.host, guest_name(state.instance_id), event.power_state, at), []
         case InstancePowerStateChanged():
             return _on_power(state, event.host, event.power_state), []
         case InstanceActionRequested() if event.action in (moves.CONFIRM, moves.REVERT):

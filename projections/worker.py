@@ -2,7 +2,7 @@
 
 One worker process holds the host-state table (host.events + host.heartbeats,
 co-partitioned by host name), the instance table (instance.events) and the
-catalog table (catalog.events), each in RocksDB and recovered from its
+catalog table (catalog.events) and the identity table (identity.events), each in RocksDB and recovered from its
 changelog. Every new row is published on its compacted state topic, Avro
 encoded with the manifest's ids, for readers outside Faust.
 """
@@ -23,8 +23,8 @@ from novalog.events.codec import DecodeError, decode, encode
 from novalog.events.dead_letters import dead_letter_facts
 from novalog.events.kafka import ensure_topics
 from novalog.events.outbound import Outbound
-from novalog.events.types import CatalogEvent, HostEvent, InstanceEvent
-from novalog.projections import catalog, host_state, instances
+from novalog.events.types import CatalogEvent, HostEvent, IdentityEvent, InstanceEvent
+from novalog.projections import catalog, host_state, identity, instances
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,13 @@ def _fold_catalog(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbou
     return (None if new is None else replace(new, offset=offset)), []
 
 
-TABLES = ("host_state", "instances", "catalog")
+def _fold_identity(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbound]]:
+    # The offset moves even when the fold refuses a create, so the refused writer sees its turn came and went.
+    new = identity.apply(state, event)
+    return (None if new is None else replace(new, offset=offset)), []
+
+
+TABLES = ("host_state", "instances", "catalog", "identity")
 
 
 def changelog_specs(prefix: str, partitions: int) -> dict[str, tuple[int, dict[str, str]]]:
@@ -130,6 +136,7 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
     make_agent(topics.HOST_HEARTBEATS, hosts, topics.STATE_HOSTS, HostEvent.__args__, _fold_hosts)
     make_agent(topics.INSTANCE_EVENTS, table(TABLES[1]), topics.STATE_INSTANCES, InstanceEvent.__args__, _fold_instances)
     make_agent(topics.CATALOG_EVENTS, table(TABLES[2]), topics.STATE_CATALOG, CatalogEvent.__args__, _fold_catalog)
+    make_agent(topics.IDENTITY_EVENTS, table(TABLES[3]), topics.STATE_IDENTITY, IdentityEvent.__args__, _fold_identity)
     return app
 
 

@@ -25,7 +25,7 @@ from novalog.events.records import (
     Resources,
     WeighedHost,
 )
-from novalog.events.state import FlavorState, HostState, InstanceState
+from novalog.events.state import FlavorState, HostState, InstanceState, ProjectState, UserState
 from novalog.events.types import (
     FlavorExtraSpecDeleted,
     FlavorExtraSpecsSet,
@@ -54,6 +54,11 @@ from novalog.events.types import (
     InstanceSpawnFailed,
     InstanceSpawnOrdered,
     PlacementProposed,
+    ProjectCreated,
+    RoleAssigned,
+    RoleUnassigned,
+    UserCreated,
+    UserPasswordChanged,
 )
 from novalog.scheduler.host_state import Aggregate, SchedHost, host_view
 
@@ -580,3 +585,55 @@ def build_busy_host(running: int = 0, building: int = 0, aggregates: Iterable[di
     state = build_host_state(claims=build_claims(running, "running"), **state_fields)
     groups = [Aggregate(id=f"agg-{i}", name=f"agg-{i}", metadata=dict(md)) for i, md in enumerate(aggregates, 1)]
     return host_view(state, {c.claim_id: c for c in build_claims(building, "building")}, NOW, SERVICE_DOWN_TIME, aggregates=groups)
+
+
+# --- identity ---
+
+# A stand-in for a KDF hash: the fold and the codec never look inside it.
+PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+
+
+def build_project_created(name: str = "demo", project_id: str = "p-demo", at: datetime = NOW, **fields: Any) -> ProjectCreated:
+    values: dict[str, Any] = {"envelope": _envelope("ProjectCreated", f"e-project-{project_id}", at), "project_id": project_id, "name": name, "domain_id": "default"}
+    return ProjectCreated(**{**values, **fields})
+
+
+def build_user_created(name: str = "alice", user_id: str = "u-alice", at: datetime = NOW, **fields: Any) -> UserCreated:
+    values: dict[str, Any] = {
+        "envelope": _envelope("UserCreated", f"e-user-{user_id}", at), "user_id": user_id, "name": name,
+        "domain_id": "default", "password_hash": PASSWORD_HASH,
+    }
+    return UserCreated(**{**values, **fields})
+
+
+def build_password_changed(name: str = "alice", user_id: str = "u-alice", at: datetime = NOW, **fields: Any) -> UserPasswordChanged:
+    values: dict[str, Any] = {
+        "envelope": _envelope("UserPasswordChanged", f"e-password-{user_id}-{at.isoformat()}", at), "user_id": user_id,
+        "name": name, "domain_id": "default", "password_hash": PASSWORD_HASH.replace("aGFzaGhhc2hoYXNo", "bmV3bmV3bmV3bmV3"),
+    }
+    return UserPasswordChanged(**{**values, **fields})
+
+
+def build_role_assigned(role: str = "member", project_id: str = "p-demo", user_name: str = "alice", user_id: str = "u-alice", **fields: Any) -> RoleAssigned:
+    values: dict[str, Any] = {
+        "envelope": _envelope("RoleAssigned", f"e-assign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
+        "user_name": user_name, "domain_id": "default", "project_id": project_id, "role": role,
+    }
+    return RoleAssigned(**{**values, **fields})
+
+
+def build_role_unassigned(role: str = "member", project_id: str = "p-demo", user_name: str = "alice", user_id: str = "u-alice", **fields: Any) -> RoleUnassigned:
+    values: dict[str, Any] = {
+        "envelope": _envelope("RoleUnassigned", f"e-unassign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
+        "user_name": user_name, "domain_id": "default", "project_id": project_id, "role": role,
+    }
+    return RoleUnassigned(**{**values, **fields})
+
+
+def build_project_state(name: str = "demo", project_id: str = "p-demo", **fields: Any) -> ProjectState:
+    return ProjectState(**{"project_id": project_id, "name": name, "domain_id": "default", "created_at": NOW, **fields})
+
+
+def build_user_state(name: str = "alice", user_id: str = "u-alice", **fields: Any) -> UserState:
+    values: dict[str, Any] = {"user_id": user_id, "name": name, "domain_id": "default", "password_hash": PASSWORD_HASH, "created_at": NOW}
+    return UserState(**{**values, **fields})

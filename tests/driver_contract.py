@@ -2,7 +2,8 @@
 
 A backend's test module subclasses `DriverContract` (its name starts with
 `Test`) and overrides the `open_driver` fixture: a function that opens a
-driver on a fresh, empty host described by a `HostSpec`.
+driver on a fresh, empty host described by a `HostSpec`. A backend whose
+guests take seconds (QEMU) also overrides `event_timeout`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from novalog.agent.driver import (
     PowerState,
 )
 
-EVENT_TIMEOUT = 5.0  # seconds; the test driver delivers a whole lifecycle in milliseconds
+EVENT_TIMEOUT = 5.0  # seconds, by default; the test driver delivers a whole lifecycle in milliseconds
 
 # The events of one action, as (transition, power state) pairs; see the table in `Driver`.
 SPAWNED = [(DEFINED, PowerState.SHUTDOWN), (STARTED, PowerState.RUNNING)]
@@ -89,15 +90,17 @@ def guest_spec(instance_id: str, vcpus: int = 2, memory_mb: int = 512) -> GuestS
 class EventRecorder:
     """An event sink that queues what it gets, so tests can wait for an event with a bounded timeout."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = EVENT_TIMEOUT) -> None:
         self._queue: queue.Queue[LifecycleEvent] = queue.Queue()
         self.seen: list[LifecycleEvent] = []
+        self.timeout = timeout
 
     def __call__(self, event: LifecycleEvent) -> None:
         self._queue.put(event)
 
-    def wait_for(self, instance_id: str, transitions: Collection[str], timeout: float = EVENT_TIMEOUT) -> LifecycleEvent:
-        """The first new event of `instance_id` with one of `transitions`; fails after `timeout` seconds."""
+    def wait_for(self, instance_id: str, transitions: Collection[str], timeout: float | None = None) -> LifecycleEvent:
+        """The first new event of `instance_id` with one of `transitions`; fails after `timeout` seconds (the recorder's)."""
+        timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             try:
@@ -159,18 +162,26 @@ def at(power_state: PowerState, instance_id: str = "i-1") -> Guest:
 class DriverContract:
     """The tests every driver passes; subclasses provide `open_driver`."""
 
+    # A simulated host takes its CPU model from the HostSpec; a real one reports its machine's.
+    CPU_MODEL_FROM_HOST_SPEC = True
+
+    @pytest.fixture
+    def event_timeout(self) -> float:
+        """How long a test waits for one event, in seconds."""
+        return EVENT_TIMEOUT
+
     @pytest.fixture
     def open_driver(self) -> OpenDriver:
         raise NotImplementedError("a backend's test class overrides the open_driver fixture")
 
     @pytest.fixture
-    def make_host(self, open_driver: OpenDriver) -> Iterator[Callable[..., Host]]:
+    def make_host(self, open_driver: OpenDriver, event_timeout: float) -> Iterator[Callable[..., Host]]:
         opened: list[Driver] = []
 
         def make(hostname: str = "host-a", **node: object) -> Host:
             driver = open_driver(HostSpec(hostname, **node))  # type: ignore[arg-type]
             opened.append(driver)
-            host = Host(driver)
+            host = Host(driver, EventRecorder(event_timeout))
             driver.set_event_sink(host.events)
             return host
 
@@ -183,7 +194,9 @@ class DriverContract:
 
         info = host.driver.node_info()
 
-        assert info == NodeInfo(info.hypervisor_type, info.hypervisor_version, "host-a", "novalog-6c", 6, 12288)
+        model = "novalog-6c" if self.CPU_MODEL_FROM_HOST_SPEC else info.cpu_model
+        assert info == NodeInfo(info.hypervisor_type, info.hypervisor_version, "host-a", model, 6, 12288)
+        assert info.cpu_model
         assert info.hypervisor_type and isinstance(info.hypervisor_version, int)
 
     def test_spawn_reports_started_and_lists_the_running_guest(self, make_host: Callable[..., Host]) -> None:

@@ -51,6 +51,8 @@ def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, in
         heartbeat_interval=1.0,
         service_down_time=5.0,
         capacity_report_interval=5.0,
+        # Nova's development tokens ('admin:admin'); the identity tests pass auth_strategy="keystone".
+        auth_strategy="noauth2",
     ).model_copy(update=overrides)
 
 
@@ -113,3 +115,16 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, check: C
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def act(stack: RunningStack, server_id: str, body: dict, status: str, power: int, timeout: float = 20) -> dict:
+    """POST a server action (202) and wait until the server settles in `status` with `power`; return it."""
+    resp = stack.client.http.post(f"/servers/{server_id}/action", json=body)
+    assert resp.status_code == 202, resp.text
+
+    def reached() -> dict | None:
+        server = stack.client.show(server_id)
+        done = server["status"] == status and server["OS-EXT-STS:task_state"] is None
+        return server if done and server["OS-EXT-STS:power_state"] == power else None
+
+    return wait_until(reached, timeout, f"{body} to end in {status}")

@@ -23,7 +23,7 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/os-services")
     def list_services(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-services:list", ctx)
         host, binary = request.query_params.get("host"), request.query_params.get("binary")
         version = api.version(request)
         return {
@@ -37,7 +37,7 @@ def router(api: Api) -> APIRouter:
     def update_service(
         verb: str, request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)
     ) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-services:update", ctx)
         verbs = ("enable", "disable", "disable-log-reason") + (("force-down",) if api.version(request) >= FORCE_DOWN else ())
         if verb not in verbs:
             raise NotFound(f"Unknown action {verb}")
@@ -74,17 +74,22 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/os-hypervisors")
     def list_hypervisors(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-hypervisors:list", ctx)
         return {"hypervisors": [views.hypervisor_brief(r, up) for r, up in hypervisor_rows()]}
 
     @router.get("/v2.1/os-hypervisors/detail")
     def list_hypervisors_detail(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-hypervisors:list-detail", ctx)
         return {"hypervisors": [views.hypervisor_detail(r, up) for r, up in hypervisor_rows()]}
+
+    @router.get("/v2.1/os-hypervisors/statistics")
+    def hypervisor_statistics(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        api.authorize("os_compute_api:os-hypervisors:statistics", ctx)
+        return {"hypervisor_statistics": views.hypervisor_statistics(hypervisor_rows())}
 
     @router.get("/v2.1/os-hypervisors/{hypervisor_id}")
     def show_hypervisor(hypervisor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-hypervisors:show", ctx)
         for r, up in hypervisor_rows():
             if str(views.hypervisor_numeric_id(r.host)) == hypervisor_id:
                 return {"hypervisor": views.hypervisor_detail(r, up)}

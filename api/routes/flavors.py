@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from novalog.api import commands, views
+from novalog.api import commands, paging, queries, views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
 from novalog.api.faults import ApiFault, NotFound
@@ -20,7 +20,6 @@ def router(api: Api) -> APIRouter:
     backend = api.backend
     await_write, context, json_body = api.await_write, api.context, api.json_body
 
-
     def flavors() -> list[Any]:
         return sorted((r for r in list(backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
 
@@ -30,13 +29,20 @@ def router(api: Api) -> APIRouter:
             raise NotFound(f"Flavor {flavor_id} could not be found.")
         return row
 
+    def listed(request: Request, ctx: RequestContext) -> tuple[list[Any], dict[str, Any]]:
+        params = dict(request.query_params)
+        rows = queries.select_flavors(list(backend.cache.catalog.values()), params, ctx.is_admin)
+        return paging.page(rows, lambda r: r.flavor.id, params, f"{base_url(request)}{request.url.path}", "flavors")
+
     @router.get("/v2.1/flavors")
     def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"flavors": [views.flavor_brief(base_url(request), r) for r in flavors()]}
+        rows, links = listed(request, ctx)
+        return {"flavors": [views.flavor_brief(base_url(request), r) for r in rows], **links}
 
     @router.get("/v2.1/flavors/detail")
     def list_flavors_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"flavors": [views.flavor_detail(base_url(request), r) for r in flavors()]}
+        rows, links = listed(request, ctx)
+        return {"flavors": [views.flavor_detail(base_url(request), r) for r in rows], **links}
 
     @router.get("/v2.1/flavors/{flavor_id}")
     def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def router(api: Api) -> APIRouter:
 
     @router.post("/v2.1/flavors")
     def create_flavor(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-flavor-manage:create", ctx)
         flavor, out = commands.create_flavor(ctx, body)
         existing = backend.cache.catalog.get(f"flavor:{flavor.id}")
         if existing is not None and not existing.deleted:
@@ -65,7 +71,7 @@ def router(api: Api) -> APIRouter:
 
     @router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
     def delete_flavor(flavor_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-flavor-manage:delete", ctx)
         find_flavor(flavor_id)
         out = commands.delete_flavor(ctx, flavor_id)
         catalog_write(out, lambda: backend.cache.catalog[out.key].deleted)
@@ -73,11 +79,12 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
     def list_extra_specs(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        api.authorize("os_compute_api:os-flavor-extra-specs:index", ctx)
         return {"extra_specs": dict(find_flavor(flavor_id).flavor.extra_specs)}
 
     @router.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
     def create_extra_specs(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-flavor-extra-specs:create", ctx)
         find_flavor(flavor_id)
         specs, out = commands.set_extra_specs(ctx, flavor_id, body)
         catalog_write(out, lambda: all(backend.cache.catalog[out.key].flavor.extra_specs.get(k) == v for k, v in specs.items()))
@@ -85,6 +92,7 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
     def show_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        api.authorize("os_compute_api:os-flavor-extra-specs:show", ctx)
         specs = find_flavor(flavor_id).flavor.extra_specs
         if key not in specs:
             raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
@@ -92,7 +100,7 @@ def router(api: Api) -> APIRouter:
 
     @router.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
     def update_extra_spec(flavor_id: str, key: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-flavor-extra-specs:update", ctx)
         find_flavor(flavor_id)
         specs, out = commands.set_extra_specs(ctx, flavor_id, body, key)
         catalog_write(out, lambda: backend.cache.catalog[out.key].flavor.extra_specs.get(key) == specs[key])
@@ -100,7 +108,7 @@ def router(api: Api) -> APIRouter:
 
     @router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
     def delete_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> Response:
-        ctx.require_admin()
+        api.authorize("os_compute_api:os-flavor-extra-specs:delete", ctx)
         if key not in find_flavor(flavor_id).flavor.extra_specs:
             raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
         out = commands.delete_extra_spec(ctx, flavor_id, key)

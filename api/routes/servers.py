@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import commands, views
+from novalog.api import commands, paging, queries, views
+from novalog.api.paging import truthy
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
 from novalog.api.faults import BadRequest, Conflict, NotFound
-from novalog.events.actions import ADMIN_ONLY_MOVES, MOVE_ALLOWED, move_refusal, refusal
+from novalog.api.policy import ACTION_RULES
+from novalog.events.actions import MOVE_ALLOWED, move_refusal, refusal
 from novalog.events.records import utcnow
 
 MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
@@ -23,24 +25,27 @@ def router(api: Api) -> APIRouter:
     backend = api.backend
     await_write, context, json_body = api.await_write, api.context, api.json_body
 
-
-    def visible(row: Any, ctx: RequestContext) -> bool:
-        return row.vm_state != "deleted" and (row.project_id == ctx.project_id)
-
-    def find_server(server_id: str, ctx: RequestContext) -> Any:
+    def find_server(server_id: str, ctx: RequestContext, rule: str) -> Any:
+        """The caller's server (an admin's: anyone's), checked against `rule`; another project's is 404, as Nova."""
         row = backend.cache.instances.get(server_id)
         if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
             raise NotFound(f"Instance {server_id} could not be found.")
+        api.authorize(rule, ctx, row.project_id, row.user_id)
         return row
 
-    def servers_of(ctx: RequestContext, all_tenants: bool) -> list[Any]:
-        rows = [r for r in list(backend.cache.instances.values()) if r.vm_state != "deleted"]
-        if not (all_tenants and ctx.is_admin):
-            rows = [r for r in rows if visible(r, ctx)]
-        return sorted(rows, key=lambda r: (r.created_at, r.instance_id), reverse=True)
+    def servers_of(ctx: RequestContext, request: Request, rule: str) -> tuple[list[Any], dict[str, Any]]:
+        """One page of the servers the caller may list, and the next-page link (Nova's filters, sorting, paging)."""
+        api.authorize(rule, ctx)
+        params = dict(request.query_params)
+        all_tenants = truthy(params.get("all_tenants"))
+        if all_tenants:
+            api.authorize(f"{rule}:get_all_tenants", ctx)
+        admin = api.allowed(f"{rule}:get_all_tenants", ctx)
+        rows = queries.select_servers(list(backend.cache.instances.values()), params, ctx.project_id, all_tenants, admin)
+        return paging.page(rows, lambda r: r.instance_id, params, f"{base_url(request)}{request.url.path}", "servers")
 
-    def truthy(value: str | None) -> bool:
-        return value is not None and value.lower() in ("1", "true", "yes", "")
+    def extended(ctx: RequestContext) -> bool:
+        return api.allowed("os_compute_api:os-extended-server-attributes", ctx)
 
     def counts(server: dict[str, Any]) -> tuple[int, int]:
         """min_count and max_count as Nova checks them: integers >= 1, min <= max."""
@@ -63,21 +68,23 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/servers")
     def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
-        return {"servers": [views.server_brief(base_url(request), r) for r in rows]}
+        rows, links = servers_of(ctx, request, "os_compute_api:servers:index")
+        return {"servers": [views.server_brief(base_url(request), r) for r in rows], **links}
 
     @router.get("/v2.1/servers/detail")
     def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        rows = servers_of(ctx, truthy(request.query_params.get("all_tenants")))
-        version = api.version(request)
-        return {"servers": [views.server_detail(base_url(request), r, ctx.is_admin, version) for r in rows]}
+        rows, links = servers_of(ctx, request, "os_compute_api:servers:detail")
+        version, admin_view = api.version(request), extended(ctx)
+        return {"servers": [views.server_detail(base_url(request), r, admin_view, version) for r in rows], **links}
 
     @router.get("/v2.1/servers/{server_id}")
     def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"server": views.server_detail(base_url(request), find_server(server_id, ctx), ctx.is_admin, api.version(request))}
+        row = find_server(server_id, ctx, "os_compute_api:servers:show")
+        return {"server": views.server_detail(base_url(request), row, extended(ctx), api.version(request))}
 
     @router.post("/v2.1/servers", status_code=202)
     def create_server(request: Request, response: Response, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        api.authorize("os_compute_api:servers:create", ctx)
         server = body.get("server")
         if not isinstance(server, dict):
             raise BadRequest("Invalid input for field/attribute server.")
@@ -124,7 +131,7 @@ def router(api: Api) -> APIRouter:
 
     @router.delete("/v2.1/servers/{server_id}", status_code=204)
     def delete_server(server_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        row = find_server(server_id, ctx)
+        row = find_server(server_id, ctx, "os_compute_api:servers:delete")
         out = commands.delete_server(ctx, row.instance_id)
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
@@ -132,9 +139,10 @@ def router(api: Api) -> APIRouter:
 
     @router.post("/v2.1/servers/{server_id}/action", status_code=202)
     def server_action(server_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> Response:
-        row = find_server(server_id, ctx)
-        if len(body) == 1 and next(iter(body)) in MOVE_ALLOWED:
-            return move_action(row, *next(iter(body.items())), ctx)
+        name = next(iter(body)) if len(body) == 1 else None
+        row = find_server(server_id, ctx, ACTION_RULES.get(name or "", "os_compute_api:servers:show"))
+        if name in MOVE_ALLOWED:
+            return move_action(row, name, body[name], ctx)
         action, reboot_type = commands.parse_action(body)
         problem = refusal(action, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
         if problem:
@@ -146,8 +154,6 @@ def router(api: Api) -> APIRouter:
 
     def move_action(row: Any, name: str, args: Any, ctx: RequestContext) -> Response:
         """resize, confirmResize, revertResize, migrate, os-migrateLive, evacuate: Nova's checks, then one event."""
-        if name in ADMIN_ONLY_MOVES:
-            ctx.require_admin()
         target = commands.parse_move(name, args)
         problem = move_refusal(name, row.instance_id, row.vm_state, row.task_state, row.host)
         if problem:

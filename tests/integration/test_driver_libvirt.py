@@ -135,7 +135,7 @@ def history(driver: LibvirtDriver, events: EventRecorder) -> list[tuple[str, int
 
 
 def test_the_test_drivers_own_reboot_is_silent(running) -> None:
-    """Why a soft reboot is a hard one on the test driver: its virDomainReboot reports nothing at all."""
+    """Why a soft reboot is Nova's shutdown-then-start, not virDomainReboot: on the test driver that reports nothing at all."""
     driver, events, domain = running
     before = domain.ID()
 
@@ -147,34 +147,46 @@ def test_the_test_drivers_own_reboot_is_silent(running) -> None:
     assert history(driver, events) == SPAWNED + STOP + REMOVED
 
 
-def test_a_soft_reboot_asks_the_guest_where_the_hypervisor_reports_it(running, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_soft_reboot_asks_the_guest_to_shut_down_and_starts_it_again(running, monkeypatch: pytest.MonkeyPatch) -> None:
     driver, events, _domain = running
-    asked: list[int] = []
-    monkeypatch.setattr(driver, "_hypervisor_type", "QEMU")
-    monkeypatch.setattr(libvirt.virDomain, "reboot", lambda _self, flags=0: asked.append(flags) or 0)
+    asked: list[str] = []
+    shutdown = libvirt.virDomain.shutdown
+
+    def ask(domain: libvirt.virDomain) -> int:
+        asked.append(domain.name())
+        return shutdown(domain)
+
+    monkeypatch.setattr(libvirt.virDomain, "shutdown", ask)
 
     driver.reboot("i-1", hard=False)
 
-    assert asked == [0]
-    # The guest's reboot is reported by VIR_DOMAIN_EVENT_ID_REBOOT (QEMU), as a start.
-    driver._on_reboot(driver._conn, driver._conn.lookupByName("novalog-i-1"), None)
-    assert history(driver, events) == SPAWNED + [(STARTED, PowerState.RUNNING)] + STOP + REMOVED
+    events.wait_for("i-1", {STARTED})
+    assert asked == ["novalog-i-1"]
+    assert history(driver, events) == SPAWNED + REBOOT_ACTIVE + STOP + REMOVED
 
 
 def test_a_soft_reboot_the_hypervisor_refuses_is_a_hard_one(running, monkeypatch: pytest.MonkeyPatch) -> None:
     driver, events, _domain = running
 
-    def refuse(_self: libvirt.virDomain, flags: int = 0) -> int:
-        raise libvirt.libvirtError("this hypervisor does not support reboot")
+    def refuse(_self: libvirt.virDomain) -> int:
+        raise libvirt.libvirtError("this hypervisor does not support shutdown")
 
-    monkeypatch.setattr(driver, "_hypervisor_type", "QEMU")
-    monkeypatch.setattr(libvirt.virDomain, "reboot", refuse)
+    monkeypatch.setattr(libvirt.virDomain, "shutdown", refuse)
 
     driver.reboot("i-1", hard=False)
 
     events.wait_for("i-1", {STARTED})
     assert [g.power_state for g in driver.list_guests()] == [PowerState.RUNNING]
     assert history(driver, events) == SPAWNED + REBOOT_ACTIVE + STOP + REMOVED
+
+
+def test_a_reboot_the_guest_makes_itself_is_reported_as_a_start(running) -> None:
+    driver, events, domain = running
+
+    # What QEMU's VIR_DOMAIN_EVENT_ID_REBOOT delivers when a guest reboots on its own.
+    driver._on_reboot(driver._conn, domain, None)
+
+    assert history(driver, events) == SPAWNED + [(STARTED, PowerState.RUNNING)] + STOP + REMOVED
 
 
 def test_suspend_is_a_managed_save_and_resume_restores_it(running) -> None:

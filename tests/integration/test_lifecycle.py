@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import act, SMALL_FLAVOR, RunningStack, stack_settings, wait_until
 
 HOSTS = [("cn1", 4, 8192, 80), ("cn2", 4, 8192, 80)]
 
@@ -21,16 +21,6 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         running.stop()
 
 
-def act(stack: RunningStack, server_id: str, body: dict, status: str, power: int) -> dict:
-    resp = stack.client.http.post(f"/servers/{server_id}/action", json=body)
-    assert resp.status_code == 202, resp.text
-
-    def reached() -> dict | None:
-        server = stack.client.show(server_id)
-        done = server["status"] == status and server["OS-EXT-STS:task_state"] is None
-        return server if done and server["OS-EXT-STS:power_state"] == power else None
-
-    return wait_until(reached, 20, f"{body} to end in {status}")
 
 
 def test_stop_start_reboot_pause_suspend_and_their_conflicts(stack: RunningStack) -> None:

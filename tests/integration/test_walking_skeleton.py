@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until

@@ -26,6 +26,13 @@ from hypothesis import strategies as st
 
 from builders import (
     NOW,
+    build_password_changed,
+    build_project_created,
+    build_project_state,
+    build_role_assigned,
+    build_role_unassigned,
+    build_user_created,
+    build_user_state,
     build_migration,
     build_move_failed,
     build_move_ordered,
@@ -150,6 +157,13 @@ EXAMPLES: dict[type, Any] = {
             reservation_id="r-1", launch_index=1, user_data="I2Nsb3VkLWNvbmZpZw==", locked=True,
         ),
         build_flavor_state(FLAVOR, deleted=True, offset=7),
+        build_project_created(envelope=ENVELOPE, description="the demo project"),
+        build_user_created(envelope=ENVELOPE, default_project_id="p-demo"),
+        build_password_changed(envelope=ENVELOPE),
+        build_role_assigned("admin", envelope=ENVELOPE),
+        build_role_unassigned("admin", envelope=ENVELOPE),
+        build_project_state(description="the demo project", offset=3),
+        build_user_state(default_project_id="p-demo", password_changed_at=LATER, roles={"p-demo": ["member"]}, offset=4),
     )
 }
 

@@ -459,3 +459,16 @@ def test_replaying_the_uncommitted_tail_again_changes_nothing(history, data) -> 
     final, _ = fold(events)
 
     assert fold(events[k:], final)[0] == final
+
+
+def test_a_power_reading_of_a_running_guest_ends_a_build_whose_started_event_was_lost() -> None:
+    """The agent died after the guest started, before its STARTED event reached the log; restarted, it reports RUNNING."""
+    from builders import build_power_state_changed
+
+    placed = build_instance_state(vm_state="building", task_state="spawning", host="host-1", claim_id="claim-1")
+    elsewhere, _ = handle(placed, build_power_state_changed(host="host-2", power_state=1))
+    off, _ = handle(placed, build_power_state_changed(host="host-1", power_state=4))
+    done, _ = handle(placed, build_power_state_changed(host="host-1", power_state=1))
+
+    assert elsewhere == placed and off.vm_state == "building"
+    assert (done.vm_state, done.task_state, done.power_state, done.domain_name) == ("active", None, 1, "novalog-instance-1")

@@ -10,7 +10,9 @@ import pytest
 
 from driver_contract import guest_spec
 from novalog.agent.node import (
+    GUEST_CMDLINE,
     METADATA_NS,
+    GuestImage,
     domain_type_for,
     domain_xml,
     instance_id_from_metadata,
@@ -18,6 +20,8 @@ from novalog.agent.node import (
     resized_domain_xml,
     test_uri,
 )
+
+IMAGE = GuestImage("/g/vmlinux", "/g/initrd.gz", "/g/base.qcow2", "/g/instances")
 
 
 def test_node_xml_describes_one_socket_of_cores() -> None:
@@ -84,11 +88,49 @@ def test_domain_xml_is_the_minimal_test_domain_tagged_with_the_instance() -> Non
     assert instance.findtext(f"{{{METADATA_NS}}}image") == "cirros"
 
 
-def test_domain_xml_for_qemu_turns_acpi_on() -> None:
-    domain = ET.fromstring(domain_xml(guest_spec("i-1"), "qemu"))
+def test_domain_xml_for_qemu_is_a_whole_tcg_guest_booting_the_image() -> None:
+    domain = ET.fromstring(domain_xml(guest_spec("i-1", vcpus=1, memory_mb=128), "qemu", host="cn1", image=IMAGE))
 
-    assert domain.get("type") == "qemu"
+    assert domain.get("type") == "qemu"  # TCG: never kvm
+    assert (domain.findtext("name"), domain.findtext("memory"), domain.findtext("vcpu")) == ("novalog-i-1", "128", "1")
+    assert domain.find("os/type").attrib == {"arch": "x86_64", "machine": "pc"}
+    assert [domain.findtext(f"os/{tag}") for tag in ("kernel", "initrd", "cmdline")] == ["/g/vmlinux", "/g/initrd.gz", GUEST_CMDLINE]
+    assert "console=ttyS0" in GUEST_CMDLINE
+    # Without ACPI a clean shutdown does nothing.
     assert domain.find("features/acpi") is not None
+    assert domain.findtext("on_poweroff") == "destroy"
+    (disk,) = domain.findall("devices/disk")
+    assert disk.find("driver").attrib == {"name": "qemu", "type": "qcow2"}
+    assert disk.find("source").get("file") == "/g/instances/cn1/i-1/disk.qcow2"
+    assert disk.find("target").attrib == {"dev": "vda", "bus": "virtio"}
+    (serial,) = domain.findall("devices/serial")
+    assert serial.find("log").attrib == {"file": "/g/instances/cn1/i-1/console.log", "append": "on"}
+    assert domain.find("devices/console/target").attrib == {"type": "serial", "port": "0"}
+    assert domain.find("devices/memballoon").get("model") == "none"
+    assert domain.find(f"metadata/{{{METADATA_NS}}}instance").attrib == {"id": "i-1", "host": "cn1"}
+
+
+@pytest.mark.parametrize("given", [{"host": "cn1"}, {"image": IMAGE}, {}], ids=["no-image", "no-host", "neither"])
+def test_domain_xml_for_qemu_needs_the_host_and_the_image(given: dict) -> None:
+    with pytest.raises(ValueError, match="qemu domain needs the host and the guest image"):
+        domain_xml(guest_spec("i-1"), "qemu", **given)
+
+
+def test_guest_image_defaults_are_where_the_builder_puts_the_guest() -> None:
+    image = GuestImage()
+
+    assert (image.kernel, image.initrd, image.base_image) == (
+        "/var/lib/libvirt/images/novalog/vmlinux",
+        "/var/lib/libvirt/images/novalog/initrd.gz",
+        "/var/lib/libvirt/images/novalog/base.qcow2",
+    )
+    assert image.disk_path("cn1", "i-1") == "/var/lib/libvirt/images/novalog/instances/cn1/i-1/disk.qcow2"
+
+
+@pytest.mark.parametrize(("host", "instance_id"), [("cn1", "../x"), ("..", "i-1"), ("", "i-1"), ("cn1", "a/b")])
+def test_guest_image_refuses_paths_outside_the_instance_directory(host: str, instance_id: str) -> None:
+    with pytest.raises(ValueError, match="not usable in a path"):
+        IMAGE.instance_dir(host, instance_id)
 
 
 def test_domain_xml_escapes_user_text() -> None:
@@ -117,6 +159,19 @@ def test_domain_xml_refuses_an_unknown_domain_type() -> None:
 )
 def test_instance_id_from_metadata(element: str, expected: str | None) -> None:
     assert instance_id_from_metadata(element) == expected
+
+
+@pytest.mark.parametrize(
+    ("element", "host", "expected"),
+    [
+        pytest.param('<instance id="i-1" host="cn1"/>', "cn1", "i-1", id="this-host"),
+        pytest.param('<instance id="i-1" host="cn2"/>', "cn1", None, id="another-host-on-the-same-hypervisor"),
+        pytest.param('<instance id="i-1"/>', "cn1", None, id="no-host"),
+        pytest.param('<instance id="i-1" host="cn2"/>', None, "i-1", id="any-host"),
+    ],
+)
+def test_instance_id_from_metadata_of_one_host(element: str, host: str | None, expected: str | None) -> None:
+    assert instance_id_from_metadata(element, host) == expected
 
 
 def test_domain_xml_round_trips_its_instance_id() -> None:

@@ -72,6 +72,13 @@ PUBLISHED = [
     (34, "novalog.state.InstanceState", 2, "40f956270aabedac"),
     (35, "novalog.instance.InstanceBuildRequested", 2, "eae476b1c6b0b5b7"),
     (36, "novalog.state.InstanceState", 3, "bd60cac6fa1e425e"),
+    (37, "novalog.identity.ProjectCreated", 1, "1c7ef8d162b9ab73"),
+    (38, "novalog.identity.UserCreated", 1, "e6a6ff27c550d537"),
+    (39, "novalog.identity.UserPasswordChanged", 1, "aecdd7c494cb6764"),
+    (40, "novalog.identity.RoleAssigned", 1, "58fe69902fbaa65b"),
+    (41, "novalog.identity.RoleUnassigned", 1, "6767c7e5440e2f8b"),
+    (42, "novalog.state.ProjectState", 1, "f5409f33381c20b7"),
+    (43, "novalog.state.UserState", 1, "0ac86ff4354ff4af"),
 ]
 
 

@@ -1,0 +1,121 @@
+"""Who may do what: Nova's default policy rules, enforced with oslo.policy, overridable by a policy file.
+
+The rule names and their defaults are Nova's (its secure RBAC defaults:
+admin, member and reader roles, each project's resources its own), so an
+operator's Nova policy.yaml overrides mean here what they mean there. A
+policy file (YAML or JSON, `rule name: check string`) replaces any default it
+names and is re-read when it changes.
+
+Checks see the caller's credentials (roles, project, user; `is_admin` when
+the caller has the admin role) against a target (the resource's project and
+user). A refusal is 403 with Nova's message; a resource of another project is
+404 before any rule runs (the caller cannot learn it exists).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from oslo_config import cfg
+from oslo_policy import policy as oslo
+
+from novalog.api.context import RequestContext
+from novalog.api.faults import Forbidden
+
+ADMIN = "rule:admin_api"
+MEMBER = "rule:project_member_or_admin"
+READER = "rule:project_reader_or_admin"
+ANYONE = "@"
+
+BASE_RULES = [
+    oslo.RuleDefault("context_is_admin", "role:admin", "The admin role, in any project."),
+    oslo.RuleDefault("admin_api", "is_admin:True", "Only administrators."),
+    oslo.RuleDefault("project_member_api", "role:member and project_id:%(project_id)s", "A member of the resource's project."),
+    oslo.RuleDefault("project_reader_api", "role:reader and project_id:%(project_id)s", "A reader of the resource's project."),
+    oslo.RuleDefault("project_member_or_admin", "rule:project_member_api or rule:context_is_admin", "A member of the project, or an admin."),
+    oslo.RuleDefault("project_reader_or_admin", "rule:project_reader_api or rule:context_is_admin", "A reader of the project, or an admin."),
+]
+
+# Nova's rule names for the implemented API, with Nova's defaults.
+API_RULES: dict[str, str] = {
+    "os_compute_api:servers:index": READER,
+    "os_compute_api:servers:detail": READER,
+    "os_compute_api:servers:index:get_all_tenants": ADMIN,
+    "os_compute_api:servers:detail:get_all_tenants": ADMIN,
+    "os_compute_api:servers:show": READER,
+    "os_compute_api:servers:create": MEMBER,
+    "os_compute_api:servers:create:forced_host": ADMIN,
+    "os_compute_api:servers:delete": MEMBER,
+    "os_compute_api:servers:reboot": MEMBER,
+    "os_compute_api:servers:start": MEMBER,
+    "os_compute_api:servers:stop": MEMBER,
+    "os_compute_api:servers:resize": MEMBER,
+    "os_compute_api:servers:confirm_resize": MEMBER,
+    "os_compute_api:servers:revert_resize": MEMBER,
+    "os_compute_api:os-pause-server:pause": MEMBER,
+    "os_compute_api:os-pause-server:unpause": MEMBER,
+    "os_compute_api:os-suspend-server:suspend": MEMBER,
+    "os_compute_api:os-suspend-server:resume": MEMBER,
+    "os_compute_api:os-migrate-server:migrate": ADMIN,
+    "os_compute_api:os-migrate-server:migrate_live": ADMIN,
+    "os_compute_api:os-evacuate": ADMIN,
+    "os_compute_api:os-extended-server-attributes": ADMIN,
+    "os_compute_api:os-flavor-manage:create": ADMIN,
+    "os_compute_api:os-flavor-manage:delete": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:index": READER,
+    "os_compute_api:os-flavor-extra-specs:show": READER,
+    "os_compute_api:os-flavor-extra-specs:create": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:update": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:delete": ADMIN,
+    "os_compute_api:os-services:list": ADMIN,
+    "os_compute_api:os-services:update": ADMIN,
+    "os_compute_api:os-hypervisors:list": ADMIN,
+    "os_compute_api:os-hypervisors:list-detail": ADMIN,
+    "os_compute_api:os-hypervisors:show": ADMIN,
+    "os_compute_api:os-hypervisors:statistics": ADMIN,
+}
+
+# The server actions of POST /servers/{id}/action and the rule each needs.
+ACTION_RULES: dict[str, str] = {
+    "reboot": "os_compute_api:servers:reboot",
+    "os-start": "os_compute_api:servers:start",
+    "os-stop": "os_compute_api:servers:stop",
+    "pause": "os_compute_api:os-pause-server:pause",
+    "unpause": "os_compute_api:os-pause-server:unpause",
+    "suspend": "os_compute_api:os-suspend-server:suspend",
+    "resume": "os_compute_api:os-suspend-server:resume",
+    "resize": "os_compute_api:servers:resize",
+    "confirmResize": "os_compute_api:servers:confirm_resize",
+    "revertResize": "os_compute_api:servers:revert_resize",
+    "migrate": "os_compute_api:os-migrate-server:migrate",
+    "os-migrateLive": "os_compute_api:os-migrate-server:migrate_live",
+    "evacuate": "os_compute_api:os-evacuate",
+}
+
+
+def credentials(ctx: RequestContext) -> dict[str, Any]:
+    return {"roles": list(ctx.roles), "project_id": ctx.project_id, "user_id": ctx.user_id, "is_admin": ctx.is_admin}
+
+
+class Policy:
+    """The rules in force: Nova's defaults, and a policy file's overrides when one is given."""
+
+    def __init__(self, policy_file: Path | None = None) -> None:
+        conf = cfg.ConfigOpts()
+        conf([], project="novalog", default_config_files=[], default_config_dirs=[])
+        self._enforcer = oslo.Enforcer(conf, policy_file=str(Path(policy_file).resolve()) if policy_file else None)
+        self._enforcer.register_defaults(BASE_RULES + [oslo.RuleDefault(name, check, name) for name, check in API_RULES.items()])
+        self._enforcer.load_rules()
+
+    def allowed(self, rule: str, ctx: RequestContext, target: dict[str, Any] | None = None) -> bool:
+        """Whether the caller passes `rule` for a resource of `target` (default: the caller's own project)."""
+        if rule not in API_RULES:
+            raise KeyError(f"no policy rule {rule!r}")
+        target = target if target is not None else {"project_id": ctx.project_id, "user_id": ctx.user_id}
+        return bool(self._enforcer.enforce(rule, target, credentials(ctx)))
+
+    def authorize(self, rule: str, ctx: RequestContext, target: dict[str, Any] | None = None) -> None:
+        """403 with Nova's message unless the caller passes `rule`."""
+        if not self.allowed(rule, ctx, target):
+            raise Forbidden(f"Policy doesn't allow {rule} to be performed.")

@@ -1,0 +1,72 @@
+"""The identity table: users (with their password hash and role assignments) and projects, a pure fold over identity.events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from novalog.events.identity import project_key, user_key
+from novalog.events.state import ProjectState, UserState
+from novalog.events.types import IdentityEvent, ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
+
+Row = ProjectState | UserState
+
+
+def key_of(event: IdentityEvent) -> str:
+    """The name an event is about (its Kafka key): one writer per name keeps names unique."""
+    match event:
+        case ProjectCreated():
+            return project_key(event.domain_id, event.name)
+        case UserCreated() | UserPasswordChanged():
+            return user_key(event.domain_id, event.name)
+        case RoleAssigned() | RoleUnassigned():
+            return user_key(event.domain_id, event.user_name)
+        case _:
+            assert_never(event)
+
+
+def apply(state: Row | None, event: IdentityEvent) -> Row | None:
+    """The row after the event.
+
+    A create of a name that exists is refused: the row stays the first
+    creator's, and a writer that sees another id there knows it lost. Events
+    about another user id than the row's (a stale or forged key) change nothing.
+    """
+    match event:
+        case ProjectCreated():
+            if state is not None:
+                return state
+            return ProjectState(
+                project_id=event.project_id, name=event.name, domain_id=event.domain_id,
+                created_at=event.envelope.occurred_at, description=event.description,
+            )
+        case UserCreated():
+            if state is not None:
+                return state
+            return UserState(
+                user_id=event.user_id, name=event.name, domain_id=event.domain_id, password_hash=event.password_hash,
+                created_at=event.envelope.occurred_at, default_project_id=event.default_project_id,
+            )
+        case UserPasswordChanged():
+            if not _is_user(state, event.user_id):
+                return state
+            return replace(state, password_hash=event.password_hash, password_changed_at=event.envelope.occurred_at)
+        case RoleAssigned():
+            if not _is_user(state, event.user_id):
+                return state
+            roles = state.roles.get(event.project_id, [])
+            if event.role in roles:
+                return state
+            return replace(state, roles={**state.roles, event.project_id: sorted([*roles, event.role])})
+        case RoleUnassigned():
+            if not _is_user(state, event.user_id):
+                return state
+            left = [r for r in state.roles.get(event.project_id, []) if r != event.role]
+            rest = {p: r for p, r in state.roles.items() if p != event.project_id}
+            return replace(state, roles={**rest, event.project_id: left} if left else rest)
+        case _:
+            assert_never(event)
+
+
+def _is_user(state: Row | None, user_id: str) -> bool:
+    return isinstance(state, UserState) and state.user_id == user_id

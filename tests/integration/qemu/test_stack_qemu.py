@@ -1,0 +1,121 @@
+"""The whole stack on a QEMU host: API -> Kafka -> scheduler -> agent -> libvirtd -> a real guest, and back.
+
+The host's inventory (2 vCPUs, 1 GiB) comes from its hosts entry, not from
+what libvirt says of the machine; the flavor is the tiny guest's (1 vCPU,
+128 MiB). An observer driver on the same host name looks at the guests
+through libvirt, as `virsh` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qemu_harness import URI, remove_guests, wait_for_console
+from stack_harness import act, RunningStack, stack_settings, wait_until
+
+from novalog.agent.driver import Guest, PowerState
+from novalog.agent.libvirt_driver import LibvirtDriver
+from novalog.agent.node import GuestImage
+
+pytestmark = pytest.mark.libvirtd
+
+HOST = "qemu-cn1"
+TINY = {"name": "q.tiny", "id": "q-tiny", "vcpus": 1, "ram": 128, "disk": 1}
+BOOTED = "novalog guest booted"
+
+
+def qemu_hosts_toml(image: GuestImage) -> str:
+    return (
+        f'[[hosts]]\nname = "{HOST}"\nvcpus = 2\nmemory_mb = 1024\ndisk_gb = 10\nuri = "{URI}"\n'
+        f'kernel = "{image.kernel}"\ninitrd = "{image.initrd}"\nbase_image = "{image.base_image}"\n'
+        f'instances_dir = "{image.instances_dir}"\n'
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, guest_image: GuestImage) -> Iterator[RunningStack]:
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("qemu-stack"), [])
+    Path(settings.hosts_file).write_text(qemu_hosts_toml(guest_image))
+    running = RunningStack(settings, [HOST])
+    try:
+        yield running.start()
+    finally:
+        try:
+            running.stop()
+        finally:
+            remove_guests(guest_image, [HOST])
+
+
+@pytest.fixture
+def observer(stack: RunningStack, guest_image: GuestImage) -> Iterator[LibvirtDriver]:
+    """The host's guests as libvirt has them (a second connection; it changes nothing)."""
+    with LibvirtDriver(URI, HOST, image=guest_image) as driver:
+        yield driver
+
+
+
+
+def test_a_server_boots_on_qemu_stops_starts_and_is_deleted_with_its_disk(
+    stack: RunningStack, observer: LibvirtDriver, guest_image: GuestImage
+) -> None:
+    client = stack.client
+    (hypervisor,) = client.hypervisors()
+    # The configured inventory, not the machine's.
+    assert (hypervisor["vcpus"], hypervisor["memory_mb"]) == (2, 1024), hypervisor
+    client.ensure_flavor(TINY)
+
+    server_id = client.boot("tiny-1", TINY["id"])
+
+    server = client.wait_settled([server_id], 60)[server_id]
+    assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", HOST), (server, stack.logs())
+    assert observer.list_guests() == [Guest(server_id, f"novalog-{server_id}", PowerState.RUNNING, 1, 128)]
+    console = wait_for_console(observer, server_id, BOOTED)
+    assert f"{BOOTED} (disk: novalog-base-1," in console
+    disk = Path(guest_image.disk_path(HOST, server_id))
+    assert disk.is_file()
+
+    act(stack, server_id, {"os-stop": None}, "SHUTOFF", PowerState.SHUTDOWN, timeout=60)
+    assert observer.power_state(server_id) == PowerState.SHUTDOWN
+    act(stack, server_id, {"os-start": None}, "ACTIVE", PowerState.RUNNING, timeout=60)
+    assert observer.power_state(server_id) == PowerState.RUNNING
+    # The console log is kept across boots: the guest booted a second time, from the same disk.
+    wait_for_console(observer, server_id, BOOTED, count=2)
+
+    client.delete(server_id)
+
+    wait_until(lambda: client.show(server_id) is None, 60, "the server to be gone")
+    # The agent reports the deletion once the domain and its files are gone.
+    assert observer.list_guests() == []
+    assert not disk.exists() and not disk.parent.exists()
+    assert Path(guest_image.base_image).is_file()
+
+
+def test_an_agent_killed_during_a_spawn_and_a_delete_boots_nothing_twice_and_leaves_nothing(
+    stack: RunningStack, observer: LibvirtDriver, guest_image: GuestImage
+) -> None:
+    """The hypervisor outlives the agent: a restarted agent finds what libvirtd kept running, and finishes."""
+    client, agent = stack.client, f"agent-{HOST}"
+    client.ensure_flavor(TINY)
+    server_id = client.boot("crash-1", TINY["id"])
+    # SIGKILL as soon as libvirt has the guest: mid-spawn, before its STARTED reached the log.
+    wait_until(lambda: observer.list_guests(), 60, "the guest to be defined")
+    stack.stack.kill(agent)
+    run = observer._conn.lookupByName(f"novalog-{server_id}").ID()  # the QEMU run the spawn started
+    stack.stack.start(agent, "agent", HOST)
+
+    server = client.wait_settled([server_id], 90)[server_id]
+    assert server["status"] == "ACTIVE", (server, stack.logs())
+    assert [g.instance_id for g in observer.list_guests()] == [server_id]
+    console = wait_for_console(observer, server_id, BOOTED)
+    assert observer._conn.lookupByName(f"novalog-{server_id}").ID() == run  # the same run: not booted again
+
+    client.delete(server_id)
+    stack.stack.kill(agent)  # whether or not it got to the delete
+    stack.stack.start(agent, "agent", HOST)
+
+    wait_until(lambda: client.show(server_id) is None, 90, "the server to be gone")
+    assert console.count(BOOTED) == 1, console  # booted once: the redelivered spawn left it alone
+    assert observer.list_guests() == []
+    assert not Path(guest_image.instance_dir(HOST, server_id)).exists()

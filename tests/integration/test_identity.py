@@ -1,0 +1,181 @@
+"""Identity end to end, in keystone mode: the `novalog` identity commands, Keystone v3 tokens, and the real clients.
+
+One stack (its own topic prefix, key directory and API port) serves every
+test here; the users are made with the `novalog` command as an operator
+would, and the clients (openstacksdk, the `openstack` CLI, `nova`) find the
+compute API through the token's catalog, from an ordinary clouds.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet, MultiFernet
+
+from novalog.api.tokens import new_claims, seal
+from novalog.demo import ComputeClient
+from novalog.events.records import utcnow
+from identity_harness import ADMIN_PASSWORD, ALICE_PASSWORD, Identity, keystone_stack, novalog, ok
+from stack_harness import SMALL_FLAVOR, wait_until
+
+HOSTS = [("idn1", 4, 8192, 80), ("idn2", 4, 8192, 80)]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def identity(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Identity]:
+    with keystone_stack(kafka_bootstrap, tmp_path_factory.mktemp("identity"), HOSTS) as env:
+        yield env
+
+
+def test_the_identity_commands_are_idempotent_where_they_should_be_and_refuse_taken_names(identity: Identity) -> None:
+    again = novalog(identity.settings, "identity", "bootstrap", "--admin-password", ADMIN_PASSWORD)
+    project = novalog(identity.settings, "project", "create", "demo")
+    user = novalog(identity.settings, "user", "create", "alice", "--password", "another-one")
+
+    assert ok(again).strip() == "identity already bootstrapped"
+    assert project.returncode == 1 and "project 'demo' already exists" in project.stderr
+    assert user.returncode == 1 and "user 'alice' already exists" in user.stderr
+    # The refused create did not touch alice's password.
+    assert identity.post_token("alice", ALICE_PASSWORD).status_code == 201
+    assert identity.post_token("alice", "another-one").status_code == 401
+
+
+def test_discovery_answers_as_keystone_v3(identity: Identity) -> None:
+    root = httpx.get(f"{identity.url}/identity", timeout=10)
+    v3 = httpx.get(f"{identity.url}/identity/v3", timeout=10)
+
+    assert root.status_code == 300 and root.json()["versions"]["values"][0]["id"] == "v3.14"
+    assert v3.status_code == 200
+    assert v3.json()["version"]["links"] == [{"rel": "self", "href": f"{identity.url}/identity/v3/"}]
+
+
+def test_a_password_token_is_201_with_the_subject_token_header_and_a_catalog(identity: Identity) -> None:
+    resp = identity.post_token("alice", ALICE_PASSWORD)
+
+    assert resp.status_code == 201, resp.text
+    token = resp.headers["X-Subject-Token"]
+    body = resp.json()["token"]
+    assert body["user"]["name"] == "alice" and body["project"]["name"] == "demo"
+    assert sorted(r["name"] for r in body["roles"]) == ["member", "reader"]
+    compute = next(s for s in body["catalog"] if s["type"] == "compute")
+    assert {e["url"] for e in compute["endpoints"]} == {f"{identity.url}/v2.1"}
+    assert any(s["type"] == "image" for s in body["catalog"])
+
+    check = httpx.get(f"{identity.url}/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10)
+    assert check.status_code == 200 and check.json()["token"]["audit_ids"] == body["audit_ids"]
+    head = httpx.head(f"{identity.url}/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": "forged"}, timeout=10)
+    assert head.status_code == 404
+    assert identity.compute(token).status_code == 200
+
+
+@pytest.mark.parametrize(("user", "password"), [("alice", "wrong-password"), ("nobody", ALICE_PASSWORD)], ids=["wrong-password", "unknown-user"])
+def test_a_wrong_password_is_401_with_a_keystone_body(identity: Identity, user: str, password: str) -> None:
+    resp = identity.post_token(user, password)
+
+    assert resp.status_code == 401
+    assert resp.json() == {"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}
+    assert "X-Subject-Token" not in resp.headers
+
+
+def test_the_compute_api_refuses_forged_altered_and_development_tokens(identity: Identity) -> None:
+    real = identity.token()
+    foreign_key = MultiFernet([Fernet(Fernet.generate_key())])
+    forged = seal(foreign_key, new_claims("any", "any", ("admin", "member", "reader"), ("password",), utcnow(), 3600))
+    altered = real[:-6] + ("AAAAAA" if not real.endswith("AAAAAA") else "BBBBBB")
+
+    for token in (forged, altered, "admin:admin", "alice:demo"):
+        resp = identity.compute(token)
+        assert resp.status_code == 401, (token, resp.text)
+        assert resp.json()["unauthorized"]["code"] == 401
+    assert identity.compute(real).status_code == 200
+
+
+def test_a_member_is_not_an_admin_and_a_removed_role_counts_at_once(identity: Identity) -> None:
+    ok(novalog(identity.settings, "user", "create", "bob", "--password", "bob-secret-1", "--project", "demo", "--role", "reader"))
+    token = identity.token("bob", "bob-secret-1")
+
+    assert identity.compute(token, "/os-hypervisors").status_code == 403
+    assert identity.compute(token).status_code == 200
+    ok(novalog(identity.settings, "role", "remove", "--user", "bob", "--project", "demo", "reader"))
+    assert identity.compute(token).status_code == 401
+    assert identity.post_token("bob", "bob-secret-1").status_code == 401
+
+
+def test_openstacksdk_boots_lists_and_deletes_a_server_from_clouds_yaml(identity: Identity, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openstack
+
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(identity.clouds_yaml()))
+    conn = openstack.connect(cloud="novalog")
+    try:
+        flavor = conn.compute.find_flavor(SMALL_FLAVOR["name"], ignore_missing=False)
+        assert flavor.id == SMALL_FLAVOR["id"]
+        server = conn.compute.create_server(name="sdk-vm", flavor_id=flavor.id, image_id="cirros")
+        server = conn.compute.wait_for_server(server, status="ACTIVE", interval=1, wait=120)
+        listed = {s.id: s for s in conn.compute.servers()}
+        assert listed[server.id].name == "sdk-vm" and listed[server.id].status == "ACTIVE"
+        assert listed[server.id].project_id == conn.current_project_id
+        conn.compute.delete_server(server)
+        conn.compute.wait_for_delete(server, interval=1, wait=120)
+        assert server.id not in {s.id for s in conn.compute.servers()}
+    finally:
+        conn.close()
+
+
+def test_the_openstack_cli_and_nova_list_servers_from_the_catalog(identity: Identity) -> None:
+    client = ComputeClient(identity.url, identity.token())
+    server_id = client.boot("cli-vm", SMALL_FLAVOR["id"])
+    wait_until(lambda: (client.show(server_id) or {}).get("status") == "ACTIVE", 60, "cli-vm ACTIVE")
+
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(identity.clouds_yaml())}
+    cli = subprocess.run([str(BIN / "openstack"), "--os-cloud", "novalog", "server", "list", "-f", "json"], env=env, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert {(s["ID"], s["Name"], s["Status"]) for s in json.loads(cli.stdout)} >= {(server_id, "cli-vm", "ACTIVE")}
+
+    nova_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OS_")},
+        "OS_AUTH_URL": f"{identity.url}/identity/v3", "OS_USERNAME": "alice", "OS_PASSWORD": ALICE_PASSWORD,
+        "OS_PROJECT_NAME": "demo", "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3",
+    }
+    nova = subprocess.run([str(BIN / "nova"), "list"], env=nova_env, capture_output=True, text=True, timeout=120)
+    assert nova.returncode == 0, nova.stderr[-3000:]
+    assert server_id in nova.stdout and "cli-vm" in nova.stdout and "ACTIVE" in nova.stdout
+    client.delete(server_id)
+
+
+def test_rotation_keeps_issued_tokens_valid_and_seals_new_ones_with_the_new_key(identity: Identity) -> None:
+    before = identity.token()
+    ok(novalog(identity.settings, "token-keys", "rotate"))
+    after = identity.token()
+
+    assert identity.compute(before).status_code == 200
+    assert identity.compute(after).status_code == 200
+    keys = sorted(int(p.name) for p in identity.settings.token_keys().iterdir() if p.name.isdigit())
+    assert keys == [1, 2]
+    # Without key 1 (as if rotated out), the token it sealed is refused; the new one still works.
+    (identity.settings.token_keys() / "1").unlink()
+    assert identity.compute(before).status_code == 401
+    assert identity.compute(after).status_code == 200
+
+
+def test_an_expired_token_is_refused_with_401(identity: Identity) -> None:
+    identity.restart_api(token_expiration=2)
+    try:
+        resp = identity.post_token("alice", ALICE_PASSWORD)
+        token = resp.headers["X-Subject-Token"]
+        assert identity.compute(token).status_code == 200
+        time.sleep(2.5)
+        expired = identity.compute(token)
+        assert expired.status_code == 401 and expired.json()["unauthorized"]["code"] == 401
+        check = httpx.get(f"{identity.url}/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10)
+        assert check.status_code == 401 and check.json()["error"]["title"] == "Unauthorized"
+    finally:
+        identity.restart_api(token_expiration=3600)

@@ -3,7 +3,10 @@
 Each instance has a directory of its own (`GuestImage.instance_dir`): the
 overlay is made there before the guest is defined and the whole directory
 goes when the guest is destroyed. The base image is shared and never written:
-the guest's writes land in its overlay.
+the guest's writes land in its overlay. The base is the image the instance
+was built from when it has bits (copied once from the image store into the
+host's cache `<instances_dir>/_base/`, as Nova caches images, so deleting the
+image later leaves its guests whole), else the host's configured base image.
 """
 
 from __future__ import annotations
@@ -15,27 +18,66 @@ import uuid
 from pathlib import Path
 
 from novalog.agent.node import GuestImage
+from novalog.events.records import ImageFiles
+
+# Glance's disk_format -> qemu-img's name of the format (-F).
+QEMU_FORMATS = {"qcow2": "qcow2", "raw": "raw", "iso": "raw", "vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc", "vhdx": "vhdx"}
 
 
 class DiskError(Exception):
     """An instance's disk could not be made; the message says why (qemu-img's own words)."""
 
 
-def make_overlay(image: GuestImage, host: str, instance_id: str, disk_gb: int) -> str:
+def _cached(image: GuestImage, source: str) -> str:
+    """The host's copy of an image store file (`<instances_dir>/_base/<file name>`), made once; store files never change."""
+    cache = Path(image.instances_dir) / "_base"
+    path = cache / Path(source).name
+    if path.exists():
+        return str(path)
+    if not os.path.isfile(source):
+        raise DiskError(f"no image file {source} in the image store")
+    cache.mkdir(parents=True, exist_ok=True)
+    temporary = cache / f"{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        shutil.copyfile(source, temporary)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)
+    return str(path)
+
+
+def cache_image_files(image: GuestImage, files: ImageFiles) -> ImageFiles:
+    """The same files, from the host's cache (copied there first if needed); an unknown disk format is a DiskError."""
+    if files.disk_format not in QEMU_FORMATS:
+        raise DiskError(f"disk format {files.disk_format!r} cannot back an instance disk (one of {sorted(QEMU_FORMATS)})")
+    return ImageFiles(
+        disk=_cached(image, files.disk),
+        disk_format=files.disk_format,
+        kernel=files.kernel and _cached(image, files.kernel),
+        ramdisk=files.ramdisk and _cached(image, files.ramdisk),
+    )
+
+
+def make_overlay(image: GuestImage, host: str, instance_id: str, disk_gb: int, files: ImageFiles | None = None) -> str:
     """The instance's overlay on the base image, made unless it exists already; its path.
 
     Made under a temporary name and linked into place, so a crash midway
     never leaves a half-made disk behind the final name. The overlay's virtual
-    size is the flavor's disk (the base's own size when that is 0).
+    size is the flavor's disk (the base's own size when that is 0). `files`
+    (already cached) name the instance's image as the base, in its format.
     """
     path = image.disk_path(host, instance_id)
     if os.path.exists(path):
         return path
-    if not os.path.isfile(image.base_image):
-        raise DiskError(f"no base image {image.base_image} (build it with deploy/guest/build)")
+    base, base_format = (files.disk, QEMU_FORMATS[files.disk_format]) if files else (image.base_image, "qcow2")
+    if not os.path.isfile(base):
+        raise DiskError(f"no base image {base} (build it with deploy/guest/build)")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-    command = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", image.base_image, "-F", "qcow2", temporary]
+    command = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, temporary]
     if disk_gb > 0:
         command.append(f"{disk_gb}G")
     try:

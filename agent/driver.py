@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from types import TracebackType
 
-from novalog.events.records import guest_name
+from novalog.events.records import ImageFiles, guest_name
 
 
 class PowerState(IntEnum):
@@ -78,6 +78,8 @@ class GuestSpec:
     memory_mb: int
     disk_gb: int
     image_ref: str
+    # The image's bits (a QEMU host boots them); None: the host's own guest image. The test driver ignores them.
+    image_files: ImageFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)

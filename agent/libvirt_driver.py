@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libvirt
 
@@ -63,7 +63,7 @@ from novalog.agent.driver import (
     NodeInfo,
     PowerState,
 )
-from novalog.agent.disks import DiskError, make_overlay, read_console, remove_instance_files
+from novalog.agent.disks import DiskError, cache_image_files, make_overlay, read_console, remove_instance_files
 from novalog.agent.node import (
     METADATA_NS,
     GuestImage,
@@ -637,7 +637,9 @@ class LibvirtDriver(Driver):
         if self._image is None:
             raise DriverError(f"{action} on {self._node_name} failed: no guest image configured for {self._uri}")
         try:
-            make_overlay(self._image, self._node_name, spec.instance_id, spec.disk_gb)
+            if spec.image_files is not None:
+                spec = replace(spec, image_files=cache_image_files(self._image, spec.image_files))
+            make_overlay(self._image, self._node_name, spec.instance_id, spec.disk_gb, spec.image_files)
         except (DiskError, OSError) as error:
             raise DriverError(f"{action} on {self._node_name} failed: {error}") from error
         return domain_xml(spec, self._domain_type, host=self._node_name, image=self._image)

@@ -116,8 +116,10 @@ def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, im
         return ET.tostring(domain, encoding="unicode")
     assert image is not None and host is not None
     ET.SubElement(os_, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
-    ET.SubElement(os_, "kernel").text = image.kernel
-    ET.SubElement(os_, "initrd").text = image.initrd
+    # An image's kernel_id/ramdisk_id files, where it names them; else what every guest of the host boots.
+    files = spec.image_files
+    ET.SubElement(os_, "kernel").text = (files and files.kernel) or image.kernel
+    ET.SubElement(os_, "initrd").text = (files and files.ramdisk) or image.initrd
     ET.SubElement(os_, "cmdline").text = image.cmdline
     # Without ACPI libvirt starts QEMU with it off and a graceful shutdown does nothing.
     ET.SubElement(ET.SubElement(domain, "features"), "acpi")

@@ -29,6 +29,7 @@ def as_spawn_order(order: InstanceMoveOrdered) -> InstanceSpawnOrdered:
         flavor=order.flavor,
         image_ref=order.image_ref,
         project_id=order.project_id,
+        image_files=order.image_files,
     )
 
 # Nova's running_deleted_instance_action: what to do with a guest the log does not know.

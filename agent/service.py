@@ -158,7 +158,7 @@ class NodeAgent:
     @staticmethod
     def _guest_spec(order: InstanceSpawnOrdered | InstanceMoveOrdered) -> GuestSpec:
         flavor = order.flavor
-        return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref)
+        return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref, order.image_files)
 
     def _spawn(self, order: InstanceSpawnOrdered) -> list[Outbound]:
         try:

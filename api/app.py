@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from novalog.api import microversion
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
-from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions
+from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions, quotas, keypairs, server_groups, instance_actions, aggregates
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ def create_app(backend: ApiBackend) -> FastAPI:
         version = microversion.MIN
         try:
             length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > MAX_BODY:
+            # Image data (PUT /image/v2/images/{id}/file) is bounded by the image store's own cap instead.
+            upload = request.method == "PUT" and request.url.path.startswith("/image/") and request.url.path.endswith("/file")
+            if length is not None and length.isdigit() and int(length) > MAX_BODY and not upload:
                 raise ApiFault(413, f"Request is too large: {length} bytes, at most {MAX_BODY}.")
             if compute:
                 version = microversion.requested({k.lower(): v for k, v in request.headers.items()})
@@ -72,7 +74,7 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
 
     api = Api(backend)
-    for family in (versions, flavors, servers, compute_hosts, identity, images):
+    for family in (versions, flavors, servers, compute_hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates):
         app.include_router(family.router(api))
 
     def openapi() -> dict[str, Any]:

@@ -23,11 +23,18 @@ class ReadCache:
         self.catalog: dict[str, Any] = {}
         self.hosts: dict[str, Any] = {}
         self.identity: dict[str, Any] = {}
+        self.quotas: dict[str, Any] = {}
+        self.aggregates: dict[str, Any] = {}
+        # Key pairs (`keypair:<user>:<name>`) and server groups (`server_group:<id>`).
+        self.tenant: dict[str, Any] = {}
         self._tables = {
             f"{prefix}.{topics.STATE_INSTANCES}": self.instances,
             f"{prefix}.{topics.STATE_CATALOG}": self.catalog,
             f"{prefix}.{topics.STATE_HOSTS}": self.hosts,
             f"{prefix}.{topics.STATE_IDENTITY}": self.identity,
+            f"{prefix}.{topics.STATE_QUOTAS}": self.quotas,
+            f"{prefix}.{topics.STATE_AGGREGATES}": self.aggregates,
+            f"{prefix}.{topics.STATE_TENANT}": self.tenant,
         }
         self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache")
 

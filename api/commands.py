@@ -10,8 +10,9 @@ from typing import Any
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
-from novalog.events.records import Envelope, Flavor, RequestSpec
-from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested
+from novalog.events.quotas import DEFAULT_LIMITS
+from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
+from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
 
 PRODUCER = "novalog-api"
 
@@ -21,7 +22,9 @@ def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
 
 
 def build_servers(
-    ctx: RequestContext, body: dict[str, Any], flavor: Flavor, hints: dict[str, list[str]], min_count: int = 1, max_count: int = 1
+    ctx: RequestContext, body: dict[str, Any], flavor: Flavor, hints: dict[str, list[str]], min_count: int = 1, max_count: int = 1,
+    instance_group: InstanceGroup | None = None,
+    image_properties: dict[str, str] | None = None, image_files: ImageFiles | None = None,
 ) -> list[Outbound]:
     """One InstanceBuildRequested per instance of the request (Nova's multi-create names them name-1, name-2...).
 
@@ -49,10 +52,39 @@ def build_servers(
             reservation_id=reservation_id,
             instance_ids=instance_ids if max_count > 1 else [],
             min_count=min_count,
+            instance_group=instance_group,
             user_data=server.get("user_data"),
+            image_properties=dict(image_properties or {}),
+            image_files=image_files,
         )
         events.append(Outbound.event(instance_id, event))
     return [*events[1:], events[0]]
+
+
+def request_servers(ctx: RequestContext, builds: list[InstanceBuildRequested], min_count: int, defaults: dict[str, int]) -> Outbound:
+    """The create as the project's quota processor sees it: the builds, and the default limits in force."""
+    event = ServersRequested(
+        envelope=_envelope("ServersRequested", ctx),
+        project_id=ctx.project_id,
+        user_id=ctx.user_id,
+        reservation_id=builds[0].reservation_id or f"r-{uuid.uuid4().hex[:8]}",
+        min_count=min_count,
+        builds=builds,
+        default_limits={**DEFAULT_LIMITS, **defaults},
+    )
+    return Outbound.event(ctx.project_id, event)
+
+
+def update_quota(ctx: RequestContext, project_id: str, limits: dict[str, int], reset: bool = False) -> Outbound:
+    event = QuotaUpdated(envelope=_envelope("QuotaUpdated", ctx), project_id=project_id, limits=limits, reset=reset)
+    return Outbound.event(project_id, event)
+
+
+def check_keys(where: str, given: dict[str, Any], allowed: Any) -> None:
+    """Nova's request schemas allow no other keys: 400 naming the first unexpected one."""
+    unexpected = sorted(set(given) - set(allowed))
+    if unexpected:
+        raise BadRequest(f"Invalid input for field/attribute {where}. Value: {given}. Additional properties are not allowed ('{unexpected[0]}' was unexpected)")
 
 
 def valid_user_data(value: Any) -> bool:
@@ -225,6 +257,7 @@ def request_move(
         user_id=row.user_id,
         flavor=flavor,
         image_ref=row.image_ref,
+        image_properties=row.image_properties,
         availability_zone=row.availability_zone,
         ignore_hosts=[] if stay or row.host is None else [row.host],
         migration_id=str(uuid.uuid4()),

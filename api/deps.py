@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +33,8 @@ class Cache(Protocol):
     instances: dict[str, Any]
     catalog: dict[str, Any]
     hosts: dict[str, Any]
+    quotas: dict[str, Any]
+    aggregates: dict[str, Any]
 
     def wait_until(self, predicate: Any, timeout: float) -> bool: ...
 
@@ -47,8 +49,17 @@ class ApiBackend:
     service_down_time: float = 20.0
     allow_resize_to_same_host: bool = False
     policy_file: Path | None = None
+    quota_defaults: dict[str, int] = field(default_factory=dict)
+    default_availability_zone: str = "nova"
     # Tokens (auth.py); None: no identity service, Nova's noauth2 `user:project` tokens are trusted.
     identity: IdentityService | None = None
+    # Where uploaded image files go (image_store.ImageStore); None: uploads are refused.
+    image_store: Any = None
+
+    @property
+    def accepts_unknown_images(self) -> bool:
+        """noauth2 (development) only: an imageRef that names no image boots as an opaque name, as before the image catalog."""
+        return self.identity is None or getattr(self.identity, "strategy", "keystone") == "noauth2"
 
 
 def base_url(request: Request) -> str:

@@ -9,8 +9,10 @@ against tempest's response schemas, tests/integration/test_api_schemas.py).
 
 The shape changes of the implemented subset up to MAX:
 
+* 2.2: key pairs show `type` (ssh or x509); create 201, delete 204;
 * 2.3: a server shows more `OS-EXT-SRV-ATTR:*` to admins (reservation_id, launch_index, hostname, kernel_id, ramdisk_id, root_device_name, user_data);
 * 2.9: a server shows `locked`;
+* 2.10: an admin names a key pair's user (`user_id`);
 * 2.11: services show `forced_down`; `PUT /os-services/force-down`.
 """
 

@@ -27,6 +27,8 @@ ADMIN = "rule:admin_api"
 MEMBER = "rule:project_member_or_admin"
 READER = "rule:project_reader_or_admin"
 ANYONE = "@"
+# Nova's default for a user's own resources (key pairs): the owner, or an admin.
+OWNER = "rule:admin_api or user_id:%(user_id)s"
 
 BASE_RULES = [
     oslo.RuleDefault("context_is_admin", "role:admin", "The admin role, in any project."),
@@ -74,6 +76,46 @@ API_RULES: dict[str, str] = {
     "os_compute_api:os-hypervisors:list-detail": ADMIN,
     "os_compute_api:os-hypervisors:show": ADMIN,
     "os_compute_api:os-hypervisors:statistics": ADMIN,
+    # The image service (Glance's rule names, its secure RBAC defaults); the target is the image's owner project,
+    # or the caller's own for a public or community image. Another project's private image is 404 before any rule.
+    "get_images": READER,
+    "get_image": READER,
+    "add_image": MEMBER,
+    "publicize_image": ADMIN,
+    "communitize_image": MEMBER,
+    "modify_image": MEMBER,
+    "delete_image": MEMBER,
+    "upload_image": MEMBER,
+    "download_image": READER,
+    "os_compute_api:os-quota-sets:show": READER,
+    "os_compute_api:os-quota-sets:detail": READER,
+    "os_compute_api:os-quota-sets:defaults": ANYONE,
+    "os_compute_api:os-quota-sets:update": ADMIN,
+    "os_compute_api:os-quota-sets:delete": ADMIN,
+    "os_compute_api:limits": ANYONE,
+    "os_compute_api:os-aggregates:index": ADMIN,
+    "os_compute_api:os-aggregates:create": ADMIN,
+    "os_compute_api:os-aggregates:show": ADMIN,
+    "os_compute_api:os-aggregates:update": ADMIN,
+    "os_compute_api:os-aggregates:delete": ADMIN,
+    "os_compute_api:os-aggregates:add_host": ADMIN,
+    "os_compute_api:os-aggregates:remove_host": ADMIN,
+    "os_compute_api:os-aggregates:set_metadata": ADMIN,
+    "os_compute_api:os-availability-zone:list": ANYONE,
+    "os_compute_api:os-availability-zone:detail": ADMIN,
+    "os_compute_api:os-instance-actions:list": READER,
+    "os_compute_api:os-instance-actions:show": READER,
+    "os_compute_api:os-instance-actions:events": ADMIN,
+    "os_compute_api:os-used-limits": ADMIN,
+    "os_compute_api:os-keypairs:index": OWNER,
+    "os_compute_api:os-keypairs:show": OWNER,
+    "os_compute_api:os-keypairs:create": OWNER,
+    "os_compute_api:os-keypairs:delete": OWNER,
+    "os_compute_api:os-server-groups:index": READER,
+    "os_compute_api:os-server-groups:index:all_projects": ADMIN,
+    "os_compute_api:os-server-groups:show": READER,
+    "os_compute_api:os-server-groups:create": MEMBER,
+    "os_compute_api:os-server-groups:delete": MEMBER,
 }
 
 # The server actions of POST /servers/{id}/action and the rule each needs.

@@ -26,6 +26,10 @@ COMMON_RECORDS: tuple[type, ...] = (
     records.PlacementTrace,
     records.Claim,
     records.Migration,
+    records.ActionEvent,
+    records.InstanceAction,
+    records.HostAggregate,
+    records.ImageFiles,
 )
 
 

@@ -191,6 +191,16 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageFiles:
+    """Where a QEMU host finds an instance's image bits: the disk (in the image store) and its format, the kernel and ramdisk images' files."""
+
+    disk: str
+    disk_format: str
+    kernel: str | None = None
+    ramdisk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Migration:
     """One move of an instance to a new claim (Nova's Migration record).
 
@@ -214,3 +224,40 @@ class Migration:
     was_running: bool = True
     vm_state_before: str = "active"
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEvent:
+    """One step of an instance action (Nova's InstanceActionEvent): open until it has a finish time and result."""
+
+    event: str
+    start_time: datetime
+    finish_time: datetime | None = None
+    result: str | None = None
+    traceback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceAction:
+    """A user's request on an instance and how it went (Nova's InstanceAction), kept from the log."""
+
+    action: str
+    request_id: str
+    user_id: str
+    project_id: str
+    start_time: datetime
+    message: str | None = None
+    events: list[ActionEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HostAggregate:
+    """A host aggregate (Nova's): its hosts and metadata; `availability_zone` in the metadata makes it a zone."""
+
+    id: int
+    uuid: str
+    name: str
+    created_at: datetime
+    hosts: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    updated_at: datetime | None = None

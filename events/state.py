@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from novalog.events.records import Claim, Fault, Flavor, Migration
+from novalog.events.records import Claim, Fault, Flavor, ImageFiles, InstanceAction, Migration, HostAggregate
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,13 @@ class InstanceState:
     launch_index: int = 0
     user_data: str | None = None
     locked: bool = False
+    # What was asked of it, oldest first (os-instance-actions).
+    actions: list[InstanceAction] = field(default_factory=list)
+    # What the image catalog said at create: the properties a move's scheduling needs again, the files a QEMU host boots.
+    image_properties: dict[str, str] = field(default_factory=dict)
+    image_files: ImageFiles | None = None
+    # The server group it joined at create (the `group` hint); it leaves the group when deleted.
+    server_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,33 @@ class FlavorState:
     flavor: Flavor
     created_at: datetime
     deleted: bool = False
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ImageState:
+    """One image of the catalog (Glance's record): queued until its bits are stored, then active; deleted is kept as a tombstone."""
+
+    FAMILY: ClassVar[str] = "state"
+    image_id: str
+    owner: str
+    visibility: str
+    created_at: datetime
+    updated_at: datetime
+    name: str | None = None
+    status: str = "queued"
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    protected: bool = False
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    size: int | None = None
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    location: str | None = None
     offset: int = -1
 
 
@@ -131,4 +165,70 @@ class UserState:
     offset: int = -1
 
 
-STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState, ProjectState, UserState)
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    """One project's quota: its limit overrides, what its instances use, and the recent create decisions.
+
+    `instances` maps each counted instance to [vcpus, ram MiB]; `decisions`
+    maps a create's reservation id to "" (accepted, all or part: `accepted`
+    lists them) or Nova's 403 message.
+    """
+
+    FAMILY: ClassVar[str] = "state"
+    project_id: str
+    limits: dict[str, int] = field(default_factory=dict)
+    instances: dict[str, list[int]] = field(default_factory=dict)
+    decisions: dict[str, str] = field(default_factory=dict)
+    accepted: dict[str, list[str]] = field(default_factory=dict)
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class KeypairState:
+    """One key pair of a user: its public key and fingerprint (Nova's KeyPair; an integer id, as Nova's)."""
+
+    FAMILY: ClassVar[str] = "state"
+    keypair_id: int
+    user_id: str
+    name: str
+    public_key: str
+    fingerprint: str
+    created_at: datetime
+    key_type: str = "ssh"
+    deleted: bool = False
+    deleted_at: datetime | None = None
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroupState:
+    """One server group. Its members are the live instances whose row names it (`InstanceState.server_group`)."""
+
+    FAMILY: ClassVar[str] = "state"
+    group_id: str
+    name: str
+    policy: str
+    project_id: str
+    user_id: str
+    created_at: datetime
+    rules: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class AggregatesState:
+    """Every host aggregate, in one row: one writer numbers them, keeps names unique and zones consistent.
+
+    `refusals` maps the id of an event the writer refused to Nova's message
+    for it, so the API that wrote it can answer 400/404/409.
+    """
+
+    FAMILY: ClassVar[str] = "state"
+    aggregates: list[HostAggregate] = field(default_factory=list)
+    next_id: int = 1
+    refusals: dict[str, str] = field(default_factory=dict)
+    offset: int = -1
+
+
+STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState, ProjectState, UserState, QuotaState, ImageState, KeypairState, ServerGroupState, AggregatesState)

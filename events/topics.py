@@ -14,19 +14,36 @@ HOST_EVENTS = "host.events"
 HOST_HEARTBEATS = "host.heartbeats"
 CATALOG_EVENTS = "catalog.events"
 IDENTITY_EVENTS = "identity.events"
+TENANT_EVENTS = "tenant.events"
+QUOTA_EVENTS = "quota.events"
+AGGREGATE_EVENTS = "aggregate.events"
 STATE_HOSTS = "state.hosts"
 STATE_INSTANCES = "state.instances"
 STATE_CATALOG = "state.catalog"
 STATE_IDENTITY = "state.identity"
+STATE_TENANT = "state.tenant"
+STATE_QUOTAS = "state.quotas"
+STATE_AGGREGATES = "state.aggregates"
 AGENT_COMMANDS = "agent"  # novalog.agent.<host>
 
 KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 LATEST_ONLY = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 
-EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS)
-COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY)
+EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS, QUOTA_EVENTS, TENANT_EVENTS, AGGREGATE_EVENTS)
+COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY, STATE_QUOTAS, STATE_TENANT, STATE_AGGREGATES)
 
 TOPIC_OF: dict[type, str] = {
+    types.AggregateCreated: AGGREGATE_EVENTS,
+    types.AggregateUpdated: AGGREGATE_EVENTS,
+    types.AggregateDeleted: AGGREGATE_EVENTS,
+    types.AggregateHostAdded: AGGREGATE_EVENTS,
+    types.AggregateHostRemoved: AGGREGATE_EVENTS,
+    types.AggregateMetadataSet: AGGREGATE_EVENTS,
+    state.AggregatesState: STATE_AGGREGATES,
+    types.ServersRequested: QUOTA_EVENTS,
+    types.QuotaUpdated: QUOTA_EVENTS,
+    types.QuotaUsageReleased: QUOTA_EVENTS,
+    state.QuotaState: STATE_QUOTAS,
     types.InstanceBuildRequested: INSTANCE_EVENTS,
     types.InstanceDeleteRequested: INSTANCE_EVENTS,
     types.InstanceSchedulingFailed: INSTANCE_EVENTS,
@@ -62,6 +79,18 @@ TOPIC_OF: dict[type, str] = {
     types.UserPasswordChanged: IDENTITY_EVENTS,
     types.RoleAssigned: IDENTITY_EVENTS,
     types.RoleUnassigned: IDENTITY_EVENTS,
+    # Images are catalog entities like flavors (key `image:<id>`): one table, one state topic the API already reads.
+    types.ImageCreated: CATALOG_EVENTS,
+    types.ImageUploaded: CATALOG_EVENTS,
+    types.ImageUpdated: CATALOG_EVENTS,
+    types.ImageDeleted: CATALOG_EVENTS,
+    state.ImageState: STATE_CATALOG,
+    types.KeypairCreated: TENANT_EVENTS,
+    types.KeypairDeleted: TENANT_EVENTS,
+    types.ServerGroupCreated: TENANT_EVENTS,
+    types.ServerGroupDeleted: TENANT_EVENTS,
+    state.KeypairState: STATE_TENANT,
+    state.ServerGroupState: STATE_TENANT,
     state.HostState: STATE_HOSTS,
     state.InstanceState: STATE_INSTANCES,
     state.FlavorState: STATE_CATALOG,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from novalog.events.records import Envelope, Fault, Flavor, PlacementTrace, RequestSpec, Resources
+from novalog.events.records import Envelope, Fault, Flavor, ImageFiles, InstanceGroup, PlacementTrace, RequestSpec, Resources
 
 
 # --- instance lifecycle (novalog.instance.events, keyed by instance id) ---
@@ -41,6 +41,11 @@ class InstanceBuildRequested:
     instance_ids: list[str] = field(default_factory=list)
     min_count: int = 1
     user_data: str | None = None
+    # The image's properties (for ImagePropertiesFilter) and its files (for a QEMU host), from the image catalog.
+    image_properties: dict[str, str] = field(default_factory=dict)
+    image_files: ImageFiles | None = None
+    # The server group of the `group` hint as the API found it: its policy, rules and live members.
+    instance_group: InstanceGroup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +342,160 @@ class InstanceMoveFailed:
     fault: Fault
 
 
+# --- host aggregates and availability zones (aggregate.events, all under one key: one writer numbers them) ---
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateCreated:
+    """An admin made a host aggregate (in an availability zone, if one is named)."""
+
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+    name: str
+    availability_zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateUpdated:
+    """An admin renamed an aggregate or moved it to another availability zone (None: no zone)."""
+
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+    name: str
+    availability_zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateDeleted:
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateHostAdded:
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateHostRemoved:
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateMetadataSet:
+    """An admin set metadata keys of an aggregate; a None value removes the key (Nova's set_metadata)."""
+
+    FAMILY: ClassVar[str] = "aggregate"
+    envelope: Envelope
+    aggregate_uuid: str
+    metadata: dict[str, str | None] = field(default_factory=dict)
+
+
+# --- quotas (quota.events, keyed by project id: one writer decides each project's quota) ---
+
+
+@dataclass(frozen=True, slots=True)
+class ServersRequested:
+    """A create of one or more servers, waiting for its project's quota decision.
+
+    The quota processor accepts between `min_count` and all of `builds`, or
+    none (Nova's 403), and emits the accepted builds itself, so a decision
+    and its builds cannot part. `default_limits` are the cluster's defaults
+    the API had in force, so replaying the log decides the same.
+    """
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    user_id: str
+    reservation_id: str
+    min_count: int
+    builds: list[InstanceBuildRequested]
+    default_limits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUpdated:
+    """An admin set some of a project's limits (-1: unlimited); `reset` first drops every override (DELETE)."""
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    limits: dict[str, int] = field(default_factory=dict)
+    reset: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUsageReleased:
+    """An instance is gone: what it used no longer counts against its project."""
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    instance_id: str
+
+
+# --- key pairs and server groups (tenant.events, keyed `keypair:<user_id>:<name>`, `server_group:<id>`) ---
+# A key pair is keyed by its owner and name, so one writer folds every create
+# of a name: a second create meets the first and is refused (projections/tenant.py).
+
+
+@dataclass(frozen=True, slots=True)
+class KeypairCreated:
+    """A user created or imported a key pair; only its public part is recorded (a generated private key is returned once, never logged)."""
+
+    FAMILY: ClassVar[str] = "tenant"
+    envelope: Envelope
+    keypair_id: int
+    user_id: str
+    name: str
+    public_key: str
+    fingerprint: str
+    key_type: str = "ssh"
+
+
+@dataclass(frozen=True, slots=True)
+class KeypairDeleted:
+    """A user (or an admin) deleted a key pair."""
+
+    FAMILY: ClassVar[str] = "tenant"
+    envelope: Envelope
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroupCreated:
+    """A user created a server group with one policy (affinity, anti-affinity, soft-affinity, soft-anti-affinity)."""
+
+    FAMILY: ClassVar[str] = "tenant"
+    envelope: Envelope
+    group_id: str
+    name: str
+    policy: str
+    project_id: str
+    user_id: str
+    rules: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroupDeleted:
+    """A user deleted a server group; its members stay where they run."""
+
+    FAMILY: ClassVar[str] = "tenant"
+    envelope: Envelope
+    group_id: str
+
+
 # --- agent commands (novalog.agent.<host>, keyed by instance id) ---
 
 
@@ -364,6 +523,7 @@ class InstanceSpawnOrdered:
     flavor: Flavor
     image_ref: str
     project_id: str
+    image_files: ImageFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +548,7 @@ class InstanceMoveOrdered:
     image_ref: str
     project_id: str
     power_on: bool = True
+    image_files: ImageFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +559,69 @@ class InstanceDeleteOrdered:
     envelope: Envelope
     instance_id: str
     claim_id: str | None = None
+
+
+# --- images (catalog.events, keyed `image:<id>`; Glance's image records) ---
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCreated:
+    """A user registered an image (Glance's POST /v2/images): its record only, status queued until its bits arrive."""
+
+    FAMILY: ClassVar[str] = "image"
+    envelope: Envelope
+    image_id: str
+    owner: str
+    visibility: str
+    name: str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    protected: bool = False
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageUploaded:
+    """The image's bits are in the store at `location`, with their size and hashes: the image is active."""
+
+    FAMILY: ClassVar[str] = "image"
+    envelope: Envelope
+    image_id: str
+    size: int
+    checksum: str
+    os_hash_algo: str
+    os_hash_value: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageUpdated:
+    """A user changed an image's record (Glance's PATCH): its mutable fields as they are now."""
+
+    FAMILY: ClassVar[str] = "image"
+    envelope: Envelope
+    image_id: str
+    visibility: str
+    name: str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    protected: bool = False
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDeleted:
+    """A user deleted an image; its bits were removed from the store."""
+
+    FAMILY: ClassVar[str] = "image"
+    envelope: Envelope
+    image_id: str
 
 
 # --- identity (identity.events, keyed by name: `project:<domain>:<name>`, `user:<domain>:<name>`) ---
@@ -469,6 +693,15 @@ class RoleUnassigned:
 
 
 EVENT_TYPES: tuple[type, ...] = (
+    AggregateCreated,
+    AggregateUpdated,
+    AggregateDeleted,
+    AggregateHostAdded,
+    AggregateHostRemoved,
+    AggregateMetadataSet,
+    ServersRequested,
+    QuotaUpdated,
+    QuotaUsageReleased,
     InstanceBuildRequested,
     InstanceDeleteRequested,
     InstanceSchedulingFailed,
@@ -501,6 +734,14 @@ EVENT_TYPES: tuple[type, ...] = (
     UserPasswordChanged,
     RoleAssigned,
     RoleUnassigned,
+    ImageCreated,
+    ImageUploaded,
+    ImageUpdated,
+    ImageDeleted,
+    KeypairCreated,
+    KeypairDeleted,
+    ServerGroupCreated,
+    ServerGroupDeleted,
 )
 
 InstanceEvent = (
@@ -520,6 +761,10 @@ InstanceEvent = (
     | InstanceMoveFailed
 )
 HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased | HostServiceUpdated
-CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted
+ImageEvent = ImageCreated | ImageUploaded | ImageUpdated | ImageDeleted
+CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted | ImageEvent
 AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered | InstanceMoveOrdered
 IdentityEvent = ProjectCreated | UserCreated | UserPasswordChanged | RoleAssigned | RoleUnassigned
+QuotaEvent = ServersRequested | QuotaUpdated | QuotaUsageReleased
+TenantEvent = KeypairCreated | KeypairDeleted | ServerGroupCreated | ServerGroupDeleted
+AggregateEvent = AggregateCreated | AggregateUpdated | AggregateDeleted | AggregateHostAdded | AggregateHostRemoved | AggregateMetadataSet

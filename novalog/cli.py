@@ -12,6 +12,8 @@ import click
 
 from novalog.settings import Settings, get_settings
 
+UNLIMITED_QUOTA = {"instances": -1, "cores": -1, "ram": -1}  # a benchmark boots hundreds of servers in one project
+
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -135,7 +137,8 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
         for i in range(host_count)
     ))
     bench_settings = settings.model_copy(
-        update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work, "auth_strategy": "noauth2"}
+        update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work, "auth_strategy": "noauth2",
+                "quota_defaults": UNLIMITED_QUOTA}
     )
     ensure_all_topics(bench_settings)
     stack = LocalStack(bench_settings)

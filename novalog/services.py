@@ -47,7 +47,10 @@ def serve_scheduler(settings: Settings) -> None:
 
     ensure_all_topics(settings)
     event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
-    table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS)).start()
+    table = HostTable(
+        settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS),
+        settings.topic(topics.STATE_AGGREGATES),
+    ).start()
     name = f"novalog-scheduler-{socket.gethostname()}-{os.getpid()}"
     options = OptionsFile(settings.scheduler_options_file, SchedulerOptions(max_attempts=settings.max_attempts))
     scheduler = Scheduler(name, ColumnViews(table, settings.service_down_time), options.current, settings.service_down_time)
@@ -120,6 +123,7 @@ def serve_api(settings: Settings) -> None:
     from novalog.api.app import ApiBackend, create_app
     from novalog.api.auth import IdentityService
     from novalog.api.cache import ReadCache
+    from novalog.api.image_store import ImageStore
     from novalog.api.token_keys import KeyRepository, KeyRing
 
     ensure_all_topics(settings)
@@ -132,7 +136,9 @@ def serve_api(settings: Settings) -> None:
     cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
     identity = IdentityService(KeyRing(keys), cache.identity, settings.token_expiration, settings.auth_strategy)
     app = create_app(ApiBackend(
-        event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host, settings.policy_file, identity=identity,
+        event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host, settings.policy_file,
+        quota_defaults=settings.quota_defaults, identity=identity,
+        image_store=ImageStore(settings.image_store(), settings.image_size_cap),
     ))
     try:
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)

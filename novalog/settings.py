@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     )
     token_key_dir: Path | None = Field(None, description="the Fernet token key repository (configuration); <state_dir>/token-keys when unset")
     token_expiration: int = Field(3600, ge=1, description="seconds a token is valid (Keystone's [token] expiration)")
+    image_store_dir: Path | None = Field(None, description="where the API keeps uploaded image files; <state_dir>/images when unset")
+    image_size_cap: int = Field(1 << 40, ge=1, description="largest image upload in bytes (Glance's image_size_cap); larger is 413")
     token_max_active_keys: int = Field(3, ge=2, description="keys kept by a rotation, the primary included (Keystone's max_active_keys)")
 
     heartbeat_interval: float = Field(10.0, gt=0, description="Nova's report_interval")
@@ -43,6 +45,9 @@ class Settings(BaseSettings):
 
     max_attempts: int = Field(3, ge=1, description="placement attempts per instance (Nova's max_attempts)")
     scheduler_options_file: Path | None = Field(None, description="scheduler options JSON, reloaded when it changes")
+    quota_defaults: dict[str, int] = Field(
+        default_factory=dict, description="Nova's [quota] defaults to change, e.g. {\"instances\": 20}; -1 is unlimited"
+    )
     policy_file: Path | None = Field(None, description="policy overrides (YAML or JSON, Nova's rule names); re-read when changed")
     allow_resize_to_same_host: bool = Field(False, description="Nova's option: a resize may stay on its host")
     cpu_allocation_ratio: float = 4.0
@@ -74,6 +79,10 @@ class Settings(BaseSettings):
     def token_keys(self) -> Path:
         """Where the token keys are: token_key_dir, or the state folder's token-keys/."""
         return Path(self.token_key_dir) if self.token_key_dir else Path(self.state_dir) / "token-keys"
+
+    def image_store(self) -> Path:
+        """Where image files are: image_store_dir, or the state folder's images/."""
+        return Path(self.image_store_dir) if self.image_store_dir else Path(self.state_dir) / "images"
 
     def agent_topic(self, host: str) -> str:
         return f"{self.topic_prefix}.agent.{host}"

@@ -1,12 +1,23 @@
-"""The catalog table (flavors for now): a pure fold over catalog.events."""
+"""The catalog table: a pure fold over catalog.events (flavors here, images in images.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import assert_never
 
-from novalog.events.state import FlavorState
-from novalog.events.types import CatalogEvent, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet
+from novalog.events.state import FlavorState, ImageState
+from novalog.events.types import (
+    CatalogEvent,
+    FlavorCreated,
+    FlavorDeleted,
+    FlavorExtraSpecDeleted,
+    FlavorExtraSpecsSet,
+    ImageCreated,
+    ImageDeleted,
+    ImageUpdated,
+    ImageUploaded,
+)
+from novalog.projections import images
 
 
 def key_of(event: CatalogEvent) -> str:
@@ -16,13 +27,17 @@ def key_of(event: CatalogEvent) -> str:
             return f"flavor:{event.flavor.id}"
         case FlavorDeleted() | FlavorExtraSpecsSet() | FlavorExtraSpecDeleted():
             return f"flavor:{event.flavor_id}"
+        case ImageCreated() | ImageUploaded() | ImageUpdated() | ImageDeleted():
+            return f"image:{event.image_id}"
         case _:
             assert_never(event)
 
 
-def apply(state: FlavorState | None, event: CatalogEvent) -> FlavorState | None:
-    """The flavor's row after the event; a re-created id starts afresh."""
+def apply(state: FlavorState | ImageState | None, event: CatalogEvent) -> FlavorState | ImageState | None:
+    """The entity's row after the event; a re-created flavor id starts afresh."""
     match event:
+        case ImageCreated() | ImageUploaded() | ImageUpdated() | ImageDeleted():
+            return images.apply(state if isinstance(state, ImageState) else None, event)
         case FlavorCreated():
             if state is not None and not state.deleted:
                 return state

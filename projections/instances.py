@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
-from novalog.projections import moves
+from novalog.projections import instance_actions, moves
 from novalog.events.outbound import Outbound
 from novalog.events.records import guest_name
 from novalog.events.state import InstanceState
@@ -31,6 +31,7 @@ from novalog.events.types import (
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    QuotaUsageReleased,
     InstanceSchedulingFailed,
     InstanceSpawned,
     InstanceSpawnFailed,
@@ -59,6 +60,9 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         reservation_id=event.reservation_id,
         launch_index=event.instance_ids.index(event.instance_id) if event.instance_id in event.instance_ids else 0,
         user_data=event.user_data,
+        image_properties=event.image_properties,
+        image_files=event.image_files,
+        server_group=None if event.instance_group is None else event.instance_group.id,
     )
 
 
@@ -90,6 +94,7 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
         flavor=state.flavor,
         image_ref=state.image_ref,
         project_id=state.project_id,
+        image_files=state.image_files,
     )
     placed = replace(state, host=event.host, claim_id=event.claim_id, task_state="spawning", attempts=event.spec.num_attempts)
     return placed, [Outbound.to_agent(event.host, state.instance_id, order)]
@@ -106,11 +111,13 @@ def _release(event: ClaimAccepted) -> Outbound:
 
 
 def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -> tuple[InstanceState, list[Outbound]]:
+    if state.vm_state == "deleted" and state.host is None:
+        return state, [_usage_released(state, event)]  # deleted at once before: the same release again
     if state.vm_state == "deleted" or (state.task_state == "deleting" and state.host is None):
         return state, []
     if state.host is None:
         # Never placed (scheduling, or ERROR without a host): nothing runs anywhere.
-        return _deleted(state, event.envelope.occurred_at), []
+        return _deleted(state, event.envelope.occurred_at), [_usage_released(state, event)]
     deleting = replace(state, task_state="deleting")
     return deleting, [_delete_order(state, event, state.host, state.claim_id), *moves.on_delete(state, event.envelope)]
 
@@ -130,12 +137,27 @@ def _spawned(state: InstanceState, host: str, hypervisor_hostname: str, domain: 
     )
 
 
+def _usage_released(state: InstanceState, cause: InstanceDeleted | InstanceDeleteRequested) -> Outbound:
+    """The instance no longer counts against its project's quota."""
+    released = QuotaUsageReleased(
+        envelope=cause.envelope.caused("QuotaUsageReleased", PRODUCER, occurred_at=cause.envelope.occurred_at),
+        project_id=state.project_id,
+        instance_id=state.instance_id,
+    )
+    return Outbound.event(state.project_id, released)
+
+
 def _deleted(state: InstanceState, at) -> InstanceState:
     return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
 
 
 def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
-    """Fold one instance event; return the new row and the commands it decides."""
+    """Fold one instance event; return the new row (its instance actions kept up to date) and the commands it decides."""
+    new, outs = _decide(state, event)
+    return instance_actions.note(state, new, event), outs
+
+
+def _decide(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
     if state is None:
         if isinstance(event, InstanceBuildRequested):
             return _created(event), []
@@ -187,9 +209,11 @@ def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceS
         case InstanceDeleteRequested():
             return _on_delete_requested(state, event)
         case InstanceDeleted():
-            if state.vm_state == "deleted" or (event.host is not None and state.host is not None and event.host != state.host):
+            if event.host is not None and state.host is not None and event.host != state.host:
                 return state, []  # a move's other host cleaned up; the instance lives on where it is
-            return _deleted(state, at), []
+            if state.vm_state == "deleted":
+                return state, [_usage_released(state, event)]  # redelivered: the same release again
+            return _deleted(state, at), [_usage_released(state, event)]
         case _:
             assert_never(event)
 

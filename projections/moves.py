@@ -91,6 +91,7 @@ def _order(state: InstanceState, cause: Envelope, step: str, host: str, claim_id
         image_ref=state.image_ref,
         project_id=state.project_id,
         power_on=power_on,
+        image_files=state.image_files,
     )
     return Outbound.to_agent(host, state.instance_id, order)
 

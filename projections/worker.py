@@ -23,8 +23,8 @@ from novalog.events.codec import DecodeError, decode, encode
 from novalog.events.dead_letters import dead_letter_facts
 from novalog.events.kafka import ensure_topics
 from novalog.events.outbound import Outbound
-from novalog.events.types import CatalogEvent, HostEvent, IdentityEvent, InstanceEvent
-from novalog.projections import catalog, host_state, identity, instances
+from novalog.events.types import AggregateEvent, CatalogEvent, HostEvent, IdentityEvent, InstanceEvent, QuotaEvent, TenantEvent
+from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,22 @@ def _fold_identity(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbo
     return (None if new is None else replace(new, offset=offset)), []
 
 
-TABLES = ("host_state", "instances", "catalog", "identity")
+def _fold_aggregates(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbound]]:
+    return replace(aggregates.apply(state, event), offset=offset), []
+
+
+def _fold_quotas(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbound]]:
+    new, outs = quotas.handle(state, event)
+    return replace(new, offset=offset), outs
+
+
+def _fold_tenant(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbound]]:
+    # As identity's: the offset moves even when a create is refused, so the refused writer sees its turn came and went.
+    new = tenant.apply(state, event)
+    return (None if new is None else replace(new, offset=offset)), []
+
+
+TABLES = ("host_state", "instances", "catalog", "identity", "quotas", "tenant", "aggregates")
 
 
 def changelog_specs(prefix: str, partitions: int) -> dict[str, tuple[int, dict[str, str]]]:
@@ -137,6 +152,9 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
     make_agent(topics.INSTANCE_EVENTS, table(TABLES[1]), topics.STATE_INSTANCES, InstanceEvent.__args__, _fold_instances)
     make_agent(topics.CATALOG_EVENTS, table(TABLES[2]), topics.STATE_CATALOG, CatalogEvent.__args__, _fold_catalog)
     make_agent(topics.IDENTITY_EVENTS, table(TABLES[3]), topics.STATE_IDENTITY, IdentityEvent.__args__, _fold_identity)
+    make_agent(topics.QUOTA_EVENTS, table("quotas"), topics.STATE_QUOTAS, QuotaEvent.__args__, _fold_quotas)
+    make_agent(topics.AGGREGATE_EVENTS, table("aggregates"), topics.STATE_AGGREGATES, AggregateEvent.__args__, _fold_aggregates)
+    make_agent(topics.TENANT_EVENTS, table("tenant"), topics.STATE_TENANT, TenantEvent.__args__, _fold_tenant)
     return app
 
 

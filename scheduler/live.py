@@ -90,6 +90,10 @@ class ColumnViews:
     def row(self, host: str) -> HostState | None:
         return self._rows.get(host)
 
+    def _aggregates_of(self, host: str) -> tuple:
+        aggregates_of = getattr(self.table, "aggregates_of", None)
+        return aggregates_of(host) if aggregates_of else ()
+
     def claimed(self, host: str, claim: Claim) -> None:
         if self.cols is not None and host in self._index:
             resources = Resources(claim.vcpus, claim.memory_mb, claim.disk_gb)
@@ -101,12 +105,12 @@ class ColumnViews:
     def _rebuild(self, in_flight: InFlight, now: datetime) -> None:
         names = sorted(self._rows)
         self._index = {name: i for i, name in enumerate(names)}
-        views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time) for n in names]
+        views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time, self._aggregates_of(n)) for n in names]
         self.cols = HostColumns.from_hosts(views)
         self._checked_at = now
 
     def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
-        view = host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time)
+        view = host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time, self._aggregates_of(host))
         self.cols.update(self._index[host], view)
 
     def _recheck_liveness(self, now: datetime) -> None:

@@ -50,7 +50,7 @@ def select_host(
     # 0. Nova's host list preparation: ignored hosts out; forced hosts, when
     #    any is known, are taken as they are (no filter runs); a requested
     #    destination narrows the list and the filters still judge it.
-    prepared, forced, counts_before = prepare_hosts(hosts, spec)
+    prepared, forced, counts_before = prepare_hosts(hosts, spec, options)
     # 1. Filters first: they are hard rules (alive, room, not tried before)
     #    that no score may override, and they shrink the list the costlier
     #    stages see. Configured order, each on the survivors of the previous.
@@ -80,22 +80,32 @@ def select_host(
     return Selection(host=rng.choice(best).host, trace=trace)
 
 
-def prepare_hosts(hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec) -> tuple[Any, bool, list[FilterCount]]:
+def prepare_hosts(
+    hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec, options: SchedulerOptions | None = None
+) -> tuple[Any, bool, list[FilterCount]]:
     """Nova's host list preparation, before any filter: the hosts (or ascending rows) left, whether they are forced, and the trace lines.
 
     `ignore_hosts` removes those hosts; `force_hosts` keeps only those and,
     if any is known, they skip the filters (Nova); `requested_host` (Nova's
     requested destination, as a move's target host) keeps only that host,
     which the filters then judge. Forcing never overcommits: the claim check
-    still decides.
+    still decides. A requested availability zone keeps only that zone's hosts
+    (today's Nova does this before any filter, from the aggregates), unless
+    AvailabilityZoneFilter is enabled to do it.
     """
-    names = [h.host for h in (hosts.hosts if isinstance(hosts, HostColumns) else hosts)]
+    views = hosts.hosts if isinstance(hosts, HostColumns) else hosts
+    names = [h.host for h in views]
+    in_zone = None
+    if spec.availability_zone and options is not None and "AvailabilityZoneFilter" not in options.enabled_filters:
+        zone_filter = FILTERS["AvailabilityZoneFilter"]()
+        in_zone = {h.host for h in views if zone_filter.passes_aggregates(h.aggregates, spec, options)}
     keep = [True] * len(names)
     counts: list[FilterCount] = []
     steps = (
         ("ignore_hosts", spec.ignore_hosts, lambda name: name not in spec.ignore_hosts),
         ("force_hosts", spec.force_hosts, lambda name: name in spec.force_hosts),
         ("requested_host", spec.requested_host, lambda name: name == spec.requested_host),
+        ("availability_zone", in_zone is not None, lambda name: in_zone is not None and name in in_zone),
     )
     for label, given, passes in steps:
         if given:

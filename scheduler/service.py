@@ -28,6 +28,7 @@ from novalog.events.types import (
     InstanceSchedulingFailed,
     PlacementProposed,
 )
+from novalog.scheduler import groups
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.live import HostViews, ListViews
@@ -49,6 +50,8 @@ def spec_of(event: InstanceBuildRequested) -> RequestSpec:
         image_ref=event.image_ref,
         availability_zone=event.availability_zone,
         scheduler_hints=event.scheduler_hints,
+        instance_group=event.instance_group,
+        image_properties=event.image_properties,
     )
 
 
@@ -127,7 +130,7 @@ class Scheduler:
         """Propose a host for one instance, or record "No valid host"."""
         now = self.clock()
         try:
-            selection = select(self._hosts(now), spec, self.options, self.rng)
+            selection = self._select(self._hosts(now), spec)
         except ValueError as exc:  # a request the filters cannot read (bad extra spec, query, image property)
             return [self._failed(spec, cause, f"No valid host was found. The request is invalid: {exc}", None)]
         if selection.host is None:
@@ -142,11 +145,13 @@ class Scheduler:
         """
         now = self.clock()
         proposals: list[tuple[Outbound, Claim]] = []
+        # The request's instances join its group together: each counts the ones placed before it.
+        spec = replace(spec, instance_group=groups.joined(spec.instance_group, instance_ids))
         for index, instance_id in enumerate(instance_ids):
             one = replace(spec, instance_id=instance_id, num_instances=len(instance_ids))
             failure = None
             try:
-                selection = select(self._hosts(now), one, self.options, self.rng)
+                selection = self._select(self._hosts(now), one)
                 if selection.host is None:
                     failure = (
                         f"{no_valid_host_message(selection.trace)} Only {index} of the {len(instance_ids)} instances "
@@ -160,6 +165,10 @@ class Scheduler:
             # Proposed now, so the next instance's pass counts this one's claim.
             proposals.append(self._propose(one, selection, cause, now))
         return [out for out, _ in proposals]
+
+    def _select(self, hosts: HostColumns | list[SchedHost], spec: RequestSpec) -> Selection:
+        """The driver's pick, the group filters seeing only the members that hold a host now."""
+        return select(hosts, groups.placed_only(spec, hosts), self.options, self.rng)
 
     def _withdraw(self, claims: Sequence[Claim], now: datetime) -> None:
         """Forget claims proposed for a request that is given up before anything was sent."""

@@ -1,4 +1,4 @@
-"""The scheduler's own view of the host-state table, folded from the compacted state topic.
+"""The scheduler's own view of the host-state table (and the hosts' aggregates), folded from the compacted state topics.
 
 Not a Faust GlobalTable (which does not hold up with several workers): a
 plain consumer reads every partition of `state.hosts` from the beginning, in
@@ -16,18 +16,20 @@ from typing import Any
 from confluent_kafka import Message
 
 from novalog.events.feed import TopicFeed
-from novalog.events.state import HostState
+from novalog.events.state import AggregatesState, HostState
 from novalog.events.types import HostHeartbeatReported
+from novalog.scheduler.host_state import Aggregate
 
 
 class HostTable:
     """Current HostState of every host, kept up to date from the state topic."""
 
-    def __init__(self, bootstrap: str, topic: str, heartbeats_topic: str | None = None) -> None:
+    def __init__(self, bootstrap: str, topic: str, heartbeats_topic: str | None = None, aggregates_topic: str | None = None) -> None:
         self._rows: dict[str, HostState] = {}
         self._beats: dict[str, datetime] = {}
+        self._aggregates: dict[str, tuple[Aggregate, ...]] = {}
         self._dirty: set[str] = set()
-        topics = [topic] + ([heartbeats_topic] if heartbeats_topic else [])
+        topics = [topic] + [t for t in (heartbeats_topic, aggregates_topic) if t]
         self._feed = TopicFeed(bootstrap, topics, self._apply, "scheduler-host-table")
 
     def start(self, wait: float = 30.0) -> HostTable:
@@ -43,6 +45,11 @@ class HostTable:
         with self._feed.lock:
             row = self._rows.get(host)
             return None if row is None else self._with_beat(row)
+
+    def aggregates_of(self, host: str) -> tuple[Aggregate, ...]:
+        """The aggregates the host is in (their metadata as filters read it)."""
+        with self._feed.lock:
+            return self._aggregates.get(host, ())
 
     def _with_beat(self, row: HostState) -> HostState:
         beat = self._beats.get(row.host)
@@ -60,6 +67,15 @@ class HostTable:
         if isinstance(record, HostState):
             self._rows[record.host] = record
             self._dirty.add(record.host)
+        elif isinstance(record, AggregatesState):
+            by_host: dict[str, list[Aggregate]] = {}
+            for aggregate in record.aggregates:
+                for host in aggregate.hosts:
+                    by_host.setdefault(host, []).append(Aggregate(str(aggregate.id), aggregate.name, dict(aggregate.metadata)))
+            fresh = {host: tuple(found) for host, found in by_host.items()}
+            # Hosts whose aggregates changed are rows to patch, like a changed host row.
+            self._dirty |= {h for h in set(fresh) | set(self._aggregates) if fresh.get(h) != self._aggregates.get(h)}
+            self._aggregates = fresh
         elif isinstance(record, HostHeartbeatReported):
             beat = record.envelope.occurred_at
             if record.host not in self._beats or beat > self._beats[record.host]:

@@ -55,8 +55,11 @@ from novalog.events.types import (
     InstanceSpawnOrdered,
     PlacementProposed,
     ProjectCreated,
+    QuotaUpdated,
+    QuotaUsageReleased,
     RoleAssigned,
     RoleUnassigned,
+    ServersRequested,
     UserCreated,
     UserPasswordChanged,
 )
@@ -524,6 +527,36 @@ def build_move_ordered(step: str = "finish", host: str = "host-2", instance_id: 
     return replace(event, **fields)
 
 
+def build_servers_requested(count: int = 1, project_id: str = "project-1", min_count: int = 1, **fields: Any) -> ServersRequested:
+    """A create of `count` m1.tiny servers (instance-1..N, the first one's build last, as the API orders them)."""
+    ids = [f"instance-{i + 1}" for i in range(count)]
+    builds = [
+        build_build_requested(iid, project_id=project_id, reservation_id="r-1", instance_ids=ids if count > 1 else [], min_count=min_count)
+        for iid in ids
+    ]
+    event = ServersRequested(
+        envelope=_envelope("ServersRequested", f"servers-{project_id}-{count}", NOW),
+        project_id=project_id,
+        user_id="user-1",
+        reservation_id="r-1",
+        min_count=min_count,
+        builds=[*builds[1:], builds[0]],
+    )
+    return replace(event, **fields)
+
+
+def build_quota_updated(project_id: str = "project-1", **fields: Any) -> QuotaUpdated:
+    event = QuotaUpdated(envelope=_envelope("QuotaUpdated", f"quota-{project_id}", NOW), project_id=project_id, limits={"instances": 2})
+    return replace(event, **fields)
+
+
+def build_usage_released(instance_id: str = "instance-1", project_id: str = "project-1", **fields: Any) -> QuotaUsageReleased:
+    event = QuotaUsageReleased(
+        envelope=_envelope("QuotaUsageReleased", f"released-{instance_id}", NOW), project_id=project_id, instance_id=instance_id
+    )
+    return replace(event, **fields)
+
+
 # --- table rows ---
 
 
@@ -637,3 +670,102 @@ def build_project_state(name: str = "demo", project_id: str = "p-demo", **fields
 def build_user_state(name: str = "alice", user_id: str = "u-alice", **fields: Any) -> UserState:
     values: dict[str, Any] = {"user_id": user_id, "name": name, "domain_id": "default", "password_hash": PASSWORD_HASH, "created_at": NOW}
     return UserState(**{**values, **fields})
+
+
+# --- key pairs and server groups (tenant.events) ---
+
+from novalog.events.state import KeypairState, ServerGroupState  # noqa: E402
+from novalog.events.types import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted  # noqa: E402
+
+# A real ed25519 public key line and the MD5 fingerprint `ssh-keygen -l -E md5` prints for it.
+ED25519_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN+l0KTlerO74aw1XDvvUHi9sZlUgkg8KOb5cBUm70pl demo@novalog"
+ED25519_MD5 = "a6:0c:6c:4c:ef:d0:3c:99:9e:a7:10:f3:59:89:04:cb"
+
+
+def build_keypair_created(name: str = "key-1", user_id: str = "u-1", at: datetime = NOW, **fields: Any) -> KeypairCreated:
+    values: dict[str, Any] = {
+        "envelope": _envelope("KeypairCreated", f"e-keypair-{user_id}-{name}", at), "keypair_id": 7, "user_id": user_id,
+        "name": name, "public_key": ED25519_PUBLIC_KEY, "fingerprint": "aa:bb",
+    }
+    return KeypairCreated(**{**values, **fields})
+
+
+def build_keypair_deleted(name: str = "key-1", user_id: str = "u-1", at: datetime = NOW, **fields: Any) -> KeypairDeleted:
+    values: dict[str, Any] = {"envelope": _envelope("KeypairDeleted", f"e-keypair-del-{user_id}-{name}", at), "user_id": user_id, "name": name}
+    return KeypairDeleted(**{**values, **fields})
+
+
+def build_keypair_state(name: str = "key-1", user_id: str = "u-1", **fields: Any) -> KeypairState:
+    values: dict[str, Any] = {
+        "keypair_id": 7, "user_id": user_id, "name": name, "public_key": ED25519_PUBLIC_KEY, "fingerprint": "aa:bb", "created_at": NOW,
+    }
+    return KeypairState(**{**values, **fields})
+
+
+def build_server_group_created(group_id: str = "g-1", policy: str = "anti-affinity", at: datetime = NOW, **fields: Any) -> ServerGroupCreated:
+    values: dict[str, Any] = {
+        "envelope": _envelope("ServerGroupCreated", f"e-group-{group_id}", at), "group_id": group_id, "name": "web",
+        "policy": policy, "project_id": "p-1", "user_id": "u-1",
+    }
+    return ServerGroupCreated(**{**values, **fields})
+
+
+def build_server_group_deleted(group_id: str = "g-1", at: datetime = NOW, **fields: Any) -> ServerGroupDeleted:
+    return ServerGroupDeleted(**{"envelope": _envelope("ServerGroupDeleted", f"e-group-del-{group_id}", at), "group_id": group_id, **fields})
+
+
+def build_server_group_state(group_id: str = "g-1", policy: str = "anti-affinity", **fields: Any) -> ServerGroupState:
+    values: dict[str, Any] = {"group_id": group_id, "name": "web", "policy": policy, "project_id": "p-1", "user_id": "u-1", "created_at": NOW}
+    return ServerGroupState(**{**values, **fields})
+
+
+# --- images (catalog.events, keyed `image:<id>`) ---
+
+from novalog.events.records import ImageFiles  # noqa: E402
+from novalog.events.state import ImageState  # noqa: E402
+from novalog.events.types import ImageCreated, ImageDeleted, ImageUpdated, ImageUploaded  # noqa: E402
+
+
+def build_image_files(**fields: Any) -> ImageFiles:
+    """A qcow2 disk in the image store, no kernel or ramdisk of its own."""
+    return replace(ImageFiles(disk="/store/image-1", disk_format="qcow2"), **fields)
+
+
+def build_image_created(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageCreated:
+    """project-1 registered a private qcow2/bare image named cirros."""
+    event = ImageCreated(
+        envelope=_envelope("ImageCreated", f"image-created-{image_id}", at),
+        image_id=image_id, name="cirros", owner="project-1", visibility="private", disk_format="qcow2", container_format="bare",
+    )
+    return replace(event, **fields)
+
+
+def build_image_uploaded(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageUploaded:
+    """The bits of image-1: 3 bytes "abc" with their md5 and sha512."""
+    event = ImageUploaded(
+        envelope=_envelope("ImageUploaded", f"image-uploaded-{image_id}", at),
+        image_id=image_id, size=3, checksum="900150983cd24fb0d6963f7d28e17f72", os_hash_algo="sha512",
+        os_hash_value="ddaf35a193617aba", location=f"/store/{image_id}",
+    )
+    return replace(event, **fields)
+
+
+def build_image_updated(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageUpdated:
+    event = ImageUpdated(
+        envelope=_envelope("ImageUpdated", f"image-updated-{image_id}", at),
+        image_id=image_id, name="cirros", visibility="private", disk_format="qcow2", container_format="bare",
+    )
+    return replace(event, **fields)
+
+
+def build_image_deleted(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageDeleted:
+    return replace(ImageDeleted(envelope=_envelope("ImageDeleted", f"image-deleted-{image_id}", at), image_id=image_id), **fields)
+
+
+def build_image_state(image_id: str = "image-1", **fields: Any) -> ImageState:
+    """The row build_image_created(image_id) starts: queued, no bits."""
+    state = ImageState(
+        image_id=image_id, owner="project-1", visibility="private", created_at=NOW, updated_at=NOW, name="cirros",
+        disk_format="qcow2", container_format="bare",
+    )
+    return replace(state, **fields)

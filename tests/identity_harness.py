@@ -16,6 +16,7 @@ from novalog.demo import ComputeClient
 from novalog.services import ensure_all_topics
 from novalog.settings import Settings
 from novalog.stack import settings_env
+from image_harness import image_client, register_image
 from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -45,6 +46,8 @@ class Identity:
         self.running = running
         self.tmp = tmp
         self.url = running.stack.api_url
+        # A public image "cirros" (keystone mode boots only images of the catalog).
+        self.image_id = ""
 
     @property
     def settings(self) -> Settings:
@@ -103,6 +106,8 @@ def keystone_stack(kafka_bootstrap: str, tmp: Path, hosts: list[tuple[str, int, 
         running.stack.wait_hosts_up(len(hosts), token=admin)
         running.client = ComputeClient(env.url, admin)
         running.client.ensure_flavor(SMALL_FLAVOR)
+        with image_client(env.url, admin) as images:
+            env.image_id = register_image(images, "cirros", visibility="public")["id"]
         yield env
     finally:
         running.stop()

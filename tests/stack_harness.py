@@ -53,6 +53,8 @@ def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, in
         capacity_report_interval=5.0,
         # Nova's development tokens ('admin:admin'); the identity tests pass auth_strategy="keystone".
         auth_strategy="noauth2",
+        # Tests boot many servers in one project; the quota's own tests set quota_defaults={} to get Nova's.
+        quota_defaults={"instances": -1, "cores": -1, "ram": -1},
     ).model_copy(update=overrides)
 
 

@@ -8,15 +8,22 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import commands, paging, queries, views
+from novalog.api import commands, image_catalog, paging, queries, tenant_commands, views
 from novalog.api.paging import truthy
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
-from novalog.api.faults import BadRequest, Conflict, NotFound
+from novalog.api.faults import BadRequest, Conflict, Forbidden, NotFound
 from novalog.api.policy import ACTION_RULES
+from novalog.api.routes.aggregates import availability_zones
 from novalog.events.actions import MOVE_ALLOWED, move_refusal, refusal
 from novalog.events.records import utcnow
 
+# What Nova's 2.1 schema for POST /servers accepts; anything else is 400.
+SERVER_CREATE_KEYS = frozenset({
+    "name", "imageRef", "flavorRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig", "accessIPv4",
+    "accessIPv6", "personality", "availability_zone", "key_name", "block_device_mapping", "block_device_mapping_v2",
+    "config_drive", "security_groups", "user_data", "min_count", "max_count", "return_reservation_id",
+})
 MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
 
 
@@ -88,6 +95,8 @@ def router(api: Api) -> APIRouter:
         server = body.get("server")
         if not isinstance(server, dict):
             raise BadRequest("Invalid input for field/attribute server.")
+        commands.check_keys("server", server, SERVER_CREATE_KEYS)
+        commands.check_keys("body", body, {"server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"})
         name = server.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
             raise BadRequest("Invalid input for field/attribute name.")
@@ -104,6 +113,16 @@ def router(api: Api) -> APIRouter:
         image_ref = server.get("imageRef")
         if image_ref is not None and not isinstance(image_ref, str):
             raise BadRequest("Invalid input for field/attribute imageRef.")
+        image = image_catalog.boot_image(backend.cache.catalog, image_ref, ctx, backend.accepts_unknown_images) if image_ref else None
+        zone = server.get("availability_zone")
+        if zone is not None:
+            if not isinstance(zone, str) or not zone.strip() or ":" in zone:
+                # Nova's admin forms "zone:host[:node]" force a host; novalog places through the scheduler only.
+                raise BadRequest(f"Invalid input for field/attribute availability_zone. Value: {zone}.")
+            rows = backend.cache.aggregates.get("aggregates")
+            known = availability_zones(list(rows.aggregates) if rows else [], backend.cache.hosts, backend.default_availability_zone)
+            if zone not in known:
+                raise BadRequest("The requested availability zone is not available")
         metadata = server.get("metadata", {})
         if not isinstance(metadata, dict):
             raise BadRequest("Invalid input for field/attribute metadata.")
@@ -112,12 +131,24 @@ def router(api: Api) -> APIRouter:
             raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
         hint_lists = {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in hints.items()}
         min_count, max_count = counts(server)
-        outs = commands.build_servers(ctx, body, row.flavor, hint_lists, min_count, max_count)
-        positions = backend.log.append(outs)
-        for out, pos in zip(outs, positions):
-            await_write(lambda key=out.key, at=pos.offset: getattr(backend.cache.instances.get(key), "offset", -1) >= at, out.key)
+        group = tenant_commands.server_create_checks(backend.cache.tenant, list(backend.cache.instances.values()), ctx, server.get("key_name"), hint_lists)
+        outs = commands.build_servers(ctx, body, row.flavor, hint_lists, min_count, max_count, instance_group=group,
+            image_properties=image and image.properties, image_files=image and image.files)
+        # The project's quota processor decides how many may be built (and emits their builds).
+        asked = commands.request_servers(ctx, [o.record for o in outs], min_count, backend.quota_defaults)
+        reservation_id = asked.record.reservation_id
+        backend.log.append([asked])
+        await_write(lambda: reservation_id in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
+        quota = backend.cache.quotas.get(ctx.project_id)
+        if quota is not None and quota.decisions.get(reservation_id):
+            raise Forbidden(quota.decisions[reservation_id])
+        accepted = quota.accepted.get(reservation_id, []) if quota is not None else [o.key for o in outs]
+        for instance_id in accepted:
+            await_write(lambda key=instance_id: key in backend.cache.instances, instance_id)
         instance_id = outs[-1].key  # the first instance of the request
         base = base_url(request)
+        if paging.truthy(str(server.get("return_reservation_id", "false"))):
+            return {"reservation_id": reservation_id}
         response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"
         return {
             "server": {

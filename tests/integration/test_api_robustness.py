@@ -80,3 +80,11 @@ def test_a_long_server_list_is_paged_with_next_links(stack: RunningStack) -> Non
     assert stats["count"] == 1 and stats["vcpus_used"] == 5 * SMALL_FLAVOR["vcpus"]
     for sid in ids:
         client.delete(sid)
+
+
+def test_unknown_keys_in_a_create_are_400_as_novas_schema_says(stack: RunningStack) -> None:
+    http = stack.client.http
+    resp = http.post("/servers", json={"server": {"name": "x", "flavorRef": SMALL_FLAVOR["id"], "wings": 2}})
+    assert resp.status_code == 400 and "'wings' was unexpected" in resp.json()["badRequest"]["message"]
+    beside = http.post("/servers", json={"server": {"name": "x", "flavorRef": SMALL_FLAVOR["id"]}, "extra": {}})
+    assert beside.status_code == 400

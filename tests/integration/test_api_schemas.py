@@ -96,6 +96,11 @@ def test_servers_and_their_actions(stack: RunningStack, http: httpx.Client, vers
     check(http.get(f"/servers/{server_id}", headers=h), s.get_server)
     check(http.post(f"/servers/{server_id}/action", json={"confirmResize": None}, headers=h), servers.server_actions_confirm_resize)
     settled(stack, server_id, "ACTIVE")
+    actions = check(http.get(f"/servers/{server_id}/os-instance-actions", headers=h), servers.list_instance_actions)["instanceActions"]
+    assert [a["action"] for a in actions] == ["confirmResize", "resize", "reboot", "start", "stop", "create"]
+    shown = check(http.get(f"/servers/{server_id}/os-instance-actions/{actions[-1]['request_id']}", headers=h), servers.show_instance_action)
+    assert [e["result"] for e in shown["instanceAction"]["events"]] == ["Success"]
+    assert http.get(f"/servers/{server_id}/os-instance-actions/req-nope", headers=h).status_code == 404
 
     failed = check(
         http.post("/servers", json={"server": {"name": "too-big", "flavorRef": BIG["id"], "min_count": 9}}, headers=h),

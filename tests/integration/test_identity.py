@@ -118,7 +118,8 @@ def test_openstacksdk_boots_lists_and_deletes_a_server_from_clouds_yaml(identity
     try:
         flavor = conn.compute.find_flavor(SMALL_FLAVOR["name"], ignore_missing=False)
         assert flavor.id == SMALL_FLAVOR["id"]
-        server = conn.compute.create_server(name="sdk-vm", flavor_id=flavor.id, image_id="cirros")
+        image = conn.image.find_image("cirros", ignore_missing=False)
+        server = conn.compute.create_server(name="sdk-vm", flavor_id=flavor.id, image_id=image.id)
         server = conn.compute.wait_for_server(server, status="ACTIVE", interval=1, wait=120)
         listed = {s.id: s for s in conn.compute.servers()}
         assert listed[server.id].name == "sdk-vm" and listed[server.id].status == "ACTIVE"
@@ -132,7 +133,7 @@ def test_openstacksdk_boots_lists_and_deletes_a_server_from_clouds_yaml(identity
 
 def test_the_openstack_cli_and_nova_list_servers_from_the_catalog(identity: Identity) -> None:
     client = ComputeClient(identity.url, identity.token())
-    server_id = client.boot("cli-vm", SMALL_FLAVOR["id"])
+    server_id = client.boot("cli-vm", SMALL_FLAVOR["id"], image=identity.image_id)
     wait_until(lambda: (client.show(server_id) or {}).get("status") == "ACTIVE", 60, "cli-vm ACTIVE")
 
     env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(identity.clouds_yaml())}

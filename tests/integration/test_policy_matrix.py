@@ -44,7 +44,7 @@ def world(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         for project, token in (("blue", tokens["member"]), ("green", identity.token("green-member", PASSWORD, "green"))):
             resp = httpx.post(
                 f"{identity.url}/v2.1/servers", headers={"X-Auth-Token": token}, timeout=30,
-                json={"server": {"name": f"{project}-vm", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros"}},
+                json={"server": {"name": f"{project}-vm", "flavorRef": SMALL_FLAVOR["id"], "imageRef": identity.image_id}},
             )
             assert resp.status_code == 202, resp.text
             servers[project] = resp.json()["server"]["id"]

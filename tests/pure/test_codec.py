@@ -25,6 +25,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builders import (
+    build_keypair_created,
+    build_keypair_deleted,
+    build_keypair_state,
+    build_server_group_created,
+    build_server_group_deleted,
+    build_server_group_state,
     NOW,
     build_password_changed,
     build_project_created,
@@ -34,6 +40,9 @@ from builders import (
     build_user_created,
     build_user_state,
     build_migration,
+    build_quota_updated,
+    build_servers_requested,
+    build_usage_released,
     build_move_failed,
     build_move_ordered,
     build_move_progressed,
@@ -71,11 +80,12 @@ from builders import (
     build_spec,
     build_trace,
 )
+from builders import build_image_created, build_image_deleted, build_image_files, build_image_state, build_image_updated, build_image_uploaded
 from novalog.events.avro_shapes import full_name
 from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
-from novalog.events.records import Claim, Envelope, InstanceGroup, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
-from novalog.events.state import STATE_TYPES, HostState
-from novalog.events.types import EVENT_TYPES, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
+from novalog.events.records import ActionEvent, HostAggregate, InstanceAction, Claim, Envelope, InstanceGroup, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
+from novalog.events.state import STATE_TYPES, AggregatesState, HostState, QuotaState
+from novalog.events.types import EVENT_TYPES, AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
 
 RECORD_TYPES = (*EVENT_TYPES, *STATE_TYPES)
 MANIFEST_IDS = {entry.name: entry.id for entry in read_manifest()}
@@ -98,17 +108,22 @@ MIGRATION = build_migration(
     old_flavor=FLAVOR, new_flavor=FLAVOR, status="finished", dest_host="host-2", dest_claim_id="claim-2", was_running=False, vm_state_before="stopped", created_at=LATER,
 )
 FAULT = build_fault(details="Traceback (most recent call last): ...")
+IMAGE_FILES = build_image_files(kernel="/store/kernel-1", ramdisk="/store/ramdisk-1")
 TRACE = build_trace(top=[WeighedHost("host-1", 1.5, {"RAMWeigher": 1.0, "CPUWeigher": 0.5})])
+
+FULL_BUILD = build_build_requested(
+    envelope=ENVELOPE, flavor=FLAVOR, availability_zone="nova", metadata={"role": "web"},
+    scheduler_hints={"group": ["g-1"]}, key_name="key-1", reservation_id="r-1",
+    instance_ids=["instance-1", "instance-2"], min_count=2, user_data="I2Nsb3VkLWNvbmZpZw==",
+    image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
+    instance_group=InstanceGroup("g-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
+)
 
 # One builder-made example per record type, with every field that has a default set to something else.
 EXAMPLES: dict[type, Any] = {
     type(ex): ex
     for ex in (
-        build_build_requested(
-            envelope=ENVELOPE, flavor=FLAVOR, availability_zone="nova", metadata={"role": "web"},
-            scheduler_hints={"group": ["g-1"]}, key_name="key-1", reservation_id="r-1",
-            instance_ids=["instance-1", "instance-2"], min_count=2, user_data="I2Nsb3VkLWNvbmZpZw==",
-        ),
+        FULL_BUILD,
         build_delete_requested(envelope=ENVELOPE),
         build_scheduling_failed(envelope=ENVELOPE, fault=FAULT, trace=TRACE),
         build_spawned(envelope=ENVELOPE),
@@ -128,18 +143,52 @@ EXAMPLES: dict[type, Any] = {
         build_heartbeat(envelope=ENVELOPE),
         build_flavor_created(envelope=ENVELOPE, flavor=FLAVOR),
         build_flavor_deleted(envelope=ENVELOPE),
-        build_spawn_ordered(envelope=ENVELOPE, flavor=FLAVOR),
+        build_spawn_ordered(envelope=ENVELOPE, flavor=FLAVOR, image_files=IMAGE_FILES),
         build_delete_ordered(envelope=ENVELOPE, claim_id="claim-1"),
         build_action_requested("reboot", envelope=ENVELOPE, reboot_type="HARD"),
         build_action_failed(envelope=ENVELOPE, fault=FAULT),
         build_service_updated(envelope=ENVELOPE, disabled_reason="maintenance", forced_down=True),
         build_extra_specs_set(envelope=ENVELOPE),
         build_extra_spec_deleted(envelope=ENVELOPE),
+        AggregateCreated(envelope=ENVELOPE, aggregate_uuid="u-1", name="fast", availability_zone="az1"),
+        AggregateUpdated(envelope=ENVELOPE, aggregate_uuid="u-1", name="faster", availability_zone="az2"),
+        AggregateDeleted(envelope=ENVELOPE, aggregate_uuid="u-1"),
+        AggregateHostAdded(envelope=ENVELOPE, aggregate_uuid="u-1", host="host-1"),
+        AggregateHostRemoved(envelope=ENVELOPE, aggregate_uuid="u-1", host="host-1"),
+        AggregateMetadataSet(envelope=ENVELOPE, aggregate_uuid="u-1", metadata={"ssd": "true", "old": None}),
+        AggregatesState(
+            aggregates=[HostAggregate(1, "u-1", "fast", NOW, ["host-1"], {"availability_zone": "az1"}, LATER)],
+            next_id=2, refusals={"event-9": "Aggregate fast already exists."}, offset=5,
+        ),
+        build_servers_requested(2, envelope=ENVELOPE, default_limits={"instances": 5}, builds=[FULL_BUILD]),
+        build_quota_updated(envelope=ENVELOPE, reset=True),
+        build_usage_released(envelope=ENVELOPE),
+        QuotaState("project-1", limits={"instances": 5}, instances={"instance-1": [1, 512]}, decisions={"r-1": ""},
+                   accepted={"r-1": ["instance-1"]}, offset=3),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
+        build_keypair_created(envelope=ENVELOPE, key_type="x509"),
+        build_keypair_deleted(envelope=ENVELOPE),
+        build_server_group_created(envelope=ENVELOPE, rules={"max_server_per_host": "2"}),
+        build_server_group_deleted(envelope=ENVELOPE),
+        build_keypair_state(key_type="x509", deleted=True, deleted_at=LATER, offset=5),
+        build_server_group_state(rules={"max_server_per_host": "2"}, deleted=True, offset=6),
         build_move_requested(envelope=ENVELOPE, spec=SPEC),
         build_move_progressed("finish", "host-2", envelope=ENVELOPE),
         build_move_failed("finish", "host-2", envelope=ENVELOPE, fault=FAULT),
-        build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False),
+        build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False, image_files=IMAGE_FILES),
+        build_image_created(
+            envelope=ENVELOPE, disk_format="raw", container_format="ova", min_disk=1, min_ram=64, protected=True,
+            properties={"architecture": "x86_64", "kernel_id": "image-2"}, tags=["tiny"],
+        ),
+        build_image_uploaded(envelope=ENVELOPE),
+        build_image_updated(envelope=ENVELOPE, disk_format="raw", container_format="ova", min_disk=1, min_ram=64, protected=True,
+                            properties={"hypervisor_type": "qemu"}, tags=["tiny"]),
+        build_image_deleted(envelope=ENVELOPE),
+        build_image_state(
+            status="active", disk_format="raw", container_format="ova", min_disk=1, min_ram=64, protected=True,
+            properties={"architecture": "x86_64"}, tags=["tiny"], size=3, checksum="900150983cd24fb0d6963f7d28e17f72",
+            os_hash_algo="sha512", os_hash_value="ddaf35a193617aba", location="/store/image-1", offset=9,
+        ),
         build_host_state(
             cpu_info='{"model": "Haswell"}', cpu_allocation_ratio=16.0, ram_allocation_ratio=1.5,
             disk_allocation_ratio=2.0, reserved_vcpus=1, reserved_memory_mb=512, reserved_disk_gb=5,
@@ -155,6 +204,10 @@ EXAMPLES: dict[type, Any] = {
             domain_name="novalog-instance-1", claim_id="claim-1", attempts=2, fault=FAULT, launched_at=NOW,
             terminated_at=LATER, request_id="req-2", offset=42, migration=MIGRATION,
             reservation_id="r-1", launch_index=1, user_data="I2Nsb3VkLWNvbmZpZw==", locked=True,
+            image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
+            server_group="g-1",
+            actions=[InstanceAction("stop", "req-2", "user-1", "project-1", NOW, "stopped badly",
+                                    [ActionEvent("compute_stop_instance", NOW, LATER, "Error", "Traceback ...")])],
         ),
         build_flavor_state(FLAVOR, deleted=True, offset=7),
         build_project_created(envelope=ENVELOPE, description="the demo project"),

@@ -1,0 +1,67 @@
+"""os-instance-actions: what was asked of a server and how it went, from the instance table's record of the log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from novalog.api.context import RequestContext
+from novalog.api.deps import Api
+from novalog.api.faults import NotFound
+
+
+def _time(at: datetime | None) -> str | None:
+    return None if at is None else at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def action_view(instance_id: str, action: Any) -> dict[str, Any]:
+    return {
+        "action": action.action,
+        "request_id": action.request_id,
+        "user_id": action.user_id,
+        "project_id": action.project_id,
+        "start_time": _time(action.start_time),
+        "message": action.message,
+        "instance_uuid": instance_id,
+    }
+
+
+def event_view(event: Any, with_traceback: bool) -> dict[str, Any]:
+    view = {"event": event.event, "start_time": _time(event.start_time), "finish_time": _time(event.finish_time), "result": event.result}
+    if with_traceback:
+        view["traceback"] = event.traceback
+    return view
+
+
+def router(api: Api) -> APIRouter:
+    router = APIRouter()
+    backend = api.backend
+    context = api.context
+
+    def server(server_id: str, ctx: RequestContext, rule: str) -> Any:
+        row = backend.cache.instances.get(server_id)
+        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        api.authorize(rule, ctx, row.project_id, row.user_id)
+        return row
+
+    @router.get("/v2.1/servers/{server_id}/os-instance-actions")
+    def list_actions(server_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        row = server(server_id, ctx, "os_compute_api:os-instance-actions:list")
+        return {"instanceActions": [action_view(row.instance_id, a) for a in reversed(row.actions)]}
+
+    @router.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
+    def show_action(server_id: str, request_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        row = server(server_id, ctx, "os_compute_api:os-instance-actions:show")
+        found = [a for a in row.actions if a.request_id == request_id]
+        if not found:
+            raise NotFound(f"Action for request_id {request_id} on instance {server_id} not found")
+        action = found[-1]
+        view = action_view(row.instance_id, action)
+        if api.allowed("os_compute_api:os-instance-actions:events", ctx, row.project_id):
+            view["events"] = [event_view(e, ctx.is_admin) for e in action.events]
+        return {"instanceAction": view}
+
+    return router

@@ -1,0 +1,99 @@
+"""Project quotas: a pure fold over quota.events, one writer per project, so no race can pass a limit.
+
+Like a host's claims, a project's quota is decided in log order by the one
+processor that owns the project's partition: 50 concurrent creates against
+a limit of 10 instances give exactly 10. Usage is counted per instance from
+the creates it accepted (Nova counts an ERROR instance too, until deleted)
+and given back when an instance is gone.
+
+Nova's rule for a create of min..max servers: as many as fit, if at least
+min; otherwise none, with "Quota exceeded for instances: Requested 1, but
+already used 10 of 10 instances" (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from novalog.events.outbound import Outbound
+from novalog.events.quotas import ENFORCED, UNLIMITED, limits_of, usage_of
+from novalog.events.state import QuotaState
+from novalog.events.types import InstanceBuildRequested, QuotaEvent, QuotaUpdated, QuotaUsageReleased, ServersRequested
+
+PRODUCER = "novalog-projections"
+# Decisions kept per project, so a redelivered create is recognised; far more than are ever in flight.
+DECISIONS_KEEP = 512
+
+def decide(state: QuotaState | None, request: ServersRequested) -> tuple[int, str]:
+    """How many of the request's servers fit (0 with Nova's message when fewer than min_count do)."""
+    wanted = len(request.builds)
+    if wanted == 0:
+        return 0, ""
+    flavor = request.builds[0].flavor
+    per = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
+    limits, used = limits_of(state, request.default_limits), usage_of(state)
+    fits = wanted
+    overs = []
+    for resource in ENFORCED:
+        limit = limits[resource]
+        if limit == UNLIMITED or per[resource] == 0:
+            continue
+        room = max(0, (limit - used[resource]) // per[resource])
+        if room < request.min_count:
+            overs.append(resource)
+        fits = min(fits, room)
+    if fits >= request.min_count:
+        return fits, ""
+    first = overs[0]
+    message = (
+        f"Quota exceeded for {', '.join(sorted(overs))}: Requested {per[first] * request.min_count}, "
+        f"but already used {used[first]} of {limits[first]} {first}"
+    )
+    return 0, message
+
+
+def _accepted_builds(request: ServersRequested, count: int) -> list[InstanceBuildRequested]:
+    """The first `count` instances of the request (in its order of ids), told they are the whole request now."""
+    ids = [b.instance_id for b in request.builds]
+    order = request.builds[0].instance_ids or ids
+    kept = set(order[:count])
+    builds = [b for b in request.builds if b.instance_id in kept]
+    together = [i for i in order if i in kept]
+    return [replace(b, instance_ids=together if len(together) > 1 else [], min_count=min(b.min_count, len(together))) for b in builds]
+
+
+def _remember(state: QuotaState, reservation_id: str, message: str, accepted: list[str]) -> QuotaState:
+    decisions = {**state.decisions, reservation_id: message}
+    kept = {**state.accepted, reservation_id: accepted}
+    while len(decisions) > DECISIONS_KEEP:
+        oldest = next(iter(decisions))
+        decisions.pop(oldest)
+        kept.pop(oldest, None)
+    return replace(state, decisions=decisions, accepted=kept)
+
+
+def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, list[Outbound]]:
+    """Fold one quota event; return the project's new row and the builds it lets through."""
+    current = state or QuotaState(project_id=event.project_id)
+    match event:
+        case ServersRequested():
+            if event.reservation_id in current.decisions:
+                # Redelivered: the same builds again (their derived ids make them duplicates).
+                builds = [b for b in event.builds if b.instance_id in current.accepted.get(event.reservation_id, [])]
+                return current, [Outbound.event(b.instance_id, b) for b in _accepted_builds(event, len(builds))] if builds else []
+            count, message = decide(current, event)
+            builds = _accepted_builds(event, count)
+            counted = {**current.instances, **{b.instance_id: [b.flavor.vcpus, b.flavor.ram] for b in builds}}
+            decided = _remember(replace(current, instances=counted), event.reservation_id, message, [b.instance_id for b in builds])
+            return decided, [Outbound.event(b.instance_id, b) for b in builds]
+        case QuotaUpdated():
+            base = {} if event.reset else dict(current.limits)
+            return replace(current, limits={**base, **event.limits}), []
+        case QuotaUsageReleased():
+            if event.instance_id not in current.instances:
+                return current, []
+            return replace(current, instances={k: v for k, v in current.instances.items() if k != event.instance_id}), []
+
+
+def apply(state: QuotaState | None, event: QuotaEvent) -> QuotaState:
+    return handle(state, event)[0]

@@ -1,0 +1,89 @@
+"""Quotas decided by one writer per project: Nova's counting, messages and partial multi-creates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from builders import build_flavor, build_quota_updated, build_servers_requested, build_usage_released
+
+from novalog.events.types import InstanceBuildRequested
+from novalog.projections.quotas import decide, handle
+
+
+def request(count: int, reservation: str, min_count: int = 1, vcpus: int = 1, ram: int = 512, **fields):
+    asked = build_servers_requested(count, min_count=min_count, reservation_id=reservation, **fields)
+    flavor = build_flavor(vcpus=vcpus, ram=ram)
+    return replace(asked, builds=[replace(b, flavor=flavor, instance_id=f"{reservation}-{b.instance_id}",
+                                          instance_ids=[f"{reservation}-{i}" for i in b.instance_ids]) for b in asked.builds])
+
+
+def test_within_quota_every_build_goes_through_and_counts() -> None:
+    row, outs = handle(None, request(3, "r1"))
+    assert sorted(o.record.instance_id for o in outs) == ["r1-instance-1", "r1-instance-2", "r1-instance-3"]
+    assert all(isinstance(o.record, InstanceBuildRequested) and o.topic == "instance.events" for o in outs)
+    assert len(row.instances) == 3 and row.decisions == {"r1": ""}
+
+
+def test_the_eleventh_instance_is_refused_with_novas_message() -> None:
+    row, _ = handle(None, request(10, "r1"))
+    row, outs = handle(row, request(1, "r2"))
+    assert outs == [] and row.decisions["r2"] == "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances"
+    assert len(row.instances) == 10
+
+
+def test_cores_and_ram_count_too() -> None:
+    row, _ = handle(None, request(1, "r1", vcpus=16))
+    row, outs = handle(row, request(1, "r2", vcpus=8))
+    assert outs == [] and row.decisions["r2"] == "Quota exceeded for cores: Requested 8, but already used 16 of 20 cores"
+    limited, _ = handle(None, build_quota_updated(limits={"ram": 1000}))
+    limited, outs = handle(limited, request(2, "r3", min_count=2, ram=600))
+    assert outs == [] and "Quota exceeded for ram: Requested 1200, but already used 0 of 1000 ram" == limited.decisions["r3"]
+
+
+def test_a_multi_create_gets_as_many_as_fit_if_at_least_min_count() -> None:
+    row, _ = handle(None, request(8, "r1"))
+    row, outs = handle(row, request(5, "r2", min_count=2))
+    built = [o.record for o in outs]
+    assert len(built) == 2 and sorted(row.accepted["r2"]) == sorted(b.instance_id for b in built)
+    assert {b.instance_id for b in built} == {"r2-instance-1", "r2-instance-2"}
+    assert all(b.instance_ids == ["r2-instance-1", "r2-instance-2"] and b.min_count == 2 for b in built)
+    row, outs = handle(row, request(3, "r3", min_count=3))
+    assert outs == [] and row.decisions["r3"].startswith("Quota exceeded for instances: Requested 3")
+
+
+def test_a_deleted_instance_frees_its_share_and_a_redelivered_create_is_not_counted_twice() -> None:
+    row, first = handle(None, request(10, "r1"))
+    again, second = handle(row, request(10, "r1"))
+    assert again == row and sorted(o.record.instance_id for o in first) == sorted(o.record.instance_id for o in second)
+    freed, _ = handle(row, build_usage_released("r1-instance-4"))
+    freed, outs = handle(freed, request(1, "r2"))
+    assert len(outs) == 1 and len(freed.instances) == 10
+
+
+def test_limits_overrides_unlimited_and_reset() -> None:
+    row, _ = handle(None, build_quota_updated(limits={"instances": -1, "cores": -1, "ram": -1}))
+    row, outs = handle(row, request(30, "r1"))
+    assert len(outs) == 30
+    reset, _ = handle(row, build_quota_updated(limits={}, reset=True))
+    assert reset.limits == {}
+    _, outs = handle(reset, request(1, "r2"))
+    assert outs == []  # 30 used, default 10
+    count, message = decide(None, request(1, "r3", default_limits={"instances": 0}))
+    assert count == 0 and message == "Quota exceeded for instances: Requested 1, but already used 0 of 0 instances"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4), st.booleans()), min_size=1, max_size=40), st.integers(0, 12))
+def test_no_interleaving_of_creates_and_deletes_passes_the_limit(steps, limit) -> None:
+    """Whatever arrives, in whatever order, the project never counts more than its limit."""
+    row, _ = handle(None, build_quota_updated(limits={"instances": limit}))
+    live: list[str] = []
+    for n, (count, min_count, delete_one) in enumerate(steps):
+        row, outs = handle(row, request(count, f"r{n}", min_count=min(min_count, count)))
+        live += [o.record.instance_id for o in outs]
+        assert len(row.instances) <= limit
+        if delete_one and live:
+            row, _ = handle(row, build_usage_released(live.pop(0)))
+    assert len(row.instances) == len(live)

@@ -8,6 +8,7 @@ services to prove recovery.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is None:
             env.pop(f"NOVALOG_{name.upper()}", None)
         else:
-            env[f"NOVALOG_{name.upper()}"] = str(value)
+            # pydantic-settings reads complex values (dicts, lists) from the environment as JSON.
+            env[f"NOVALOG_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list | tuple) else str(value)
     return env
 
 

@@ -27,7 +27,12 @@ class SchedulerOptions:
     """
 
     driver: str = "filter_scheduler"
-    enabled_filters: tuple[str, ...] = ("ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter")
+    # Today's Nova defaults (ComputeFilter, ComputeCapabilitiesFilter, ImagePropertiesFilter and the
+    # server group filters), with the resource and retry filters that Nova's placement service stands in for.
+    enabled_filters: tuple[str, ...] = (
+        "ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ComputeCapabilitiesFilter",
+        "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+    )
     weight_classes: tuple[str, ...] = ("RAMWeigher",)
     host_subset_size: int = 1
     max_attempts: int = 3

@@ -12,7 +12,10 @@ from novalog.scheduler.weights import WEIGHERS
 def test_defaults() -> None:
     options = SchedulerOptions()
 
-    assert options.enabled_filters == ("ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter")
+    assert options.enabled_filters == (
+        "ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ComputeCapabilitiesFilter",
+        "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+    )
     assert options.weight_classes == ("RAMWeigher",)
     assert (options.ram_weight_multiplier, options.cpu_weight_multiplier, options.disk_weight_multiplier) == (1.0, 1.0, 1.0)
     assert (options.host_subset_size, options.max_attempts) == (1, 3)

@@ -47,6 +47,10 @@ def test_each_filter_runs_on_the_previous_survivors_and_the_trace_shows_the_funn
                 FilterCount("RamFilter", 2),
                 FilterCount("CoreFilter", 2),
                 FilterCount("DiskFilter", 2),
+                FilterCount("ComputeCapabilitiesFilter", 2),
+                FilterCount("ImagePropertiesFilter", 2),
+                FilterCount("ServerGroupAntiAffinityFilter", 2),
+                FilterCount("ServerGroupAffinityFilter", 2),
             ],
             top=[
                 WeighedHost("ok-2", 1.0, {"RAMWeigher": 1.0}),
@@ -164,8 +168,11 @@ def test_once_per_request_filters_run_for_the_first_instance_only() -> None:
     _, first = filter_hosts(hosts, build_spec(), OPTIONS, index=0)
     _, later = filter_hosts(hosts, build_spec(), OPTIONS, index=1)
 
-    assert [c.name for c in first] == ["ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter"]
-    assert [c.name for c in later] == ["RetryFilter", "RamFilter", "CoreFilter", "DiskFilter"]
+    assert [c.name for c in first] == list(OPTIONS.enabled_filters)
+    # Compute, ComputeCapabilities and ImageProperties run once per request; the group filters see each instance.
+    assert [c.name for c in later] == [
+        "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+    ]
 
 
 # --- host list preparation (Nova's ignore_hosts, force_hosts, requested destination) ---

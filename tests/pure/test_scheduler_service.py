@@ -39,7 +39,11 @@ def test_a_build_request_becomes_one_proposal_on_a_host_with_room() -> None:
     s = scheduler(build_host_state("h1"), build_host_state("h2", memory_mb=512))
     (out,) = s.handle(build())
     assert isinstance(out.record, PlacementProposed) and (out.topic, out.key, out.record.host) == ("host.events", "h1", "h1")
-    assert out.record.trace.funnel() == "ComputeFilter: 2 -> 2, RetryFilter: 2 -> 2, RamFilter: 2 -> 1, CoreFilter: 1 -> 1, DiskFilter: 1 -> 1"
+    assert out.record.trace.funnel() == (
+        "ComputeFilter: 2 -> 2, RetryFilter: 2 -> 2, RamFilter: 2 -> 1, CoreFilter: 1 -> 1, DiskFilter: 1 -> 1, "
+        "ComputeCapabilitiesFilter: 1 -> 1, ImagePropertiesFilter: 1 -> 1, ServerGroupAntiAffinityFilter: 1 -> 1, "
+        "ServerGroupAffinityFilter: 1 -> 1"
+    )
 
 
 def test_a_rejected_claim_is_retried_elsewhere_then_given_up_after_max_attempts() -> None:

@@ -12,7 +12,7 @@ from novalog.api.faults import BadRequest
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
-from novalog.events.types import FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
+from novalog.events.types import FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
 
 PRODUCER = "novalog-api"
 
@@ -274,3 +274,10 @@ def request_move(
         spec=spec,
     )
     return Outbound.event(row.instance_id, event)
+
+
+def flavor_access(ctx: RequestContext, flavor_id: str, project_id: str, adding: bool) -> Outbound:
+    """An admin opens a private flavor to a project, or closes it."""
+    kind = FlavorAccessAdded if adding else FlavorAccessRemoved
+    event = kind(envelope=_envelope(kind.__name__, ctx), flavor_id=flavor_id, project_id=project_id)
+    return Outbound.event(f"flavor:{flavor_id}", event)

@@ -86,8 +86,14 @@ def _int_param(params: Mapping[str, str], name: str) -> int | None:
         raise BadRequest(f"Invalid {name} filter [{raw}]") from None
 
 
-def select_flavors(rows: list[Any], params: Mapping[str, str], admin: bool) -> list[FlavorState]:
-    """Nova's flavor list: public ones (an admin: `is_public` says which), `minRam`/`minDisk`, sorted by flavor id."""
+def flavor_visible(row: FlavorState, project_id: str, admin: bool) -> bool:
+    """A public flavor is everyone's; a private one its projects' (os-flavor-access) and the admins'."""
+    return row.flavor.is_public or admin or project_id in row.projects
+
+
+def select_flavors(rows: list[Any], params: Mapping[str, str], admin: bool, project_id: str = "") -> list[FlavorState]:
+    """Nova's flavor list: public ones and the private ones open to the caller's project (an admin:
+    `is_public` says which), `minRam`/`minDisk`, sorted by flavor id."""
     min_ram, min_disk = _int_param(params, "minRam"), _int_param(params, "minDisk")
     raw_public = params.get("is_public")
     if raw_public is None:
@@ -99,7 +105,7 @@ def select_flavors(rows: list[Any], params: Mapping[str, str], admin: bool) -> l
     chosen = [
         r for r in rows
         if isinstance(r, FlavorState) and not r.deleted
-        and (public is None or r.flavor.is_public == public)
+        and (public is None or r.flavor.is_public == public or (public and not admin and project_id in r.projects))
         and (min_ram is None or r.flavor.ram >= min_ram)
         and (min_disk is None or r.flavor.disk >= min_disk)
     ]

@@ -106,6 +106,8 @@ class FlavorState:
     created_at: datetime
     deleted: bool = False
     offset: int = -1
+    # The projects a private flavor is open to (os-flavor-access); public flavors are open to all.
+    projects: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -285,6 +285,26 @@ class FlavorExtraSpecDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class FlavorAccessAdded:
+    """An admin let a project use a private flavor (os-flavor-access addTenantAccess)."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor_id: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorAccessRemoved:
+    """An admin took a project's access to a private flavor away (removeTenantAccess)."""
+
+    FAMILY: ClassVar[str] = "catalog"
+    envelope: Envelope
+    flavor_id: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlavorDeleted:
     """An admin deleted a flavor."""
 
@@ -693,6 +713,8 @@ class RoleUnassigned:
 
 
 EVENT_TYPES: tuple[type, ...] = (
+    FlavorAccessAdded,
+    FlavorAccessRemoved,
     AggregateCreated,
     AggregateUpdated,
     AggregateDeleted,
@@ -762,7 +784,7 @@ InstanceEvent = (
 )
 HostEvent = HostCapacityReported | HostHeartbeatReported | PlacementProposed | ClaimReleased | HostServiceUpdated
 ImageEvent = ImageCreated | ImageUploaded | ImageUpdated | ImageDeleted
-CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted | ImageEvent
+CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted | FlavorAccessAdded | FlavorAccessRemoved | ImageEvent
 AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered | InstanceMoveOrdered
 IdentityEvent = ProjectCreated | UserCreated | UserPasswordChanged | RoleAssigned | RoleUnassigned
 QuotaEvent = ServersRequested | QuotaUpdated | QuotaUsageReleased

@@ -8,6 +8,8 @@ from typing import assert_never
 from novalog.events.state import FlavorState, ImageState
 from novalog.events.types import (
     CatalogEvent,
+    FlavorAccessAdded,
+    FlavorAccessRemoved,
     FlavorCreated,
     FlavorDeleted,
     FlavorExtraSpecDeleted,
@@ -25,7 +27,7 @@ def key_of(event: CatalogEvent) -> str:
     match event:
         case FlavorCreated():
             return f"flavor:{event.flavor.id}"
-        case FlavorDeleted() | FlavorExtraSpecsSet() | FlavorExtraSpecDeleted():
+        case FlavorDeleted() | FlavorExtraSpecsSet() | FlavorExtraSpecDeleted() | FlavorAccessAdded() | FlavorAccessRemoved():
             return f"flavor:{event.flavor_id}"
         case ImageCreated() | ImageUploaded() | ImageUpdated() | ImageDeleted():
             return f"image:{event.image_id}"
@@ -54,5 +56,13 @@ def apply(state: FlavorState | ImageState | None, event: CatalogEvent) -> Flavor
                 return state
             specs = {k: v for k, v in state.flavor.extra_specs.items() if k != event.key}
             return replace(state, flavor=replace(state.flavor, extra_specs=specs))
+        case FlavorAccessAdded():
+            if state is None or state.deleted or event.project_id in state.projects:
+                return state
+            return replace(state, projects=[*state.projects, event.project_id])
+        case FlavorAccessRemoved():
+            if state is None or state.deleted:
+                return state
+            return replace(state, projects=[p for p in state.projects if p != event.project_id])
         case _:
             assert_never(event)

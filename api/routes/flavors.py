@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from novalog.api import commands, paging, queries, views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
-from novalog.api.faults import ApiFault, NotFound
+from novalog.api.faults import ApiFault, BadRequest, NotFound
 from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
 
@@ -31,7 +31,7 @@ def router(api: Api) -> APIRouter:
 
     def listed(request: Request, ctx: RequestContext) -> tuple[list[Any], dict[str, Any]]:
         params = dict(request.query_params)
-        rows = queries.select_flavors(list(backend.cache.catalog.values()), params, ctx.is_admin)
+        rows = queries.select_flavors(list(backend.cache.catalog.values()), params, ctx.is_admin, ctx.project_id)
         return paging.page(rows, lambda r: r.flavor.id, params, f"{base_url(request)}{request.url.path}", "flavors")
 
     @router.get("/v2.1/flavors")
@@ -46,7 +46,10 @@ def router(api: Api) -> APIRouter:
 
     @router.get("/v2.1/flavors/{flavor_id}")
     def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"flavor": views.flavor_detail(base_url(request), find_flavor(flavor_id))}
+        row = find_flavor(flavor_id)
+        if not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
+            raise NotFound(f"Flavor {flavor_id} could not be found.")
+        return {"flavor": views.flavor_detail(base_url(request), row)}
 
     @router.post("/v2.1/flavors")
     def create_flavor(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
@@ -114,5 +117,39 @@ def router(api: Api) -> APIRouter:
         out = commands.delete_extra_spec(ctx, flavor_id, key)
         catalog_write(out, lambda: key not in backend.cache.catalog[out.key].flavor.extra_specs)
         return Response(status_code=200)
+
+    # --- flavor access (os-flavor-access) -------------------------------------
+
+    def access_view(row: Any) -> dict[str, Any]:
+        return {"flavor_access": [{"flavor_id": row.flavor.id, "tenant_id": project} for project in row.projects]}
+
+    @router.get("/v2.1/flavors/{flavor_id}/os-flavor-access")
+    def list_access(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        api.authorize("os_compute_api:os-flavor-access", ctx)
+        row = find_flavor(flavor_id)
+        if row.flavor.is_public:
+            raise NotFound("Access list not available for public flavors.")
+        return access_view(row)
+
+    @router.post("/v2.1/flavors/{flavor_id}/action")
+    def flavor_action(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        if len(body) != 1 or next(iter(body)) not in ("addTenantAccess", "removeTenantAccess"):
+            raise BadRequest("There is either no action or more than one action in the request body.")
+        ((name, args),) = body.items()
+        adding = name == "addTenantAccess"
+        api.authorize(f"os_compute_api:os-flavor-access:{'add_tenant_access' if adding else 'remove_tenant_access'}", ctx)
+        row = find_flavor(flavor_id)
+        project = args.get("tenant") if isinstance(args, dict) else None
+        if not isinstance(project, str) or not project.strip() or len(project) > 255:
+            raise BadRequest(f"Invalid input for field/attribute {name}.")
+        if row.flavor.is_public:
+            raise ApiFault(409, "Can not add access to a public flavor.")
+        if adding and project in row.projects:
+            raise ApiFault(409, f"Flavor access already exists for flavor {flavor_id} and project {project} combination.")
+        if not adding and project not in row.projects:
+            raise NotFound(f"Flavor access not found for {flavor_id} / {project} combination.")
+        out = commands.flavor_access(ctx, flavor_id, project, adding)
+        catalog_write(out, lambda: (project in backend.cache.catalog[out.key].projects) == adding)
+        return access_view(backend.cache.catalog[out.key])
 
     return router

@@ -105,7 +105,7 @@ def router(api: Api) -> APIRouter:
             raise BadRequest("Invalid input for field/attribute flavorRef.")
         flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
         row = backend.cache.catalog.get(f"flavor:{flavor_id}")
-        if row is None or row.deleted:
+        if row is None or row.deleted or not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
         user_data = server.get("user_data")
         if user_data is not None and not commands.valid_user_data(user_data):
@@ -212,7 +212,7 @@ def router(api: Api) -> APIRouter:
         if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
             raise BadRequest("Invalid input for field/attribute flavorRef.")
         found = backend.cache.catalog.get(f"flavor:{str(flavor_ref).rstrip('/').rsplit('/', 1)[-1]}")
-        if found is None or found.deleted:
+        if found is None or found.deleted or not queries.flavor_visible(found, row.project_id, False):
             raise BadRequest("Unable to locate requested flavor.")
         new = found.flavor
         if new.id == row.flavor.id:

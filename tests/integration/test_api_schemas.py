@@ -148,3 +148,29 @@ def test_microversion_headers_and_refusals(http: httpx.Client) -> None:
         f"Version 2.200 is not supported by the API. Minimum is 2.1 and maximum is {MAX}."
     )
     assert http.get("/flavors", headers={"X-OpenStack-Nova-API-Version": "x.y"}).status_code == 400
+
+
+def test_flavor_access(stack: RunningStack, http: httpx.Client) -> None:
+    from tempest.lib.api_schema.response.compute.v2_1 import flavors_access
+
+    private = {"flavor": {"name": "private.one", "id": "private-1", "vcpus": 1, "ram": 256, "disk": 1, "os-flavor-access:is_public": False}}
+    assert http.post("/flavors", json=private).status_code == 200
+    member = {"X-Auth-Token": "carol:blue"}
+    assert http.get("/flavors/private-1", headers=member).status_code == 404
+    assert "private-1" not in {f["id"] for f in http.get("/flavors", headers=member).json()["flavors"]}
+    refused = http.post("/servers", headers=member, json={"server": {"name": "p", "flavorRef": "private-1", "imageRef": "cirros"}})
+    assert refused.status_code == 400
+
+    added = check(http.post("/flavors/private-1/action", json={"addTenantAccess": {"tenant": "blue"}}), flavors_access.add_remove_list_flavor_access)
+    assert added["flavor_access"] == [{"flavor_id": "private-1", "tenant_id": "blue"}]
+    assert http.post("/flavors/private-1/action", json={"addTenantAccess": {"tenant": "blue"}}).status_code == 409
+    check(http.get("/flavors/private-1/os-flavor-access"), flavors_access.add_remove_list_flavor_access)
+    assert http.get("/flavors/private-1", headers=member).status_code == 200
+    assert "private-1" in {f["id"] for f in http.get("/flavors", headers=member).json()["flavors"]}
+    assert http.post("/flavors/private-1/action", json={"addTenantAccess": {"tenant": "x"}}, headers=member).status_code == 403
+    assert http.get(f"/flavors/{SMALL_FLAVOR['id']}/os-flavor-access").status_code == 404  # public
+
+    removed = check(http.post("/flavors/private-1/action", json={"removeTenantAccess": {"tenant": "blue"}}), flavors_access.add_remove_list_flavor_access)
+    assert removed["flavor_access"] == []
+    assert http.get("/flavors/private-1", headers=member).status_code == 404
+    assert http.post("/flavors/private-1/action", json={"removeTenantAccess": {"tenant": "blue"}}).status_code == 404

@@ -106,3 +106,10 @@ def flavors():
 )
 def test_flavor_filters(params, admin, expected) -> None:
     assert [r.flavor.id for r in select_flavors(flavors(), params, admin)] == expected
+
+
+def test_a_private_flavor_is_listed_for_the_projects_it_is_open_to() -> None:
+    rows = flavors()
+    rows[2] = build_flavor_state(rows[2].flavor, projects=["p1"])
+    assert [r.flavor.id for r in select_flavors(rows, {}, False, "p1")] == ["1", "2", "3"]
+    assert [r.flavor.id for r in select_flavors(rows, {}, False, "p2")] == ["1", "2"]

@@ -85,7 +85,7 @@ from novalog.events.avro_shapes import full_name
 from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
 from novalog.events.records import ActionEvent, HostAggregate, InstanceAction, Claim, Envelope, InstanceGroup, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
 from novalog.events.state import STATE_TYPES, AggregatesState, HostState, QuotaState
-from novalog.events.types import EVENT_TYPES, AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
+from novalog.events.types import EVENT_TYPES, FlavorAccessAdded, FlavorAccessRemoved, AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
 
 RECORD_TYPES = (*EVENT_TYPES, *STATE_TYPES)
 MANIFEST_IDS = {entry.name: entry.id for entry in read_manifest()}
@@ -209,7 +209,9 @@ EXAMPLES: dict[type, Any] = {
             actions=[InstanceAction("stop", "req-2", "user-1", "project-1", NOW, "stopped badly",
                                     [ActionEvent("compute_stop_instance", NOW, LATER, "Error", "Traceback ...")])],
         ),
-        build_flavor_state(FLAVOR, deleted=True, offset=7),
+        build_flavor_state(FLAVOR, deleted=True, offset=7, projects=["project-2"]),
+        FlavorAccessAdded(envelope=ENVELOPE, flavor_id="flavor-1", project_id="project-2"),
+        FlavorAccessRemoved(envelope=ENVELOPE, flavor_id="flavor-1", project_id="project-2"),
         build_project_created(envelope=ENVELOPE, description="the demo project"),
         build_user_created(envelope=ENVELOPE, default_project_id="p-demo"),
         build_password_changed(envelope=ENVELOPE),

@@ -106,6 +106,9 @@ PUBLISHED = [
     (68, "novalog.aggregate.AggregateHostRemoved", 1, "873bcae5ecce5965"),
     (69, "novalog.aggregate.AggregateMetadataSet", 1, "563d8a2c5085cbce"),
     (70, "novalog.state.AggregatesState", 1, "78882c5d4af63d9b"),
+    (71, "novalog.catalog.FlavorAccessAdded", 1, "042ad43854c8620a"),
+    (72, "novalog.catalog.FlavorAccessRemoved", 1, "5bdccdebe9cd175e"),
+    (73, "novalog.state.FlavorState", 2, "9787bd40a2ed86a4"),
 ]
 
 

@@ -183,6 +183,8 @@ class QuotaState:
     decisions: dict[str, str] = field(default_factory=dict)
     accepted: dict[str, list[str]] = field(default_factory=dict)
     offset: int = -1
+    # The server group of each counted instance that is in one (server_group_members).
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,13 @@ def decide(state: QuotaState | None, request: ServersRequested) -> tuple[int, st
         if room < request.min_count:
             overs.append(resource)
         fits = min(fits, room)
+    group = request.builds[0].instance_group
+    if group is not None and (limit := limits["server_group_members"]) != UNLIMITED:
+        members = sum(1 for g in (state.groups.values() if state else ()) if g == group.id)
+        room = max(0, limit - members)
+        if room < request.min_count:
+            return 0, "Quota exceeded, too many servers in group"
+        fits = min(fits, room)
     if fits >= request.min_count:
         return fits, ""
     first = overs[0]
@@ -84,7 +91,8 @@ def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, lis
             count, message = decide(current, event)
             builds = _accepted_builds(event, count)
             counted = {**current.instances, **{b.instance_id: [b.flavor.vcpus, b.flavor.ram] for b in builds}}
-            decided = _remember(replace(current, instances=counted), event.reservation_id, message, [b.instance_id for b in builds])
+            grouped = {**current.groups, **{b.instance_id: b.instance_group.id for b in builds if b.instance_group is not None}}
+            decided = _remember(replace(current, instances=counted, groups=grouped), event.reservation_id, message, [b.instance_id for b in builds])
             return decided, [Outbound.event(b.instance_id, b) for b in builds]
         case QuotaUpdated():
             base = {} if event.reset else dict(current.limits)
@@ -92,7 +100,8 @@ def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, lis
         case QuotaUsageReleased():
             if event.instance_id not in current.instances:
                 return current, []
-            return replace(current, instances={k: v for k, v in current.instances.items() if k != event.instance_id}), []
+            kept = {k: v for k, v in current.instances.items() if k != event.instance_id}
+            return replace(current, instances=kept, groups={k: v for k, v in current.groups.items() if k != event.instance_id}), []
 
 
 def apply(state: QuotaState | None, event: QuotaEvent) -> QuotaState:

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse, Response
 
 from novalog.api import tenant_commands, tenant_views
 from novalog.api.context import RequestContext
+from novalog.events.quotas import limits_of
 from novalog.api.deps import Api
-from novalog.api.faults import Conflict, NotFound
+from novalog.api.faults import Forbidden, Conflict, NotFound
 from novalog.events.state import KeypairState
 from novalog.events.tenant import keypair_key
 
@@ -45,6 +46,10 @@ def router(api: Api) -> APIRouter:
         held = backend.cache.tenant.get(key)
         if isinstance(held, KeypairState) and not held.deleted:
             raise Conflict(f"Key pair '{wanted.name}' already exists.")
+        owned = sum(1 for r in list(backend.cache.tenant.values()) if isinstance(r, KeypairState) and r.user_id == wanted.user_id and not r.deleted)
+        limit = limits_of(backend.cache.quotas.get(ctx.project_id), backend.quota_defaults)["key_pairs"]
+        if limit != -1 and owned >= limit:
+            raise Forbidden("Quota exceeded, too many key pairs.")
         private, out = tenant_commands.create_keypair(ctx, wanted)
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.tenant.get(key), "offset", -1) >= pos.offset, key)

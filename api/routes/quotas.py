@@ -12,6 +12,7 @@ from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import BadRequest
 from novalog.events.quotas import DEFAULT_LIMITS, limits_of, usage_of
+from novalog.events.state import KeypairState, ServerGroupState
 
 # The keys of a quota set at 2.1 (the network ones are shown, not enforced).
 QUOTA_KEYS = tuple(DEFAULT_LIMITS)
@@ -28,9 +29,13 @@ def router(api: Api) -> APIRouter:
     def quota_row(project_id: str) -> Any:
         return backend.cache.quotas.get(project_id)
 
-    def in_use(project_id: str) -> dict[str, int]:
+    def in_use(project_id: str, user_id: str | None = None) -> dict[str, int]:
         row = quota_row(project_id)
         used = usage_of(row)
+        tenant = list(backend.cache.tenant.values())
+        used["server_groups"] = sum(1 for r in tenant if isinstance(r, ServerGroupState) and r.project_id == project_id and not r.deleted)
+        # Key pairs are a user's: counted for the caller's own user.
+        used["key_pairs"] = sum(1 for r in tenant if isinstance(r, KeypairState) and r.user_id == user_id and not r.deleted) if user_id else 0
         return {key: used.get(key, 0) for key in QUOTA_KEYS}
 
     @router.get("/v2.1/os-quota-sets/{project_id}")
@@ -47,7 +52,7 @@ def router(api: Api) -> APIRouter:
     @router.get("/v2.1/os-quota-sets/{project_id}/detail")
     def show_detail(project_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         api.authorize("os_compute_api:os-quota-sets:detail", ctx, project_id)
-        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id)
+        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id, ctx.user_id if project_id == ctx.project_id else None)
         return {"quota_set": {"id": project_id, **{key: {"limit": limits[key], "in_use": used[key], "reserved": 0} for key in QUOTA_KEYS}}}
 
     @router.put("/v2.1/os-quota-sets/{project_id}")
@@ -95,7 +100,7 @@ def router(api: Api) -> APIRouter:
         if "tenant_id" in request.query_params:
             api.authorize("os_compute_api:os-used-limits", ctx)
             project_id = request.query_params["tenant_id"]
-        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id)
+        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id, ctx.user_id if project_id == ctx.project_id else None)
         absolute = {
             "maxTotalInstances": limits["instances"],
             "maxTotalCores": limits["cores"],

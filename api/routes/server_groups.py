@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from novalog.api import paging, tenant_commands, tenant_views
 from novalog.api.context import RequestContext
+from novalog.events.quotas import limits_of
 from novalog.api.deps import Api
-from novalog.api.faults import NotFound
+from novalog.api.faults import Forbidden, NotFound
 from novalog.events.state import ServerGroupState
 from novalog.events.tenant import server_group_key
 
@@ -36,6 +37,10 @@ def router(api: Api) -> APIRouter:
     @router.post("/v2.1/os-server-groups")
     def create_server_group(body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         api.authorize(f"{RULE}:create", ctx)
+        owned = sum(1 for r in list(backend.cache.tenant.values()) if isinstance(r, ServerGroupState) and r.project_id == ctx.project_id and not r.deleted)
+        limit = limits_of(backend.cache.quotas.get(ctx.project_id), backend.quota_defaults)["server_groups"]
+        if limit != -1 and owned >= limit:
+            raise Forbidden("Quota exceeded, too many server groups.")
         out = tenant_commands.create_server_group(ctx, body)
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.tenant.get(out.key), "offset", -1) >= pos.offset, out.key)

@@ -98,3 +98,26 @@ def test_quota_and_limit_shapes(stack: RunningStack, version: str) -> None:
     check(http.put("/os-quota-sets/shapes", json={"quota_set": {"cores": 30}}, headers=h), q.update_quota_set)
     check(http.delete("/os-quota-sets/shapes", headers=h), q.delete_quota)
     check(http.get("/limits", headers=h), schemas("limits", version).get_limit)
+
+
+def test_key_pairs_server_groups_and_their_members_have_quotas_too(stack: RunningStack) -> None:
+    stack.client.ensure_flavor(TINY)
+    admin = stack.client.http
+    limits = {"key_pairs": 2, "server_groups": 1, "server_group_members": 2, "instances": -1, "cores": -1, "ram": -1}
+    assert admin.put("/os-quota-sets/small", json={"quota_set": limits}).status_code == 200
+    with as_project(stack, "small") as client:
+        for name in ("k1", "k2"):
+            assert client.post("/os-keypairs", json={"keypair": {"name": name}}).status_code == 200
+        third = client.post("/os-keypairs", json={"keypair": {"name": "k3"}})
+        assert third.status_code == 403 and third.json()["forbidden"]["message"] == "Quota exceeded, too many key pairs."
+        group = client.post("/os-server-groups", json={"server_group": {"name": "g", "policies": ["affinity"]}})
+        assert group.status_code == 200, group.text
+        second = client.post("/os-server-groups", json={"server_group": {"name": "g2", "policies": ["affinity"]}})
+        assert second.status_code == 403
+        group_id = group.json()["server_group"]["id"]
+        hint = {"os:scheduler_hints": {"group": group_id}}
+        body = {"server": {"name": "member", "flavorRef": TINY["id"], "imageRef": "cirros", "min_count": 3}, **hint}
+        too_many = client.post("/servers", json=body)
+        assert too_many.status_code == 403 and too_many.json()["forbidden"]["message"] == "Quota exceeded, too many servers in group"
+        detail = client.get("/os-quota-sets/small/detail").json()["quota_set"]
+        assert (detail["key_pairs"]["in_use"], detail["server_groups"]["in_use"]) == (2, 1)

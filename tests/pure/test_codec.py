@@ -164,7 +164,7 @@ EXAMPLES: dict[type, Any] = {
         build_quota_updated(envelope=ENVELOPE, reset=True),
         build_usage_released(envelope=ENVELOPE),
         QuotaState("project-1", limits={"instances": 5}, instances={"instance-1": [1, 512]}, decisions={"r-1": ""},
-                   accepted={"r-1": ["instance-1"]}, offset=3),
+                   accepted={"r-1": ["instance-1"]}, offset=3, groups={"instance-1": "g-1"}),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
         build_keypair_created(envelope=ENVELOPE, key_type="x509"),
         build_keypair_deleted(envelope=ENVELOPE),

@@ -87,3 +87,20 @@ def test_no_interleaving_of_creates_and_deletes_passes_the_limit(steps, limit) -
         if delete_one and live:
             row, _ = handle(row, build_usage_released(live.pop(0)))
     assert len(row.instances) == len(live)
+
+
+def test_a_server_group_holds_at_most_server_group_members() -> None:
+    from novalog.events.records import InstanceGroup
+
+    def in_group(asked):
+        return replace(asked, builds=[replace(b, instance_group=InstanceGroup("g-1", "anti-affinity")) for b in asked.builds])
+
+    row, _ = handle(None, build_quota_updated(limits={"server_group_members": 3}))
+    row, outs = handle(row, in_group(request(2, "r1")))
+    assert len(outs) == 2
+    row, outs = handle(row, in_group(request(2, "r2", min_count=2)))
+    assert outs == [] and row.decisions["r2"] == "Quota exceeded, too many servers in group"
+    row, outs = handle(row, in_group(request(3, "r3")))  # one more fits
+    assert len(outs) == 1
+    row, _ = handle(row, build_usage_released(outs[0].record.instance_id))
+    assert list(row.groups.values()) == ["g-1", "g-1"]

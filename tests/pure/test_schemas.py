@@ -109,6 +109,7 @@ PUBLISHED = [
     (71, "novalog.catalog.FlavorAccessAdded", 1, "042ad43854c8620a"),
     (72, "novalog.catalog.FlavorAccessRemoved", 1, "5bdccdebe9cd175e"),
     (73, "novalog.state.FlavorState", 2, "9787bd40a2ed86a4"),
+    (74, "novalog.state.QuotaState", 2, "1420651ca876b9d1"),
 ]
 
 

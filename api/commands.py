@@ -9,6 +9,7 @@ from typing import Any
 
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
+from novalog.api.microversion import Version
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
@@ -216,7 +217,7 @@ def delete_flavor(ctx: RequestContext, flavor_id: str) -> Outbound:
 MIGRATION_TYPES = {"resize": "resize", "migrate": "migration", "os-migrateLive": "live-migration", "evacuate": "evacuation"}
 
 
-def parse_move(name: str, args: Any) -> str | None:
+def parse_move(name: str, args: Any, version: Version = Version(2, 1)) -> str | None:
     """The target host a move body names (None: the scheduler picks), after Nova's 2.1 body checks; bad bodies are 400."""
     match name:
         case "migrate" | "confirmResize" | "revertResize":
@@ -235,6 +236,8 @@ def parse_move(name: str, args: Any) -> str | None:
         case "evacuate":
             if not isinstance(args, dict):
                 raise BadRequest("Invalid input for field/attribute evacuate. Value: must be an object")
+            if version >= Version(2, 14) and "onSharedStorage" in args:
+                raise BadRequest("Invalid input for field/attribute evacuate. Additional properties are not allowed ('onSharedStorage' was unexpected)")
             shared = args.get("onSharedStorage", False)
             if not isinstance(shared, bool):
                 raise BadRequest("Invalid input for field/attribute onSharedStorage. Value: must be a boolean.")

@@ -13,7 +13,10 @@ The shape changes of the implemented subset up to MAX:
 * 2.3: a server shows more `OS-EXT-SRV-ATTR:*` to admins (reservation_id, launch_index, hostname, kernel_id, ramdisk_id, root_device_name, user_data);
 * 2.9: a server shows `locked`;
 * 2.10: an admin names a key pair's user (`user_id`);
-* 2.11: services show `forced_down`; `PUT /os-services/force-down`.
+* 2.11: services show `forced_down`; `PUT /os-services/force-down`;
+* 2.13: server groups show `project_id` and `user_id`;
+* 2.14: evacuate takes no `onSharedStorage` and answers without a body;
+* 2.15: server groups may be soft-affinity or soft-anti-affinity.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Version:
 
 
 MIN = Version(2, 1)
-MAX = Version(2, 11)
+MAX = Version(2, 15)
 
 HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"

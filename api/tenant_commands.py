@@ -19,9 +19,10 @@ from novalog.events.tenant import keypair_key, server_group_key
 
 PRODUCER = "novalog-api"
 SAFE_NAME_CHARS = set("_- " + string.digits + string.ascii_letters)
-# Below 2.15 only these; soft-affinity and soft-anti-affinity come with 2.15, past this API's maximum.
+# Below 2.15 only these; soft-affinity and soft-anti-affinity come with 2.15.
 POLICIES = ("affinity", "anti-affinity")
-V2_2, V2_10 = Version(2, 2), Version(2, 10)
+SOFT_POLICIES = ("soft-affinity", "soft-anti-affinity")
+V2_2, V2_10, V2_15 = Version(2, 2), Version(2, 10), Version(2, 15)
 
 
 def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
@@ -96,7 +97,7 @@ def delete_keypair(ctx: RequestContext, user_id: str, name: str) -> Outbound:
     return Outbound.event(keypair_key(user_id, name), event)
 
 
-def create_server_group(ctx: RequestContext, body: dict[str, Any]) -> Outbound:
+def create_server_group(ctx: RequestContext, body: dict[str, Any], version: Version = V2_2) -> Outbound:
     """A ServerGroupCreated from Nova's 2.1 body `{"server_group": {name, policies: [one policy]}}`."""
     spec = body.get("server_group")
     if not isinstance(spec, dict) or set(body) != {"server_group"}:
@@ -108,8 +109,9 @@ def create_server_group(ctx: RequestContext, body: dict[str, Any]) -> Outbound:
     if not isinstance(name, str) or not 1 <= len(name) <= 255 or name != name.strip():
         raise _field("name")
     policies = spec.get("policies")
-    if not isinstance(policies, list) or len(policies) != 1 or policies[0] not in POLICIES:
-        raise BadRequest(f"Invalid input for field/attribute policies. Value: {policies}. Must be one of {list(POLICIES)}.")
+    allowed = POLICIES + (SOFT_POLICIES if version >= V2_15 else ())
+    if not isinstance(policies, list) or len(policies) != 1 or policies[0] not in allowed:
+        raise BadRequest(f"Invalid input for field/attribute policies. Value: {policies}. Must be one of {list(allowed)}.")
     event = ServerGroupCreated(
         envelope=_envelope("ServerGroupCreated", ctx),
         group_id=str(uuid.uuid4()),

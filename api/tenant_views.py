@@ -52,5 +52,8 @@ def keypair_detail(row: KeypairState, version: Version) -> dict[str, Any]:
     return {"keypair": _typed(view, row, version)}
 
 
-def server_group(row: ServerGroupState, members: list[str]) -> dict[str, Any]:
-    return {"id": row.group_id, "name": row.name, "policies": [row.policy], "members": members, "metadata": {}}
+def server_group(row: ServerGroupState, members: list[str], version: Version = Version(2, 1)) -> dict[str, Any]:
+    view: dict[str, Any] = {"id": row.group_id, "name": row.name, "policies": [row.policy], "members": members, "metadata": {}}
+    if version >= Version(2, 13):
+        view.update(project_id=row.project_id, user_id=row.user_id)
+    return view

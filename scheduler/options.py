@@ -33,7 +33,8 @@ class SchedulerOptions:
         "ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ComputeCapabilitiesFilter",
         "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
     )
-    weight_classes: tuple[str, ...] = ("RAMWeigher",)
+    # RAM first (spread by free memory), then the soft server group policies (0 for requests without one).
+    weight_classes: tuple[str, ...] = ("RAMWeigher", "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher")
     host_subset_size: int = 1
     max_attempts: int = 3
     shuffle_best_same_weighed_hosts: bool = False

@@ -29,7 +29,7 @@ CLIENTS = {
 VERSIONS = versions_schema
 
 # Every microversion up to the advertised maximum at which a shape of the subset changes, and the maximum.
-SHAPE_VERSIONS = sorted({"2.1", "2.3", "2.9", "2.11", str(MAX)}, key=lambda v: tuple(map(int, v.split("."))))
+SHAPE_VERSIONS = sorted({"2.1", "2.3", "2.9", "2.11", "2.13", str(MAX)}, key=lambda v: tuple(map(int, v.split("."))))
 
 
 def schemas(resource: str, version: str) -> ModuleType:

@@ -23,8 +23,9 @@ def router(api: Api) -> APIRouter:
     backend = api.backend
     await_write, context, json_body = api.await_write, api.context, api.json_body
 
-    def view(row: ServerGroupState) -> dict[str, Any]:
-        return tenant_views.server_group(row, tenant_commands.members(row.group_id, list(backend.cache.instances.values())))
+    def view(row: ServerGroupState, request: Request) -> dict[str, Any]:
+        members = tenant_commands.members(row.group_id, list(backend.cache.instances.values()))
+        return tenant_views.server_group(row, members, api.version(request))
 
     def find(group_id: str, ctx: RequestContext, rule: str) -> ServerGroupState:
         """The group, if the caller's project holds it (an admin: any); else 404 as Nova."""
@@ -35,20 +36,20 @@ def router(api: Api) -> APIRouter:
         return row
 
     @router.post("/v2.1/os-server-groups")
-    def create_server_group(body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+    def create_server_group(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         api.authorize(f"{RULE}:create", ctx)
         owned = sum(1 for r in list(backend.cache.tenant.values()) if isinstance(r, ServerGroupState) and r.project_id == ctx.project_id and not r.deleted)
         limit = limits_of(backend.cache.quotas.get(ctx.project_id), backend.quota_defaults)["server_groups"]
         if limit != -1 and owned >= limit:
             raise Forbidden("Quota exceeded, too many server groups.")
-        out = tenant_commands.create_server_group(ctx, body)
+        out = tenant_commands.create_server_group(ctx, body, api.version(request))
         (pos,) = backend.log.append([out])
         await_write(lambda: getattr(backend.cache.tenant.get(out.key), "offset", -1) >= pos.offset, out.key)
         row = backend.cache.tenant.get(out.key)
         if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself
             event = out.record
             row = ServerGroupState(event.group_id, event.name, event.policy, event.project_id, event.user_id, event.envelope.occurred_at)
-        return {"server_group": view(row)}
+        return {"server_group": view(row, request)}
 
     @router.get("/v2.1/os-server-groups")
     def list_server_groups(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
@@ -62,11 +63,11 @@ def router(api: Api) -> APIRouter:
             key=lambda r: (r.created_at, r.group_id),
         )
         offset, limit = _window(request)
-        return {"server_groups": [view(r) for r in rows[offset : None if limit is None else offset + limit]]}
+        return {"server_groups": [view(r, request) for r in rows[offset : None if limit is None else offset + limit]]}
 
     @router.get("/v2.1/os-server-groups/{group_id}")
-    def show_server_group(group_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"server_group": view(find(group_id, ctx, "show"))}
+    def show_server_group(group_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+        return {"server_group": view(find(group_id, ctx, "show"), request)}
 
     @router.delete("/v2.1/os-server-groups/{group_id}", status_code=204)
     def delete_server_group(group_id: str, ctx: RequestContext = Depends(context)) -> Response:

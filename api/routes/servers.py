@@ -13,6 +13,7 @@ from novalog.api.paging import truthy
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
 from novalog.api.faults import BadRequest, Conflict, Forbidden, NotFound
+from novalog.api.microversion import Version
 from novalog.api.policy import ACTION_RULES
 from novalog.api.routes.aggregates import availability_zones
 from novalog.events.actions import MOVE_ALLOWED, move_refusal, refusal
@@ -24,6 +25,7 @@ SERVER_CREATE_KEYS = frozenset({
     "accessIPv6", "personality", "availability_zone", "key_name", "block_device_mapping", "block_device_mapping_v2",
     "config_drive", "security_groups", "user_data", "min_count", "max_count", "return_reservation_id",
 })
+EVACUATE_WITHOUT_BODY = Version(2, 14)
 MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
 
 
@@ -169,11 +171,13 @@ def router(api: Api) -> APIRouter:
         return Response(status_code=204)
 
     @router.post("/v2.1/servers/{server_id}/action", status_code=202)
-    def server_action(server_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> Response:
+    def server_action(
+        server_id: str, request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)
+    ) -> Response:
         name = next(iter(body)) if len(body) == 1 else None
         row = find_server(server_id, ctx, ACTION_RULES.get(name or "", "os_compute_api:servers:show"))
         if name in MOVE_ALLOWED:
-            return move_action(row, name, body[name], ctx)
+            return move_action(row, name, body[name], ctx, api.version(request))
         action, reboot_type = commands.parse_action(body)
         problem = refusal(action, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
         if problem:
@@ -183,9 +187,9 @@ def router(api: Api) -> APIRouter:
         await_write(lambda: getattr(backend.cache.instances.get(server_id), "offset", -1) >= pos.offset, server_id)
         return Response(status_code=202)
 
-    def move_action(row: Any, name: str, args: Any, ctx: RequestContext) -> Response:
+    def move_action(row: Any, name: str, args: Any, ctx: RequestContext, version: Version) -> Response:
         """resize, confirmResize, revertResize, migrate, os-migrateLive, evacuate: Nova's checks, then one event."""
-        target = commands.parse_move(name, args)
+        target = commands.parse_move(name, args, version)
         problem = move_refusal(name, row.instance_id, row.vm_state, row.task_state, row.host)
         if problem:
             raise Conflict(problem)
@@ -204,7 +208,9 @@ def router(api: Api) -> APIRouter:
         await_write(lambda: getattr(backend.cache.instances.get(row.instance_id), "offset", -1) >= pos.offset, row.instance_id)
         if name == "confirmResize":
             return Response(status_code=204)
-        if name == "evacuate":  # Nova 2.1 answers with the instance's new admin password
+        if name == "evacuate":  # below 2.14 Nova answers with the instance's new admin password
+            if version >= EVACUATE_WITHOUT_BODY:
+                return Response(status_code=200)
             return JSONResponse({"adminPass": uuid.uuid4().hex[:12]}, status_code=200)
         return Response(status_code=202)
 

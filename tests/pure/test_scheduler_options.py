@@ -16,7 +16,7 @@ def test_defaults() -> None:
         "ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ComputeCapabilitiesFilter",
         "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
     )
-    assert options.weight_classes == ("RAMWeigher",)
+    assert options.weight_classes == ("RAMWeigher", "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher")
     assert (options.ram_weight_multiplier, options.cpu_weight_multiplier, options.disk_weight_multiplier) == (1.0, 1.0, 1.0)
     assert (options.host_subset_size, options.max_attempts) == (1, 3)
 

@@ -15,7 +15,7 @@ from novalog.scheduler.host_state import consume
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import Selection, filter_hosts, no_valid_host_message, select_host
 
-OPTIONS = SchedulerOptions()
+OPTIONS = SchedulerOptions(weight_classes=("RAMWeigher",))  # the traces below show the RAM parts only
 
 
 def host_with_free_ram(name: str, free_mb: int, **fields):

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.libvirtd
 
 HOST = "qemu-cn1"
 TINY = {"name": "q.tiny", "id": "q-tiny", "vcpus": 1, "ram": 128, "disk": 1}
+LARGER = {"name": "q.larger", "id": "q-larger", "vcpus": 1, "ram": 160, "disk": 1}
 BOOTED = "novalog guest booted"
 
 
@@ -36,7 +37,8 @@ def qemu_hosts_toml(image: GuestImage) -> str:
 
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, guest_image: GuestImage) -> Iterator[RunningStack]:
-    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("qemu-stack"), [])
+    # One host: a resize can only stay on it (Nova's allow_resize_to_same_host).
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("qemu-stack"), [], allow_resize_to_same_host=True)
     Path(settings.hosts_file).write_text(qemu_hosts_toml(guest_image))
     running = RunningStack(settings, [HOST])
     try:
@@ -119,3 +121,33 @@ def test_an_agent_killed_during_a_spawn_and_a_delete_boots_nothing_twice_and_lea
     assert console.count(BOOTED) == 1, console  # booted once: the redelivered spawn left it alone
     assert observer.list_guests() == []
     assert not Path(guest_image.instance_dir(HOST, server_id)).exists()
+
+
+def test_an_agent_killed_during_a_resize_finishes_it_once_restarted(
+    stack: RunningStack, observer: LibvirtDriver, guest_image: GuestImage
+) -> None:
+    """SIGKILL right after the resize is asked (the guest is shutting down for it): the restarted agent carries on."""
+    client, agent = stack.client, f"agent-{HOST}"
+    client.ensure_flavor(TINY)
+    client.ensure_flavor(LARGER)
+    server_id = client.boot("resize-crash", TINY["id"])
+    assert client.wait_settled([server_id], 90)[server_id]["status"] == "ACTIVE"
+    wait_for_console(observer, server_id, BOOTED)
+
+    resp = client.http.post(f"/servers/{server_id}/action", json={"resize": {"flavorRef": LARGER["id"]}})
+    assert resp.status_code == 202, resp.text
+    stack.stack.kill(agent)
+    stack.stack.start(agent, "agent", HOST)
+
+    resized = wait_until(
+        lambda: (s := client.show(server_id)) and s["status"] in ("VERIFY_RESIZE", "ERROR") and s, 120, "the resize to finish"
+    )
+    assert resized["status"] == "VERIFY_RESIZE", (resized, stack.logs())
+    assert [(g.instance_id, g.memory_mb) for g in observer.list_guests()] == [(server_id, LARGER["ram"])]
+    assert client.http.post(f"/servers/{server_id}/action", json={"confirmResize": None}).status_code == 204
+    active = wait_until(lambda: (s := client.show(server_id)) and s["status"] == "ACTIVE" and s, 60, "ACTIVE after confirm")
+    assert active["flavor"]["id"] == LARGER["id"]
+    assert observer.power_state(server_id) == PowerState.RUNNING
+    client.delete(server_id)
+    wait_until(lambda: client.show(server_id) is None, 90, "the server to be gone")
+    assert observer.list_guests() == []

@@ -68,6 +68,8 @@ def passing(
     host_filter: BaseHostFilter, cols: HostColumns, alive: np.ndarray, spec: RequestSpec, options: SchedulerOptions
 ) -> np.ndarray:
     """`alive` less the rows this filter rejects, by the cheapest form the filter offers."""
+    if host_filter.passes_all(spec, options):  # the request alone decides: nothing to ask the hosts
+        return alive
     if isinstance(host_filter, VectorizedFilter):
         return alive & np.asarray(host_filter.mask(cols, spec, options), dtype=bool)
     if isinstance(host_filter, AggregateSetFilter):
@@ -155,6 +157,8 @@ def best_first(weights: np.ndarray, count: int) -> np.ndarray:
 
 def _raw_values(weigher: BaseHostWeigher, cols: HostColumns, rows: np.ndarray, spec: RequestSpec) -> np.ndarray:
     """The raw values of `rows`, as a new float64 array the caller may overwrite."""
+    if weigher.weighs_nothing(spec):  # every host would weigh 0
+        return np.zeros(len(rows))
     if isinstance(weigher, VectorizedWeigher):
         raw = np.asarray(weigher.raw_values(cols, spec))
         if len(rows) == len(cols):  # every row survived: rows is 0..n-1, copy without a gather

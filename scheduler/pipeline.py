@@ -93,6 +93,10 @@ def prepare_hosts(
     (today's Nova does this before any filter, from the aggregates), unless
     AvailabilityZoneFilter is enabled to do it.
     """
+    zone_wanted = bool(spec.availability_zone) and options is not None and "AvailabilityZoneFilter" not in options.enabled_filters
+    if not (spec.ignore_hosts or spec.force_hosts or spec.requested_host or zone_wanted):
+        # Nothing to prepare (the usual request): no per-host work at all.
+        return (None if isinstance(hosts, HostColumns) else list(hosts)), False, []
     views = hosts.hosts if isinstance(hosts, HostColumns) else hosts
     names = [h.host for h in views]
     in_zone = None

@@ -41,3 +41,8 @@ class BaseHostFilter(ABC):
     def filter_all(self, hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions) -> list[SchedHost]:
         """The hosts that pass, in their input order."""
         return [host for host in hosts if self.host_passes(host, spec, options)]
+
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        """True when the request alone shows every host passes (no image property, no group...),
+        so a pass over many hosts may skip the filter; False means "ask the hosts"."""
+        return False

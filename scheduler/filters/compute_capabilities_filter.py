@@ -63,6 +63,9 @@ class ComputeCapabilitiesFilter(BaseHostFilter):
     # Flavor and capabilities do not change within a request.
     run_filter_once_per_request = True
 
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        return not spec.flavor.extra_specs
+
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         specs = dict(spec.flavor.extra_specs)
         bits = specs.pop("hw:maxphysaddr_bits", None)

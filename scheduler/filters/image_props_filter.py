@@ -74,6 +74,10 @@ class ImagePropertiesFilter(BaseHostFilter):
     # The image and the host's capabilities do not change within a request.
     run_filter_once_per_request = True
 
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        props = spec.image_properties
+        return not any(canonical(tuple(props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES)))
+
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         props = spec.image_properties
         wanted = canonical(tuple(props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES))

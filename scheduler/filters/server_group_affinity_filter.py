@@ -32,6 +32,10 @@ class ServerGroupAffinityFilter(BaseHostFilter):
     REASON = "host runs no member of the affinity group"
     # Not once per request (Nova): a placement earlier in the request may add a member.
 
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        group = spec.instance_group
+        return group is None or group.policy != POLICY or not set(group.members) - {spec.instance_id}
+
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         group = spec.instance_group
         if group is None or group.policy != POLICY:

@@ -30,6 +30,10 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
     REASON = "host already runs the most members of the anti-affinity group"
     # Not once per request: members placed earlier in the request count.
 
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        group = spec.instance_group
+        return group is None or group.policy != POLICY or not set(group.members) - {spec.instance_id}
+
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         group = spec.instance_group
         if group is None or group.policy != POLICY:

@@ -38,6 +38,10 @@ class BaseHostWeigher(ABC):
     minval: ClassVar[float | None] = None
     maxval: ClassVar[float | None] = None
 
+    def weighs_nothing(self, spec: RequestSpec) -> bool:
+        """True when the request alone shows every host weighs 0 (a pass may skip asking them)."""
+        return False
+
     @abstractmethod
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         """The raw value; higher is better before the multiplier."""

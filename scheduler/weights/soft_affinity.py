@@ -26,5 +26,9 @@ class ServerGroupSoftAffinityWeigher(BaseHostWeigher):
     NAME = "ServerGroupSoftAffinityWeigher"
     MULTIPLIER_OPTION = "soft_affinity_weight_multiplier"
 
+    def weighs_nothing(self, spec: RequestSpec) -> bool:
+        group = spec.instance_group
+        return group is None or group.policy != "soft-affinity" or not group.members
+
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return members_on_host(host, spec, "soft-affinity")

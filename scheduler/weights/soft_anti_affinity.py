@@ -19,5 +19,9 @@ class ServerGroupSoftAntiAffinityWeigher(BaseHostWeigher):
     NAME = "ServerGroupSoftAntiAffinityWeigher"
     MULTIPLIER_OPTION = "soft_anti_affinity_weight_multiplier"
 
+    def weighs_nothing(self, spec: RequestSpec) -> bool:
+        group = spec.instance_group
+        return group is None or group.policy != "soft-anti-affinity" or not group.members
+
     def weigh_object(self, host: SchedHost, spec: RequestSpec) -> float:
         return -members_on_host(host, spec, "soft-anti-affinity")

@@ -13,7 +13,7 @@ from novalog.api.microversion import Version
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
-from novalog.events.types import FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
+from novalog.events.types import KeypairCreated, KeypairRequested, ServerGroupRequested, FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
 
 PRODUCER = "novalog-api"
 
@@ -284,3 +284,13 @@ def flavor_access(ctx: RequestContext, flavor_id: str, project_id: str, adding: 
     kind = FlavorAccessAdded if adding else FlavorAccessRemoved
     event = kind(envelope=_envelope(kind.__name__, ctx), flavor_id=flavor_id, project_id=project_id)
     return Outbound.event(f"flavor:{flavor_id}", event)
+
+
+def request_quota_gated(ctx: RequestContext, created: Any, defaults: dict[str, int]) -> Outbound:
+    """A key pair or server group create, handed to the project's quota writer (which emits it if it fits)."""
+    limits = {**DEFAULT_LIMITS, **defaults}
+    if isinstance(created, KeypairCreated):
+        event: Any = KeypairRequested(envelope=_envelope("KeypairRequested", ctx), project_id=ctx.project_id, keypair=created, default_limits=limits)
+    else:
+        event = ServerGroupRequested(envelope=_envelope("ServerGroupRequested", ctx), project_id=ctx.project_id, group=created, default_limits=limits)
+    return Outbound.event(ctx.project_id, event)

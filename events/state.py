@@ -185,6 +185,8 @@ class QuotaState:
     offset: int = -1
     # The server group of each counted instance that is in one (server_group_members).
     groups: dict[str, str] = field(default_factory=dict)
+    # Counted key pairs and server groups: their tenant key -> "key_pairs" or "server_groups".
+    tenant: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,7 @@ class KeypairState:
     key_type: str = "ssh"
     deleted: bool = False
     deleted_at: datetime | None = None
+    quota_project: str | None = None
     offset: int = -1
 
 
@@ -218,6 +221,7 @@ class ServerGroupState:
     rules: dict[str, str] = field(default_factory=dict)
     deleted: bool = False
     offset: int = -1
+    counted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -481,6 +481,8 @@ class KeypairCreated:
     public_key: str
     fingerprint: str
     key_type: str = "ssh"
+    # The project whose key_pairs quota counts it (set by the quota writer that let it through).
+    quota_project: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,6 +507,7 @@ class ServerGroupCreated:
     project_id: str
     user_id: str
     rules: dict[str, str] = field(default_factory=dict)
+    counted: bool = False  # let through by its project's quota writer (server_groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +517,41 @@ class ServerGroupDeleted:
     FAMILY: ClassVar[str] = "tenant"
     envelope: Envelope
     group_id: str
+
+
+# --- quota-gated creates of key pairs and server groups (quota.events, keyed by project id) ---
+
+
+@dataclass(frozen=True, slots=True)
+class KeypairRequested:
+    """A key pair create, waiting for its project's key_pairs quota; the writer emits `keypair` if it fits."""
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    keypair: KeypairCreated
+    default_limits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroupRequested:
+    """A server group create, waiting for its project's server_groups quota; the writer emits `group` if it fits."""
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    group: ServerGroupCreated
+    default_limits: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantQuotaReleased:
+    """A counted key pair or server group is gone (or was refused as a duplicate): its slot is free again."""
+
+    FAMILY: ClassVar[str] = "quota"
+    envelope: Envelope
+    project_id: str
+    key: str
 
 
 # --- agent commands (novalog.agent.<host>, keyed by instance id) ---
@@ -713,6 +751,9 @@ class RoleUnassigned:
 
 
 EVENT_TYPES: tuple[type, ...] = (
+    KeypairRequested,
+    ServerGroupRequested,
+    TenantQuotaReleased,
     FlavorAccessAdded,
     FlavorAccessRemoved,
     AggregateCreated,
@@ -787,6 +828,6 @@ ImageEvent = ImageCreated | ImageUploaded | ImageUpdated | ImageDeleted
 CatalogEvent = FlavorCreated | FlavorDeleted | FlavorExtraSpecsSet | FlavorExtraSpecDeleted | FlavorAccessAdded | FlavorAccessRemoved | ImageEvent
 AgentCommand = InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceActionOrdered | InstanceMoveOrdered
 IdentityEvent = ProjectCreated | UserCreated | UserPasswordChanged | RoleAssigned | RoleUnassigned
-QuotaEvent = ServersRequested | QuotaUpdated | QuotaUsageReleased
+QuotaEvent = ServersRequested | QuotaUpdated | QuotaUsageReleased | KeypairRequested | ServerGroupRequested | TenantQuotaReleased
 TenantEvent = KeypairCreated | KeypairDeleted | ServerGroupCreated | ServerGroupDeleted
 AggregateEvent = AggregateCreated | AggregateUpdated | AggregateDeleted | AggregateHostAdded | AggregateHostRemoved | AggregateMetadataSet

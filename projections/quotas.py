@@ -18,7 +18,17 @@ from dataclasses import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import ENFORCED, UNLIMITED, limits_of, usage_of
 from novalog.events.state import QuotaState
-from novalog.events.types import InstanceBuildRequested, QuotaEvent, QuotaUpdated, QuotaUsageReleased, ServersRequested
+from novalog.events.tenant import keypair_key, server_group_key
+from novalog.events.types import (
+    InstanceBuildRequested,
+    KeypairRequested,
+    QuotaEvent,
+    QuotaUpdated,
+    QuotaUsageReleased,
+    ServerGroupRequested,
+    ServersRequested,
+    TenantQuotaReleased,
+)
 
 PRODUCER = "novalog-projections"
 # Decisions kept per project, so a redelivered create is recognised; far more than are ever in flight.
@@ -94,6 +104,10 @@ def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, lis
             grouped = {**current.groups, **{b.instance_id: b.instance_group.id for b in builds if b.instance_group is not None}}
             decided = _remember(replace(current, instances=counted, groups=grouped), event.reservation_id, message, [b.instance_id for b in builds])
             return decided, [Outbound.event(b.instance_id, b) for b in builds]
+        case KeypairRequested() | ServerGroupRequested():
+            return _tenant_request(current, event)
+        case TenantQuotaReleased():
+            return replace(current, tenant={k: v for k, v in current.tenant.items() if k != event.key}), []
         case QuotaUpdated():
             base = {} if event.reset else dict(current.limits)
             return replace(current, limits={**base, **event.limits}), []
@@ -102,6 +116,27 @@ def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, lis
                 return current, []
             kept = {k: v for k, v in current.instances.items() if k != event.instance_id}
             return replace(current, instances=kept, groups={k: v for k, v in current.groups.items() if k != event.instance_id}), []
+
+
+def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequested) -> tuple[QuotaState, list[Outbound]]:
+    """Let a key pair or server group through if its resource has room (Nova's 403 otherwise); emit its create."""
+    if isinstance(event, KeypairRequested):
+        resource, created = "key_pairs", replace(event.keypair, quota_project=event.project_id)
+        key, message = keypair_key(created.user_id, created.name), "Quota exceeded, too many key pairs."
+    else:
+        resource, created = "server_groups", replace(event.group, counted=True)
+        key, message = server_group_key(created.group_id), "Quota exceeded, too many server groups."
+    decision_id = event.envelope.event_id
+    if decision_id in state.decisions:  # redelivered: the same create again, if it was let through
+        return state, [] if state.decisions[decision_id] else [Outbound.event(key, created)]
+    if key in state.tenant:
+        return _remember(state, decision_id, "", []), [Outbound.event(key, created)]  # the tenant table refuses the duplicate
+    limit = limits_of(state, event.default_limits).get(resource, UNLIMITED)
+    used = sum(1 for r in state.tenant.values() if r == resource)
+    if limit != UNLIMITED and used >= limit:
+        return _remember(state, decision_id, message, []), []
+    counted = replace(state, tenant={**state.tenant, key: resource})
+    return _remember(counted, decision_id, "", []), [Outbound.event(key, created)]
 
 
 def apply(state: QuotaState | None, event: QuotaEvent) -> QuotaState:

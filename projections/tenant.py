@@ -7,7 +7,8 @@ from typing import assert_never
 
 from novalog.events.tenant import keypair_key, server_group_key
 from novalog.events.state import KeypairState, ServerGroupState
-from novalog.events.types import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted, TenantEvent
+from novalog.events.outbound import Outbound
+from novalog.events.types import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted, TenantEvent, TenantQuotaReleased
 
 Row = KeypairState | ServerGroupState
 
@@ -21,6 +22,28 @@ def key_of(event: TenantEvent) -> str:
             return server_group_key(event.group_id)
         case _:
             assert_never(event)
+
+
+def handle(state: Row | None, event: TenantEvent) -> tuple[Row | None, list[Outbound]]:
+    """The row after the event, and the quota slot it frees: a counted create refused as a duplicate, or a delete."""
+    new = apply(state, event)
+    freed: tuple[str, str] | None = None
+    match event:
+        case KeypairCreated() if event.quota_project and (not isinstance(new, KeypairState) or new.keypair_id != event.keypair_id):
+            freed = event.quota_project, key_of(event)
+        case KeypairDeleted() if isinstance(state, KeypairState) and not state.deleted and state.quota_project:
+            freed = state.quota_project, key_of(event)
+        case ServerGroupDeleted() if isinstance(state, ServerGroupState) and not state.deleted and state.counted:
+            freed = state.project_id, key_of(event)
+    if freed is None:
+        return new, []
+    project, key = freed
+    released = TenantQuotaReleased(
+        envelope=event.envelope.caused("TenantQuotaReleased", "novalog-projections", salt=key, occurred_at=event.envelope.occurred_at),
+        project_id=project,
+        key=key,
+    )
+    return new, [Outbound.event(project, released)]
 
 
 def apply(state: Row | None, event: TenantEvent) -> Row | None:
@@ -37,7 +60,7 @@ def apply(state: Row | None, event: TenantEvent) -> Row | None:
                 return state
             return KeypairState(
                 keypair_id=event.keypair_id, user_id=event.user_id, name=event.name, public_key=event.public_key,
-                fingerprint=event.fingerprint, created_at=at, key_type=event.key_type,
+                fingerprint=event.fingerprint, created_at=at, key_type=event.key_type, quota_project=event.quota_project,
             )
         case KeypairDeleted():
             if not isinstance(state, KeypairState) or state.deleted:
@@ -48,7 +71,7 @@ def apply(state: Row | None, event: TenantEvent) -> Row | None:
                 return state  # group ids are never reused
             return ServerGroupState(
                 group_id=event.group_id, name=event.name, policy=event.policy, project_id=event.project_id,
-                user_id=event.user_id, created_at=at, rules=event.rules,
+                user_id=event.user_id, created_at=at, rules=event.rules, counted=event.counted,
             )
         case ServerGroupDeleted():
             if not isinstance(state, ServerGroupState) or state.deleted:

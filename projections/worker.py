@@ -62,8 +62,8 @@ def _fold_quotas(state: Any, event: Any, offset: int) -> tuple[Any, list[Outboun
 
 def _fold_tenant(state: Any, event: Any, offset: int) -> tuple[Any, list[Outbound]]:
     # As identity's: the offset moves even when a create is refused, so the refused writer sees its turn came and went.
-    new = tenant.apply(state, event)
-    return (None if new is None else replace(new, offset=offset)), []
+    new, outs = tenant.handle(state, event)
+    return (None if new is None else replace(new, offset=offset)), outs
 
 
 TABLES = ("host_state", "instances", "catalog", "identity", "quotas", "tenant", "aggregates")

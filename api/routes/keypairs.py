@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import tenant_commands, tenant_views
+from novalog.api import commands, tenant_commands, tenant_views
 from novalog.api.context import RequestContext
-from novalog.events.quotas import limits_of
 from novalog.api.deps import Api
 from novalog.api.faults import Forbidden, Conflict, NotFound
 from novalog.events.state import KeypairState
@@ -46,13 +45,16 @@ def router(api: Api) -> APIRouter:
         held = backend.cache.tenant.get(key)
         if isinstance(held, KeypairState) and not held.deleted:
             raise Conflict(f"Key pair '{wanted.name}' already exists.")
-        owned = sum(1 for r in list(backend.cache.tenant.values()) if isinstance(r, KeypairState) and r.user_id == wanted.user_id and not r.deleted)
-        limit = limits_of(backend.cache.quotas.get(ctx.project_id), backend.quota_defaults)["key_pairs"]
-        if limit != -1 and owned >= limit:
-            raise Forbidden("Quota exceeded, too many key pairs.")
         private, out = tenant_commands.create_keypair(ctx, wanted)
-        (pos,) = backend.log.append([out])
-        await_write(lambda: getattr(backend.cache.tenant.get(key), "offset", -1) >= pos.offset, key)
+        # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
+        asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
+        backend.log.append([asked])
+        decided = asked.record.envelope.event_id
+        await_write(lambda: decided in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
+        quota = backend.cache.quotas.get(ctx.project_id)
+        if quota is not None and quota.decisions.get(decided):
+            raise Forbidden(quota.decisions[decided])
+        await_write(lambda: isinstance(r := backend.cache.tenant.get(key), KeypairState) and not r.deleted, key)
         row = backend.cache.tenant.get(key)
         if not isinstance(row, KeypairState) or row.keypair_id != out.record.keypair_id:
             # Another create of the name came first in the log: the single writer kept that one.

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from novalog.api import paging, tenant_commands, tenant_views
+from novalog.api import commands, paging, tenant_commands, tenant_views
 from novalog.api.context import RequestContext
-from novalog.events.quotas import limits_of
 from novalog.api.deps import Api
 from novalog.api.faults import Forbidden, NotFound
 from novalog.events.state import ServerGroupState
@@ -38,13 +37,16 @@ def router(api: Api) -> APIRouter:
     @router.post("/v2.1/os-server-groups")
     def create_server_group(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
         api.authorize(f"{RULE}:create", ctx)
-        owned = sum(1 for r in list(backend.cache.tenant.values()) if isinstance(r, ServerGroupState) and r.project_id == ctx.project_id and not r.deleted)
-        limit = limits_of(backend.cache.quotas.get(ctx.project_id), backend.quota_defaults)["server_groups"]
-        if limit != -1 and owned >= limit:
-            raise Forbidden("Quota exceeded, too many server groups.")
         out = tenant_commands.create_server_group(ctx, body, api.version(request))
-        (pos,) = backend.log.append([out])
-        await_write(lambda: getattr(backend.cache.tenant.get(out.key), "offset", -1) >= pos.offset, out.key)
+        # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
+        asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
+        backend.log.append([asked])
+        decided = asked.record.envelope.event_id
+        await_write(lambda: decided in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
+        quota = backend.cache.quotas.get(ctx.project_id)
+        if quota is not None and quota.decisions.get(decided):
+            raise Forbidden(quota.decisions[decided])
+        await_write(lambda: out.key in backend.cache.tenant, out.key)
         row = backend.cache.tenant.get(out.key)
         if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself
             event = out.record

@@ -121,3 +121,21 @@ def test_key_pairs_server_groups_and_their_members_have_quotas_too(stack: Runnin
         assert too_many.status_code == 403 and too_many.json()["forbidden"]["message"] == "Quota exceeded, too many servers in group"
         detail = client.get("/os-quota-sets/small/detail").json()["quota_set"]
         assert (detail["key_pairs"]["in_use"], detail["server_groups"]["in_use"]) == (2, 1)
+
+
+def test_concurrent_key_pair_and_server_group_creates_never_pass_their_limits(stack: RunningStack) -> None:
+    admin = stack.client.http
+    assert admin.put("/os-quota-sets/race", json={"quota_set": {"key_pairs": 5, "server_groups": 3}}).status_code == 200
+    with as_project(stack, "race") as client, ThreadPoolExecutor(max_workers=10) as pool:
+        keys = list(pool.map(lambda i: client.post("/os-keypairs", json={"keypair": {"name": f"k{i}"}}).status_code, range(20)))
+        groups = list(pool.map(
+            lambda i: client.post("/os-server-groups", json={"server_group": {"name": f"g{i}", "policies": ["affinity"]}}).status_code,
+            range(12),
+        ))
+        assert (keys.count(200), keys.count(403)) == (5, 15), keys
+        assert (groups.count(200), groups.count(403)) == (3, 9), groups
+        listed = client.get("/os-keypairs").json()["keypairs"]
+        assert len(listed) == 5
+        # A deleted key pair gives its slot back.
+        assert client.delete(f"/os-keypairs/{listed[0]['keypair']['name']}").status_code == 202
+        wait_until(lambda: client.post("/os-keypairs", json={"keypair": {"name": "again"}}).status_code == 200, 20, "the freed slot")

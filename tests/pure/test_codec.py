@@ -85,7 +85,7 @@ from novalog.events.avro_shapes import full_name
 from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
 from novalog.events.records import ActionEvent, HostAggregate, InstanceAction, Claim, Envelope, InstanceGroup, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost
 from novalog.events.state import STATE_TYPES, AggregatesState, HostState, QuotaState
-from novalog.events.types import EVENT_TYPES, FlavorAccessAdded, FlavorAccessRemoved, AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
+from novalog.events.types import EVENT_TYPES, KeypairRequested, ServerGroupRequested, TenantQuotaReleased, FlavorAccessAdded, FlavorAccessRemoved, AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated, HostCapacityReported, InstanceBuildRequested, InstanceDeleted, PlacementProposed
 
 RECORD_TYPES = (*EVENT_TYPES, *STATE_TYPES)
 MANIFEST_IDS = {entry.name: entry.id for entry in read_manifest()}
@@ -164,14 +164,19 @@ EXAMPLES: dict[type, Any] = {
         build_quota_updated(envelope=ENVELOPE, reset=True),
         build_usage_released(envelope=ENVELOPE),
         QuotaState("project-1", limits={"instances": 5}, instances={"instance-1": [1, 512]}, decisions={"r-1": ""},
-                   accepted={"r-1": ["instance-1"]}, offset=3, groups={"instance-1": "g-1"}),
+                   accepted={"r-1": ["instance-1"]}, offset=3, groups={"instance-1": "g-1"}, tenant={"keypair:u:k": "key_pairs"}),
         build_action_ordered("reboot", envelope=ENVELOPE, reboot_type="SOFT"),
-        build_keypair_created(envelope=ENVELOPE, key_type="x509"),
+        build_keypair_created(envelope=ENVELOPE, key_type="x509", quota_project="project-1"),
         build_keypair_deleted(envelope=ENVELOPE),
-        build_server_group_created(envelope=ENVELOPE, rules={"max_server_per_host": "2"}),
+        build_server_group_created(envelope=ENVELOPE, rules={"max_server_per_host": "2"}, counted=True),
         build_server_group_deleted(envelope=ENVELOPE),
-        build_keypair_state(key_type="x509", deleted=True, deleted_at=LATER, offset=5),
-        build_server_group_state(rules={"max_server_per_host": "2"}, deleted=True, offset=6),
+        build_keypair_state(key_type="x509", deleted=True, deleted_at=LATER, offset=5, quota_project="project-1"),
+        KeypairRequested(envelope=ENVELOPE, project_id="project-1", keypair=build_keypair_created(envelope=ENVELOPE, key_type="x509", quota_project="p"),
+                         default_limits={"key_pairs": 3}),
+        ServerGroupRequested(envelope=ENVELOPE, project_id="project-1", default_limits={"server_groups": 3},
+                             group=build_server_group_created(envelope=ENVELOPE, rules={"max_server_per_host": "2"}, counted=True)),
+        TenantQuotaReleased(envelope=ENVELOPE, project_id="project-1", key="keypair:user-1:key-1"),
+        build_server_group_state(rules={"max_server_per_host": "2"}, deleted=True, offset=6, counted=True),
         build_move_requested(envelope=ENVELOPE, spec=SPEC),
         build_move_progressed("finish", "host-2", envelope=ENVELOPE),
         build_move_failed("finish", "host-2", envelope=ENVELOPE, fault=FAULT),

@@ -104,3 +104,61 @@ def test_a_server_group_holds_at_most_server_group_members() -> None:
     assert len(outs) == 1
     row, _ = handle(row, build_usage_released(outs[0].record.instance_id))
     assert list(row.groups.values()) == ["g-1", "g-1"]
+
+
+def test_key_pairs_and_server_groups_are_let_through_by_the_projects_writer() -> None:
+    from builders import build_keypair_created, build_server_group_created
+
+    from novalog.events.types import KeypairCreated, KeypairRequested, ServerGroupCreated, ServerGroupRequested, TenantQuotaReleased
+    from novalog.projections import tenant
+
+    def keypair(name: str) -> KeypairRequested:
+        created = replace(build_keypair_created(), name=name, envelope=replace(build_keypair_created().envelope, event_id=f"kp-{name}"))
+        return KeypairRequested(envelope=replace(created.envelope, event_id=f"ask-{name}"), project_id="project-1", keypair=created,
+                                default_limits={"key_pairs": 2})
+
+    row, outs = handle(None, keypair("a"))
+    (made,) = [o.record for o in outs]
+    assert isinstance(made, KeypairCreated) and made.quota_project == "project-1"
+    row, _ = handle(row, keypair("b"))
+    row, outs = handle(row, keypair("c"))
+    assert outs == [] and row.decisions["ask-c"] == "Quota exceeded, too many key pairs."
+    again, outs = handle(row, keypair("a"))  # redelivered: the same create again, counted once
+    assert again == row and len(outs) == 1
+    # The key pair is deleted: the tenant table frees its slot, and c now fits.
+    kept, _ = tenant.handle(None, made)
+    _, freed = tenant.handle(kept, tenant_delete(made))
+    (release,) = [o.record for o in freed]
+    assert isinstance(release, TenantQuotaReleased) and release.key == f"keypair:{made.user_id}:a"
+    row, _ = handle(row, release)
+    row, outs = handle(row, replace(keypair("c"), envelope=replace(keypair("c").envelope, event_id="ask-c-again")))
+    assert len(outs) == 1
+
+    group = build_server_group_created()
+    asked = ServerGroupRequested(envelope=replace(group.envelope, event_id="ask-g"), project_id="project-1", group=group,
+                                 default_limits={"server_groups": 0})
+    _, outs = handle(None, asked)
+    assert outs == []
+    allowed = replace(asked, default_limits={"server_groups": 1})
+    _, outs = handle(None, allowed)
+    assert isinstance(outs[0].record, ServerGroupCreated) and outs[0].record.counted
+
+
+def tenant_delete(created):
+    from novalog.events.types import KeypairDeleted
+
+    return KeypairDeleted(envelope=replace(created.envelope, event_id="del-" + created.name), user_id=created.user_id, name=created.name)
+
+
+def test_a_counted_key_pair_refused_as_a_duplicate_gives_its_slot_back() -> None:
+    from builders import build_keypair_created
+
+    from novalog.events.types import TenantQuotaReleased
+    from novalog.projections import tenant
+
+    first = replace(build_keypair_created(), quota_project="project-1")
+    second = replace(first, keypair_id=first.keypair_id + 1, envelope=replace(first.envelope, event_id="second"))
+    kept, _ = tenant.handle(None, first)
+    after, outs = tenant.handle(kept, second)
+    assert after.keypair_id == first.keypair_id
+    assert [type(o.record) for o in outs] == [TenantQuotaReleased]

@@ -110,6 +110,14 @@ PUBLISHED = [
     (72, "novalog.catalog.FlavorAccessRemoved", 1, "5bdccdebe9cd175e"),
     (73, "novalog.state.FlavorState", 2, "9787bd40a2ed86a4"),
     (74, "novalog.state.QuotaState", 2, "1420651ca876b9d1"),
+    (75, "novalog.quota.KeypairRequested", 1, "b807fc2c428c7a6b"),
+    (76, "novalog.quota.ServerGroupRequested", 1, "c1151cee26c23b55"),
+    (77, "novalog.quota.TenantQuotaReleased", 1, "954025ac091a42ec"),
+    (78, "novalog.tenant.KeypairCreated", 2, "8bc69734fd45d8f8"),
+    (79, "novalog.tenant.ServerGroupCreated", 2, "515b517173ebf94a"),
+    (80, "novalog.state.QuotaState", 3, "8d8cb57f9c030138"),
+    (81, "novalog.state.KeypairState", 2, "f52ae13e145334f6"),
+    (82, "novalog.state.ServerGroupState", 2, "757d66d010ae4461"),
 ]
 
 

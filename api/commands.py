@@ -26,6 +26,7 @@ def build_servers(
     ctx: RequestContext, body: dict[str, Any], flavor: Flavor, hints: dict[str, list[str]], min_count: int = 1, max_count: int = 1,
     instance_group: InstanceGroup | None = None,
     image_properties: dict[str, str] | None = None, image_files: ImageFiles | None = None,
+    zone: str | None = None, force_hosts: list[str] | None = None,
 ) -> list[Outbound]:
     """One InstanceBuildRequested per instance of the request (Nova's multi-create names them name-1, name-2...).
 
@@ -46,7 +47,7 @@ def build_servers(
             user_id=ctx.user_id,
             flavor=flavor,
             image_ref=str(server.get("imageRef") or ""),
-            availability_zone=server.get("availability_zone"),
+            availability_zone=zone if force_hosts else server.get("availability_zone"),
             metadata={str(k): str(v) for k, v in (server.get("metadata") or {}).items()},
             scheduler_hints=hints,
             key_name=server.get("key_name"),
@@ -57,6 +58,7 @@ def build_servers(
             user_data=server.get("user_data"),
             image_properties=dict(image_properties or {}),
             image_files=image_files,
+            force_hosts=list(force_hosts or []),
         )
         events.append(Outbound.event(instance_id, event))
     return [*events[1:], events[0]]

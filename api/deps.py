@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Nova's [oslo_middleware] max_request_body_size: larger bodies are refused (413).
 MAX_BODY = 114688
+# How long a write waits for its project's quota decision before answering 503.
+DECISION_WAIT = 60.0
 
 
 class Appender(Protocol):
@@ -88,6 +90,18 @@ class Api:
         backend = self.backend
         if not backend.cache.wait_until(predicate, backend.write_wait):
             log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
+
+    def quota_decision(self, project_id: str, decision_id: str) -> str | None:
+        """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message.
+
+        A decision, unlike a row to show, must be known before answering:
+        waited for up to DECISION_WAIT (or write_wait, if longer), then 503.
+        """
+        backend = self.backend
+        seen = lambda: decision_id in getattr(backend.cache.quotas.get(project_id), "decisions", {})  # noqa: E731
+        if not backend.cache.wait_until(seen, max(DECISION_WAIT, backend.write_wait)):
+            raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
+        return backend.cache.quotas[project_id].decisions[decision_id]
 
     def context(self, request: Request) -> RequestContext:
         token, request_id = request.headers.get("x-auth-token"), request.state.request_id

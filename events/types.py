@@ -44,6 +44,8 @@ class InstanceBuildRequested:
     # The image's properties (for ImagePropertiesFilter) and its files (for a QEMU host), from the image catalog.
     image_properties: dict[str, str] = field(default_factory=dict)
     image_files: ImageFiles | None = None
+    # An admin's "zone:host" form: the scheduler proposes that host without running the filters (Nova's force_hosts).
+    force_hosts: list[str] = field(default_factory=list)
     # The server group of the `group` hint as the API found it: its policy, rules and live members.
     instance_group: InstanceGroup | None = None
 

@@ -52,6 +52,7 @@ def spec_of(event: InstanceBuildRequested) -> RequestSpec:
         scheduler_hints=event.scheduler_hints,
         instance_group=event.instance_group,
         image_properties=event.image_properties,
+        force_hosts=list(event.force_hosts),
     )
 
 

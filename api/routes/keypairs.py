@@ -49,16 +49,18 @@ def router(api: Api) -> APIRouter:
         # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
         asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
         backend.log.append([asked])
-        decided = asked.record.envelope.event_id
-        await_write(lambda: decided in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
-        quota = backend.cache.quotas.get(ctx.project_id)
-        if quota is not None and quota.decisions.get(decided):
-            raise Forbidden(quota.decisions[decided])
+        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id)
+        if refusal:
+            raise Forbidden(refusal)
         await_write(lambda: isinstance(r := backend.cache.tenant.get(key), KeypairState) and not r.deleted, key)
         row = backend.cache.tenant.get(key)
-        if not isinstance(row, KeypairState) or row.keypair_id != out.record.keypair_id:
+        if isinstance(row, KeypairState) and not row.deleted and row.keypair_id != out.record.keypair_id:
             # Another create of the name came first in the log: the single writer kept that one.
             raise Conflict(f"Key pair '{wanted.name}' already exists.")
+        if not isinstance(row, KeypairState) or row.deleted:  # the table lags: answer from the create itself
+            made = out.record
+            row = KeypairState(made.keypair_id, made.user_id, made.name, made.public_key, made.fingerprint, made.envelope.occurred_at,
+                               made.key_type)
         status = 201 if version >= tenant_commands.V2_2 else 200
         return JSONResponse(tenant_views.keypair_created(row, private, version), status_code=status)
 

@@ -41,11 +41,9 @@ def router(api: Api) -> APIRouter:
         # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
         asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
         backend.log.append([asked])
-        decided = asked.record.envelope.event_id
-        await_write(lambda: decided in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
-        quota = backend.cache.quotas.get(ctx.project_id)
-        if quota is not None and quota.decisions.get(decided):
-            raise Forbidden(quota.decisions[decided])
+        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id)
+        if refusal:
+            raise Forbidden(refusal)
         await_write(lambda: out.key in backend.cache.tenant, out.key)
         row = backend.cache.tenant.get(out.key)
         if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself

@@ -116,15 +116,23 @@ def router(api: Api) -> APIRouter:
         if image_ref is not None and not isinstance(image_ref, str):
             raise BadRequest("Invalid input for field/attribute imageRef.")
         image = image_catalog.boot_image(backend.cache.catalog, image_ref, ctx, backend.accepts_unknown_images) if image_ref else None
-        zone = server.get("availability_zone")
+        zone, forced = server.get("availability_zone"), []
         if zone is not None:
-            if not isinstance(zone, str) or not zone.strip() or ":" in zone:
-                # Nova's admin forms "zone:host[:node]" force a host; novalog places through the scheduler only.
+            if not isinstance(zone, str) or not zone.strip():
                 raise BadRequest(f"Invalid input for field/attribute availability_zone. Value: {zone}.")
+            zone, _, where = zone.partition(":")
+            if where:
+                # Nova's admin forms "zone:host" and "zone:host:node" (one node per host here): that host, no filters.
+                api.authorize("os_compute_api:servers:create:forced_host", ctx)
+                host = where.split(":")[0] or where.split(":")[-1]
+                if host not in backend.cache.hosts:
+                    raise BadRequest(f"Compute host {host} could not be found.")
+                forced = [host]
             rows = backend.cache.aggregates.get("aggregates")
             known = availability_zones(list(rows.aggregates) if rows else [], backend.cache.hosts, backend.default_availability_zone)
-            if zone not in known:
+            if zone and zone not in known:
                 raise BadRequest("The requested availability zone is not available")
+            zone = zone or None
         metadata = server.get("metadata", {})
         if not isinstance(metadata, dict):
             raise BadRequest("Invalid input for field/attribute metadata.")
@@ -135,16 +143,15 @@ def router(api: Api) -> APIRouter:
         min_count, max_count = counts(server)
         group = tenant_commands.server_create_checks(backend.cache.tenant, list(backend.cache.instances.values()), ctx, server.get("key_name"), hint_lists)
         outs = commands.build_servers(ctx, body, row.flavor, hint_lists, min_count, max_count, instance_group=group,
-            image_properties=image and image.properties, image_files=image and image.files)
+            image_properties=image and image.properties, image_files=image and image.files, zone=zone, force_hosts=forced)
         # The project's quota processor decides how many may be built (and emits their builds).
         asked = commands.request_servers(ctx, [o.record for o in outs], min_count, backend.quota_defaults)
         reservation_id = asked.record.reservation_id
         backend.log.append([asked])
-        await_write(lambda: reservation_id in getattr(backend.cache.quotas.get(ctx.project_id), "decisions", {}), ctx.project_id)
-        quota = backend.cache.quotas.get(ctx.project_id)
-        if quota is not None and quota.decisions.get(reservation_id):
-            raise Forbidden(quota.decisions[reservation_id])
-        accepted = quota.accepted.get(reservation_id, []) if quota is not None else [o.key for o in outs]
+        refusal = api.quota_decision(ctx.project_id, reservation_id)
+        if refusal:
+            raise Forbidden(refusal)
+        accepted = backend.cache.quotas[ctx.project_id].accepted.get(reservation_id, [])
         for instance_id in accepted:
             await_write(lambda key=instance_id: key in backend.cache.instances, instance_id)
         instance_id = outs[-1].key  # the first instance of the request

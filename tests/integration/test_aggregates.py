@@ -71,3 +71,17 @@ def test_novas_aggregate_refusals(stack: RunningStack) -> None:
     member = http.get("/os-aggregates", headers={"X-Auth-Token": "alice:demo"})
     assert member.status_code == 403
     assert http.get("/os-availability-zone", headers={"X-Auth-Token": "alice:demo"}).status_code == 200
+
+
+def test_an_admin_forces_a_host_with_nova_zone_host_form(stack: RunningStack) -> None:
+    http = stack.client.http
+    body = {"server": {"name": "forced", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros", "availability_zone": ":ag2"}}
+    ids = [http.post("/servers", json=body).json()["server"]["id"] for _ in range(2)]
+    settled = stack.client.wait_settled(ids, 30)
+    assert {settled[s]["OS-EXT-SRV-ATTR:host"] for s in ids} == {"ag2"}
+    member = http.post("/servers", json=body, headers={"X-Auth-Token": "alice:demo"})
+    assert member.status_code == 403
+    nowhere = http.post("/servers", json={"server": {**body["server"], "availability_zone": "nova:nosuch"}})
+    assert nowhere.status_code == 400 and nowhere.json()["badRequest"]["message"] == "Compute host nosuch could not be found."
+    for sid in ids:
+        stack.client.delete(sid)

@@ -117,6 +117,7 @@ FULL_BUILD = build_build_requested(
     instance_ids=["instance-1", "instance-2"], min_count=2, user_data="I2Nsb3VkLWNvbmZpZw==",
     image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
     instance_group=InstanceGroup("g-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
+    force_hosts=["host-1"],
 )
 
 # One builder-made example per record type, with every field that has a default set to something else.

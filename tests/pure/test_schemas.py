@@ -118,6 +118,8 @@ PUBLISHED = [
     (80, "novalog.state.QuotaState", 3, "8d8cb57f9c030138"),
     (81, "novalog.state.KeypairState", 2, "f52ae13e145334f6"),
     (82, "novalog.state.ServerGroupState", 2, "757d66d010ae4461"),
+    (83, "novalog.quota.ServersRequested", 3, "297fd0ffc9e7c3f4"),
+    (84, "novalog.instance.InstanceBuildRequested", 4, "c5fc19b65d9b2712"),
 ]
 
 

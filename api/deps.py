@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Nova's [oslo_middleware] max_request_body_size: larger bodies are refused (413).
 MAX_BODY = 114688
 # How long a write waits for its project's quota decision before answering 503.
-DECISION_WAIT = 60.0
+DECISION_WAIT = 15.0
 
 
 class Appender(Protocol):
@@ -95,7 +95,8 @@ class Api:
         """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message.
 
         A decision, unlike a row to show, must be known before answering:
-        waited for up to DECISION_WAIT (or write_wait, if longer), then 503.
+        waited for up to DECISION_WAIT (or write_wait, if longer), then 503;
+        the request is in the log all the same and takes effect when the writer is back.
         """
         backend = self.backend
         seen = lambda: decision_id in getattr(backend.cache.quotas.get(project_id), "decisions", {})  # noqa: E731

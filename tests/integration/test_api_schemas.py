@@ -121,6 +121,7 @@ def test_hypervisors_and_services(http: httpx.Client, version: str) -> None:
     listed = check(http.get("/os-hypervisors", headers=h), hyp.list_search_hypervisors)
     check(http.get("/os-hypervisors/detail", headers=h), hyp.list_hypervisors_detail)
     check(http.get(f"/os-hypervisors/{listed['hypervisors'][0]['id']}", headers=h), hyp.get_hypervisor)
+    check(http.get("/os-hypervisors/statistics", headers=h), hyp.get_hypervisor_statistics)
     services = check(http.get("/os-services", headers=h), svc.list_services)
     assert ("forced_down" in services["services"][0]) == (tuple(map(int, version.split("."))) >= (2, 11))
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from fastapi import Request
 
 from novalog.api.context import RequestContext, context_from_token
-from novalog.api.faults import ApiFault, BadRequest
+from novalog.api.faults import ApiFault, BadRequest, NotFound
 from novalog.api.microversion import MIN, Version
 from novalog.api.policy import Policy
 from novalog.events.outbound import Outbound
@@ -90,6 +90,14 @@ class Api:
         backend = self.backend
         if not backend.cache.wait_until(predicate, backend.write_wait):
             log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
+
+    def find_server(self, server_id: str, ctx: RequestContext, rule: str) -> Any:
+        """The caller's server (an admin's: anyone's), checked against `rule`; another project's is 404, as Nova."""
+        row = self.backend.cache.instances.get(server_id)
+        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        self.authorize(rule, ctx, row.project_id, row.user_id)
+        return row
 
     def quota_decision(self, project_id: str, decision_id: str) -> str | None:
         """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message.

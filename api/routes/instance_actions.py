@@ -37,15 +37,9 @@ def event_view(event: Any, with_traceback: bool) -> dict[str, Any]:
 
 def router(api: Api) -> APIRouter:
     router = APIRouter()
-    backend = api.backend
     context = api.context
 
-    def server(server_id: str, ctx: RequestContext, rule: str) -> Any:
-        row = backend.cache.instances.get(server_id)
-        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
-            raise NotFound(f"Instance {server_id} could not be found.")
-        api.authorize(rule, ctx, row.project_id, row.user_id)
-        return row
+    server = api.find_server
 
     @router.get("/v2.1/servers/{server_id}/os-instance-actions")
     def list_actions(server_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:

@@ -34,13 +34,7 @@ def router(api: Api) -> APIRouter:
     backend = api.backend
     await_write, context, json_body = api.await_write, api.context, api.json_body
 
-    def find_server(server_id: str, ctx: RequestContext, rule: str) -> Any:
-        """The caller's server (an admin's: anyone's), checked against `rule`; another project's is 404, as Nova."""
-        row = backend.cache.instances.get(server_id)
-        if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
-            raise NotFound(f"Instance {server_id} could not be found.")
-        api.authorize(rule, ctx, row.project_id, row.user_id)
-        return row
+    find_server = api.find_server
 
     def servers_of(ctx: RequestContext, request: Request, rule: str) -> tuple[list[Any], dict[str, Any]]:
         """One page of the servers the caller may list, and the next-page link (Nova's filters, sorting, paging)."""

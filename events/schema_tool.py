@@ -27,10 +27,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name, schema_of
 from novalog.events.codec import SCHEMAS_DIR, load_entry_schema
 from novalog.events.state import STATE_TYPES
-from novalog.events.topics import TOPIC_OF
 from novalog.events.types import EVENT_TYPES
-
-DEFAULT_PREFIX = "novalog"
 
 
 def _fingerprint(schema: Any) -> str:
@@ -70,9 +67,8 @@ def publish(schemas_dir: Path = SCHEMAS_DIR, dry_run: bool = False) -> list[str]
                 path.write_text(_dump(schema))
 
     next_id = max(e["id"] for e in entries) + 1
-    framed = {full_name(cls): cls for cls in (*EVENT_TYPES, *STATE_TYPES)}
-    for name, cls in framed.items():
-        subject = f"{DEFAULT_PREFIX}.{TOPIC_OF[cls]}-{name}"
+    for name in (full_name(cls) for cls in (*EVENT_TYPES, *STATE_TYPES)):
+        subject = name  # RecordNameStrategy: one subject per record, whatever topic carries it
         entry = latest.get(name)
         if entry is None:
             new_fp = "" if dry_run else _fingerprint(load_entry_schema(f"{name}.avsc", schemas_dir))

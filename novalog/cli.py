@@ -274,6 +274,15 @@ def _register_schedule() -> None:
 _register_schedule()
 
 
+def _register_export() -> None:
+    from novalog.export_cmd import export
+
+    main.add_command(export)
+
+
+_register_export()
+
+
 @bench.command("placements")
 @click.option("--hosts", "host_count", default=10000, show_default=True)
 @click.option("--requests", default=5000, show_default=True)

@@ -20,13 +20,12 @@ from confluent_kafka import Consumer, Message
 from novalog.agent.config import HostConfig
 from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent, PowerState, Transition, domain_name
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
-from novalog.events import topics
+from novalog.events import orders, topics
 from novalog.events.codec import DecodeError, decode
 from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
 from novalog.events.types import (
-    ClaimReleased,
     HostCapacityReported,
     InstanceActionFailed,
     InstanceActionOrdered,
@@ -301,13 +300,7 @@ class NodeAgent:
         return outs
 
     def _release(self, cause: Any, claim_id: str) -> Outbound:
-        released = ClaimReleased(
-            envelope=cause.envelope.caused("ClaimReleased", self.producer, salt=claim_id),
-            claim_id=claim_id,
-            instance_id=cause.instance_id,
-            host=self.host,
-        )
-        return Outbound.event(self.host, released)
+        return orders.claim_released(cause.instance_id, cause.envelope, self.producer, self.host, claim_id, occurred_at=None)
 
     # --- the service -----------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from novalog.events.outbound import Outbound
 from novalog.events.records import HostAggregate
 from novalog.events.state import AggregatesState
 from novalog.events.types import (
@@ -59,6 +60,11 @@ def _refuse(state: AggregatesState, event: AggregateEvent, message: str) -> Aggr
 
 def _put(state: AggregatesState, aggregate: HostAggregate) -> AggregatesState:
     return replace(state, aggregates=[aggregate if a.uuid == aggregate.uuid else a for a in state.aggregates])
+
+
+def handle(state: AggregatesState | None, event: AggregateEvent, offset: int) -> tuple[AggregatesState, list[Outbound]]:
+    """The declared fold (projections/registry.py): `apply`, the row stamped with the event's log offset; it orders nothing."""
+    return replace(apply(state, event), offset=offset), []
 
 
 def apply(state: AggregatesState | None, event: AggregateEvent) -> AggregatesState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.outbound import Outbound
 from novalog.events.state import FlavorState, ImageState
 from novalog.events.types import (
     CatalogEvent,
@@ -33,6 +34,12 @@ def key_of(event: CatalogEvent) -> str:
             return f"image:{event.image_id}"
         case _:
             assert_never(event)
+
+
+def handle(state: FlavorState | ImageState | None, event: CatalogEvent, offset: int) -> tuple[FlavorState | ImageState | None, list[Outbound]]:
+    """The declared fold (projections/registry.py): `apply`, the row stamped with the event's log offset; it orders nothing."""
+    new = apply(state, event)
+    return (None if new is None else replace(new, offset=offset)), []
 
 
 def apply(state: FlavorState | ImageState | None, event: CatalogEvent) -> FlavorState | ImageState | None:

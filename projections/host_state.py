@@ -128,7 +128,12 @@ def _fold_capacity(state: HostState, report: HostCapacityReported) -> HostState:
     )
 
 
-def handle(state: HostState | None, event: HostEvent) -> tuple[HostState, list[Outbound]]:
+def handle(state: HostState | None, event: HostEvent, offset: int) -> tuple[HostState, list[Outbound]]:
+    """The declared fold (projections/registry.py): the row carries no log position (two topics feed it)."""
+    return fold(state, event)
+
+
+def fold(state: HostState | None, event: HostEvent) -> tuple[HostState, list[Outbound]]:
     """Fold one host event; return the new row and what the decision asks to append."""
     state = state or HostState(host=event.host)
     match event:
@@ -154,4 +159,4 @@ def handle(state: HostState | None, event: HostEvent) -> tuple[HostState, list[O
 
 def apply(state: HostState | None, event: HostEvent) -> HostState:
     """The host's row after the event (decisions included)."""
-    return handle(state, event)[0]
+    return fold(state, event)[0]

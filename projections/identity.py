@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from novalog.events.identity import project_key, user_key
+from novalog.events.outbound import Outbound
 from novalog.events.state import ProjectState, UserState
 from novalog.events.types import IdentityEvent, ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
 
@@ -23,6 +24,15 @@ def key_of(event: IdentityEvent) -> str:
             return user_key(event.domain_id, event.user_name)
         case _:
             assert_never(event)
+
+
+def handle(state: Row | None, event: IdentityEvent, offset: int) -> tuple[Row | None, list[Outbound]]:
+    """The declared fold (projections/registry.py): `apply`, the row stamped with the event's log offset; it orders nothing.
+
+    The offset moves even when the fold refuses a create, so the refused writer sees its turn came and went.
+    """
+    new = apply(state, event)
+    return (None if new is None else replace(new, offset=offset)), []
 
 
 def apply(state: Row | None, event: IdentityEvent) -> Row | None:

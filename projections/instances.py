@@ -12,19 +12,18 @@ from typing import assert_never
 
 from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
 from novalog.projections import instance_actions, moves
+from novalog.events import orders
 from novalog.events.outbound import Outbound
 from novalog.events.records import guest_name
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
-    ClaimReleased,
     InstanceActionFailed,
     InstanceActionOrdered,
     InstanceActionRequested,
     ClaimRejected,
     InstanceBuildRequested,
     InstanceDeleted,
-    InstanceDeleteOrdered,
     InstanceDeleteRequested,
     InstanceEvent,
     InstanceMoveFailed,
@@ -67,12 +66,7 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
 
 
 def _delete_order(state: InstanceState, cause: ClaimAccepted | InstanceDeleteRequested, host: str, claim_id: str | None) -> Outbound:
-    order = InstanceDeleteOrdered(
-        envelope=cause.envelope.caused("InstanceDeleteOrdered", PRODUCER, salt=claim_id or "", occurred_at=cause.envelope.occurred_at),
-        instance_id=state.instance_id,
-        claim_id=claim_id,
-    )
-    return Outbound.to_agent(host, state.instance_id, order)
+    return orders.delete_order(state.instance_id, cause.envelope, PRODUCER, host, claim_id, salt=claim_id or "")
 
 
 def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[InstanceState, list[Outbound]]:
@@ -101,13 +95,7 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
 
 
 def _release(event: ClaimAccepted) -> Outbound:
-    released = ClaimReleased(
-        envelope=event.envelope.caused("ClaimReleased", PRODUCER, salt=event.claim_id, occurred_at=event.envelope.occurred_at),
-        claim_id=event.claim_id,
-        instance_id=event.instance_id,
-        host=event.host,
-    )
-    return Outbound.event(event.host, released)
+    return orders.claim_released(event.instance_id, event.envelope, PRODUCER, event.host, event.claim_id, occurred_at=event.envelope.occurred_at)
 
 
 def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -> tuple[InstanceState, list[Outbound]]:
@@ -151,7 +139,13 @@ def _deleted(state: InstanceState, at) -> InstanceState:
     return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
 
 
-def handle(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
+def handle(state: InstanceState | None, event: InstanceEvent, offset: int) -> tuple[InstanceState | None, list[Outbound]]:
+    """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset."""
+    new, outs = fold(state, event)
+    return (None if new is None else touch(new, event, offset)), outs
+
+
+def fold(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
     """Fold one instance event; return the new row (its instance actions kept up to date) and the commands it decides."""
     new, outs = _decide(state, event)
     return instance_actions.note(state, new, event), outs
@@ -255,7 +249,7 @@ def _on_power(state: InstanceState, host: str, power_state: int) -> InstanceStat
 
 def apply(state: InstanceState | None, event: InstanceEvent) -> InstanceState | None:
     """The instance's row after the event."""
-    return handle(state, event)[0]
+    return fold(state, event)[0]
 
 
 def touch(state: InstanceState, event: InstanceEvent, offset: int) -> InstanceState:

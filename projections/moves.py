@@ -32,14 +32,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from novalog.events import orders
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor, Migration
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
-    ClaimReleased,
     InstanceActionRequested,
-    InstanceDeleteOrdered,
     InstanceMoveFailed,
     InstanceMoveOrdered,
     InstanceMoveProgressed,
@@ -98,23 +97,12 @@ def _order(state: InstanceState, cause: Envelope, step: str, host: str, claim_id
 
 def delete_order(instance_id: str, cause: Envelope, host: str, claim_id: str | None) -> Outbound:
     """The host's agent removes the instance's guest (if any) and releases the claim."""
-    order = InstanceDeleteOrdered(
-        envelope=_caused(cause, "InstanceDeleteOrdered", salt=f"{host}/{claim_id or ''}"),
-        instance_id=instance_id,
-        claim_id=claim_id,
-    )
-    return Outbound.to_agent(host, instance_id, order)
+    return orders.delete_order(instance_id, cause, PRODUCER, host, claim_id, salt=f"{host}/{claim_id or ''}")
 
 
 def release(instance_id: str, cause: Envelope, host: str, claim_id: str) -> Outbound:
     """Give a claim back to its host without touching any guest."""
-    released = ClaimReleased(
-        envelope=_caused(cause, "ClaimReleased", salt=claim_id),
-        claim_id=claim_id,
-        instance_id=instance_id,
-        host=host,
-    )
-    return Outbound.event(host, released)
+    return orders.claim_released(instance_id, cause, PRODUCER, host, claim_id, occurred_at=cause.occurred_at)
 
 
 # --- the request ---------------------------------------------------------

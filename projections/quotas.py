@@ -89,7 +89,13 @@ def _remember(state: QuotaState, reservation_id: str, message: str, accepted: li
     return replace(state, decisions=decisions, accepted=kept)
 
 
-def handle(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, list[Outbound]]:
+def handle(state: QuotaState | None, event: QuotaEvent, offset: int) -> tuple[QuotaState, list[Outbound]]:
+    """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset."""
+    new, outs = fold(state, event)
+    return replace(new, offset=offset), outs
+
+
+def fold(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, list[Outbound]]:
     """Fold one quota event; return the project's new row and the builds it lets through."""
     current = state or QuotaState(project_id=event.project_id)
     match event:
@@ -140,4 +146,4 @@ def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequ
 
 
 def apply(state: QuotaState | None, event: QuotaEvent) -> QuotaState:
-    return handle(state, event)[0]
+    return fold(state, event)[0]

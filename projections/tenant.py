@@ -24,7 +24,16 @@ def key_of(event: TenantEvent) -> str:
             assert_never(event)
 
 
-def handle(state: Row | None, event: TenantEvent) -> tuple[Row | None, list[Outbound]]:
+def handle(state: Row | None, event: TenantEvent, offset: int) -> tuple[Row | None, list[Outbound]]:
+    """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset.
+
+    The offset moves even when a create is refused, so the refused writer sees its turn came and went.
+    """
+    new, outs = fold(state, event)
+    return (None if new is None else replace(new, offset=offset)), outs
+
+
+def fold(state: Row | None, event: TenantEvent) -> tuple[Row | None, list[Outbound]]:
     """The row after the event, and the quota slot it frees: a counted create refused as a duplicate, or a delete."""
     new = apply(state, event)
     freed: tuple[str, str] | None = None

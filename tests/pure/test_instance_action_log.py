@@ -14,7 +14,7 @@ from builders import (
     build_spawned,
 )
 
-from novalog.projections.instances import handle
+from novalog.projections.instances import fold as handle
 
 
 def fold(*events):

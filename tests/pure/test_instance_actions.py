@@ -11,7 +11,7 @@ from novalog.api.commands import parse_action
 from novalog.api.faults import BadRequest
 from novalog.events.actions import refusal
 from novalog.events.types import InstanceActionOrdered
-from novalog.projections.instances import handle
+from novalog.projections.instances import fold as handle
 
 ACTIVE = build_instance_state(vm_state="active", task_state=None, power_state=1, host="host-1", claim_id="claim-1")
 

@@ -42,7 +42,7 @@ from novalog.projections.instances import touch
 def handle(state: InstanceState | None, event: Any) -> tuple[InstanceState | None, list[Outbound]]:
     """The state machine under test; the quota releases it sends are checked apart, and the actions it keeps in
     tests/pure/test_instance_action_log.py."""
-    new, outs = instances.handle(state, event)
+    new, outs = instances.fold(state, event)
     return (None if new is None else replace(new, actions=[])), [o for o in outs if not isinstance(o.record, QuotaUsageReleased)]
 
 T = [NOW + timedelta(minutes=m) for m in range(6)]  # T[0] build, T[1] accepted, ...
@@ -484,8 +484,8 @@ def test_a_power_reading_of_a_running_guest_ends_a_build_whose_started_event_was
 
 
 def test_an_instance_gone_gives_its_quota_back_each_time_it_is_told() -> None:
-    _, outs = instances.handle(DELETING, build_deleted(host="host-1", at=T[4]))
-    _, again = instances.handle(GONE, build_deleted(host="host-1", at=T[4]))
+    _, outs = instances.fold(DELETING, build_deleted(host="host-1", at=T[4]))
+    _, again = instances.fold(GONE, build_deleted(host="host-1", at=T[4]))
     (released,) = [o for o in outs if isinstance(o.record, QuotaUsageReleased)]
     assert (released.topic, released.key, released.record.instance_id) == ("quota.events", "project-1", "instance-1")
     assert [o.record for o in again if isinstance(o.record, QuotaUsageReleased)] == [released.record]

@@ -21,7 +21,7 @@ from builders import (
 )
 
 from novalog.events.types import ClaimReleased, InstanceDeleteOrdered, InstanceMoveOrdered
-from novalog.projections.instances import handle
+from novalog.projections.instances import fold as handle
 
 ACTIVE = build_instance_state(vm_state="active", task_state=None, power_state=1, host="host-1", claim_id="claim-1")
 NEW_FLAVOR = build_move_requested().spec.flavor

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from builders import build_flavor, build_quota_updated, build_servers_requested, build_usage_released
 
 from novalog.events.types import InstanceBuildRequested
-from novalog.projections.quotas import decide, handle
+from novalog.projections.quotas import decide, fold as handle
 
 
 def request(count: int, reservation: str, min_count: int = 1, vcpus: int = 1, ram: int = 512, **fields):
@@ -126,8 +126,8 @@ def test_key_pairs_and_server_groups_are_let_through_by_the_projects_writer() ->
     again, outs = handle(row, keypair("a"))  # redelivered: the same create again, counted once
     assert again == row and len(outs) == 1
     # The key pair is deleted: the tenant table frees its slot, and c now fits.
-    kept, _ = tenant.handle(None, made)
-    _, freed = tenant.handle(kept, tenant_delete(made))
+    kept, _ = tenant.fold(None, made)
+    _, freed = tenant.fold(kept, tenant_delete(made))
     (release,) = [o.record for o in freed]
     assert isinstance(release, TenantQuotaReleased) and release.key == f"keypair:{made.user_id}:a"
     row, _ = handle(row, release)
@@ -158,7 +158,7 @@ def test_a_counted_key_pair_refused_as_a_duplicate_gives_its_slot_back() -> None
 
     first = replace(build_keypair_created(), quota_project="project-1")
     second = replace(first, keypair_id=first.keypair_id + 1, envelope=replace(first.envelope, event_id="second"))
-    kept, _ = tenant.handle(None, first)
-    after, outs = tenant.handle(kept, second)
+    kept, _ = tenant.fold(None, first)
+    after, outs = tenant.fold(kept, second)
     assert after.keypair_id == first.keypair_id
     assert [type(o.record) for o in outs] == [TenantQuotaReleased]

@@ -67,7 +67,7 @@ def test_no_interleaving_of_several_schedulers_overcommits(sizes: list[int], sch
         else:
             proposal = proposals.pop(next(pick, 0) % len(proposals))
             before = table[proposal.host]
-            table[proposal.host], outs = host_state.handle(before, proposal)
+            table[proposal.host], outs = host_state.fold(before, proposal)
             claimed = sum(c.memory_mb for c in table[proposal.host].claims)
             assert claimed <= before.memory_mb * before.ram_allocation_ratio - before.reserved_memory_mb
             for out in outs:

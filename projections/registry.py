@@ -1,0 +1,58 @@
+"""Every projection declared once: what it reads, what it folds, where its rows go.
+
+The Faust worker, `novalog replay`, `novalog state --at` and the tests all
+run these same declarations, so a replay runs exactly the live code. Each
+declared fold has one signature, `handle(state, event, offset) -> (state,
+outs)`: the row after the event (None: no row for this key) and the records
+the decision asks to append. `step` is the one rule around it that every
+runner shares: an event that does not belong on the topic is refused, and a
+row is stored only when it changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from novalog.events import topics
+from novalog.events.outbound import Outbound
+from novalog.events.types import AggregateEvent, CatalogEvent, HostEvent, IdentityEvent, InstanceEvent, QuotaEvent, TenantEvent
+from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
+
+Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]
+
+
+class NotOnThisTopic(ValueError):
+    """A decodable record of a type the projection does not fold (written to the wrong topic)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """One table: its source topics (co-partitioned by key), the event union it folds, its state topic and its fold."""
+
+    table: str
+    sources: tuple[str, ...]
+    accepts: tuple[type, ...]
+    state_topic: str
+    handle: Handle
+
+    def step(self, old: Any, record: Any, offset: int) -> tuple[Any, list[Outbound]]:
+        """Fold one decoded record: the row to store (None: leave the stored row as it is) and what to append."""
+        if not isinstance(record, self.accepts):
+            raise NotOnThisTopic(f"{type(record).__name__} does not belong on {'/'.join(self.sources)}")
+        new, outs = self.handle(old, record, offset)
+        return (new if new is not None and new != old else None), outs
+
+
+PROJECTIONS: tuple[Projection, ...] = (
+    Projection("host_state", (topics.HOST_EVENTS, topics.HOST_HEARTBEATS), HostEvent.__args__, topics.STATE_HOSTS, host_state.handle),
+    Projection("instances", (topics.INSTANCE_EVENTS,), InstanceEvent.__args__, topics.STATE_INSTANCES, instances.handle),
+    Projection("catalog", (topics.CATALOG_EVENTS,), CatalogEvent.__args__, topics.STATE_CATALOG, catalog.handle),
+    Projection("identity", (topics.IDENTITY_EVENTS,), IdentityEvent.__args__, topics.STATE_IDENTITY, identity.handle),
+    Projection("quotas", (topics.QUOTA_EVENTS,), QuotaEvent.__args__, topics.STATE_QUOTAS, quotas.handle),
+    Projection("aggregates", (topics.AGGREGATE_EVENTS,), AggregateEvent.__args__, topics.STATE_AGGREGATES, aggregates.handle),
+    Projection("tenant", (topics.TENANT_EVENTS,), TenantEvent.__args__, topics.STATE_TENANT, tenant.handle),
+)
+
+BY_TABLE: dict[str, Projection] = {p.table: p for p in PROJECTIONS}

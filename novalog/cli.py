@@ -243,12 +243,14 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     stack = LocalStack(settings)
     try:
         stack.start_all(hosts, schedulers=schedulers)
+        registry_url = stack.start_schema_registry()
         stack.wait_api(90)
         try:
             stack.wait_hosts_up(len(hosts))
         except TimeoutError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"API at {stack.api_url}/v2.1 (token 'admin:admin'; Keystone at {stack.api_url}/identity/v3); hosts: {', '.join(hosts)}; logs in {stack.log_dir}\n")
+        click.echo(f"API at {stack.api_url}/v2.1 (token 'admin:admin'; Keystone at {stack.api_url}/identity/v3); hosts: {', '.join(hosts)}; logs in {stack.log_dir}")
+        click.echo(f"Schema Registry (read-only) at {registry_url}\n")
         if demo_count:
             active = run_demo(stack.api_url, demo_count, sys.stdout)
             click.echo(f"\n{active}/{demo_count} servers ACTIVE")
@@ -272,6 +274,16 @@ def _register_schedule() -> None:
 
 
 _register_schedule()
+
+
+def _register_schemas() -> None:
+    from novalog.schemas_cmd import schemas, serve_schema_registry
+
+    main.add_command(schemas)
+    serve.add_command(serve_schema_registry)
+
+
+_register_schemas()
 
 
 def _register_export() -> None:

@@ -146,3 +146,14 @@ def serve_api(settings: Settings) -> None:
         cache.stop()
         event_log.close()
 
+
+def serve_schema_registry(settings: Settings) -> None:
+    """The read-only Schema Registry subset; it reads only schemas/, never Kafka."""
+    import uvicorn
+
+    from novalog.api.schema_registry import create_registry_app
+    from novalog.events.registry import RegistryIndex
+
+    app = create_registry_app(RegistryIndex.from_manifest())
+    log.info("schema registry at http://%s:%d", settings.schema_registry_host, settings.schema_registry_port)
+    uvicorn.run(app, host=settings.schema_registry_host, port=settings.schema_registry_port, log_level="warning", access_log=False)

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     api_port: int = 8774
     api_write_wait: float = Field(5.0, description="seconds a write waits for its effect in the read cache")
 
+    schema_registry_host: str = "127.0.0.1"
+    schema_registry_port: int = Field(8081, description="the read-only Schema Registry subset (Confluent's usual port)")
+    schema_registry_url: str | None = Field(None, description="an external Schema Registry that `novalog schemas publish` writes to")
+
     auth_strategy: Literal["keystone", "noauth2"] = Field(
         "keystone", description="keystone: only tokens from POST /identity/v3/auth/tokens; noauth2 (development): also trust 'user:project'"
     )

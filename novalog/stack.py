@@ -1,4 +1,4 @@
-"""The local stack as processes: projections, scheduler(s), API and one agent per host.
+"""The local stack as processes: projections, scheduler(s), API, one agent per host, the schema registry.
 
 Each service runs as `python -m novalog serve ...` with the same settings
 passed down as NOVALOG_* variables, its output in `<state_dir>/logs/`. Used
@@ -70,18 +70,32 @@ class LocalStack:
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    @property
+    def schema_registry_url(self) -> str:
+        return f"http://{self.settings.schema_registry_host}:{self.settings.schema_registry_port}"
+
     def wait_api(self, timeout: float = 60.0) -> None:
+        self._wait_answer("api", f"{self.api_url}/", timeout)
+
+    def start_schema_registry(self, timeout: float = 30.0) -> str:
+        """Serve the read-only Schema Registry subset; return its URL once it answers."""
+        self.start("schema-registry", "schema-registry")
+        self._wait_answer("schema-registry", f"{self.schema_registry_url}/subjects", timeout)
+        return self.schema_registry_url
+
+    def _wait_answer(self, name: str, url: str, timeout: float) -> None:
+        """Wait until the service answers 200 at `url`; its exit meanwhile is an error."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.procs.get("api") is not None and self.procs["api"].poll() is not None:
-                raise RuntimeError(f"the API exited: {self.tail('api')}")
+            if self.procs.get(name) is not None and self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited: {self.tail(name)}")
             try:
-                if httpx.get(f"{self.api_url}/", timeout=1).status_code == 200:
+                if httpx.get(url, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"the API did not answer in {timeout} s: {self.tail('api')}")
+        raise TimeoutError(f"{name} did not answer in {timeout} s: {self.tail(name)}")
 
     def wait_hosts_up(self, count: int, timeout: float = 60.0, token: str = "admin:admin") -> None:
         """Wait until the API lists `count` hypervisors up (asking with an admin's token); a service that exits meanwhile is an error."""

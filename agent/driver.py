@@ -132,6 +132,9 @@ class Driver(abc.ABC):
       instance id is left as is. It returns once the hypervisor accepted the
       guest and does not wait for it to run: that it runs is reported by a
       STARTED lifecycle event, which is what makes an instance ACTIVE.
+      `spawn(spec, start=False)` only defines the guest: it stays off
+      (DEFINED/SHUTDOWN, no STARTED), as a move's destination needs for a
+      server that was off; `power_on` boots it later.
     * `destroy` stops and undefines; it is idempotent and returns whether a
       guest was removed (False for an unknown instance id).
     * The power actions (Nova's compute driver: `power_off`, `power_on`,
@@ -147,6 +150,8 @@ class Driver(abc.ABC):
       =========================  ===========================================  ===========
       action, from               events (transition/power state)              after
       =========================  ===========================================  ===========
+      spawn                      DEFINED/SHUTDOWN, STARTED/RUNNING            [RUNNING]
+      spawn, start=False         DEFINED/SHUTDOWN                             [SHUTDOWN]
       power_off, running/paused  STOPPED/SHUTDOWN                             [SHUTDOWN]
       power_on, off              STARTED/RUNNING                              [RUNNING]
       power_on, suspended        STARTED/RUNNING (the saved memory restored)  [RUNNING]
@@ -208,8 +213,8 @@ class Driver(abc.ABC):
         """The guests this project created on the host, with their current power state."""
 
     @abc.abstractmethod
-    def spawn(self, spec: GuestSpec) -> None:
-        """Define and start the guest of `spec.instance_id` unless it already exists."""
+    def spawn(self, spec: GuestSpec, *, start: bool = True) -> None:
+        """Define the guest of `spec.instance_id` unless it already exists, and start it unless `start` is False."""
 
     @abc.abstractmethod
     def destroy(self, instance_id: str) -> bool:

@@ -79,7 +79,7 @@ class FakeDriver(Driver):
         with self._lock:
             return list(self._guests.values())
 
-    def spawn(self, spec: GuestSpec) -> None:
+    def spawn(self, spec: GuestSpec, *, start: bool = True) -> None:
         self._require_open()
         if spec.instance_id in self._fail_spawn_for or spec.image_ref in self._fail_spawn_images:
             raise DriverError(
@@ -98,8 +98,8 @@ class FakeDriver(Driver):
             )
             self._guests[spec.instance_id] = guest
             self._emit(spec.instance_id, DEFINED, PowerState.SHUTDOWN)
-            self._guests[spec.instance_id] = replace(guest, power_state=PowerState.RUNNING)
-            self._emit(spec.instance_id, STARTED, PowerState.RUNNING)
+            if start:
+                self._set(spec.instance_id, STARTED, PowerState.RUNNING)
 
     def destroy(self, instance_id: str) -> bool:
         self._require_open()

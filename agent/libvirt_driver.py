@@ -286,7 +286,7 @@ class LibvirtDriver(Driver):
                 guests.append(Guest(instance_id, domain.name(), power_state, vcpus, max_memory_kib // 1024))
         return guests
 
-    def spawn(self, spec: GuestSpec) -> None:
+    def spawn(self, spec: GuestSpec, *, start: bool = True) -> None:
         action = f"spawn of instance {spec.instance_id}"
         with self._failing(action):
             if self._find(spec.instance_id) is not None:
@@ -300,6 +300,8 @@ class LibvirtDriver(Driver):
                 self._remove_files(spec.instance_id)
                 raise
             self._remember(domain.UUIDString(), spec.instance_id)
+            if not start:  # left off, so no STARTED event: power_on boots it later
+                return
             try:
                 domain.create()
             except libvirt.libvirtError:

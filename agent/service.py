@@ -232,9 +232,10 @@ class NodeAgent:
                         self._power_off_and_wait(iid)
                 case "finish" | "rebuild" | "restore":
                     if self.driver.power_state(iid) == PowerState.NOSTATE:
-                        self.driver.spawn(spec)  # a new host's guest (or one this host lost)
-                        if not order.power_on:
-                            self.driver.power_off(iid, clean=False)
+                        # A new host's guest (or one this host lost). A server that was off is
+                        # defined off: booted and stopped, its late STARTED event could reach
+                        # the log after this step's report and show it running.
+                        self.driver.spawn(spec, start=order.power_on)
                     else:
                         # This host has the guest already (a resize on the same host, a revert): redefine it.
                         if self._guest_sizes(iid) != (spec.vcpus, spec.memory_mb):

@@ -220,6 +220,20 @@ class DriverContract:
         host.events.wait_for("i-1", {UNDEFINED})
         assert host.events.transitions_of("i-1").count(STARTED) == 1
 
+    def test_spawn_without_start_defines_the_guest_off_and_never_starts_it(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+
+        host.driver.spawn(guest_spec("i-1"), start=False)
+
+        assert host.events.wait_for("i-1", {DEFINED}) == LifecycleEvent("i-1", DEFINED, PowerState.SHUTDOWN)
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        host.driver.spawn(guest_spec("i-1"))  # there already: left as is, off
+        assert host.driver.power_state("i-1") == PowerState.SHUTDOWN
+        host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        # The one STARTED is power_on's: the spawn reported none.
+        assert host.history() == [(DEFINED, PowerState.SHUTDOWN)] + START + STOP + REMOVED
+
     def test_destroy_stops_and_removes_the_guest(self, make_host: Callable[..., Host]) -> None:
         host = make_host()
         host.driver.spawn(guest_spec("i-1"))

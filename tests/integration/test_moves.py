@@ -8,7 +8,7 @@ import pytest
 from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
 
 from novalog.events import topics
-from novalog.events.types import ClaimReleased, HostCapacityReported, InstanceDeleted
+from novalog.events.types import ClaimReleased, HostCapacityReported, InstanceDeleted, InstanceSpawned
 
 HOSTS = [("mv1", 4, 8192, 80), ("mv2", 4, 8192, 80), ("mv3", 4, 8192, 80)]
 BIG_FLAVOR = {"name": "m1.medium", "id": "3", "vcpus": 2, "ram": 4096, "disk": 40}
@@ -104,6 +104,9 @@ def test_cold_migration_of_a_stopped_server_keeps_it_stopped(stack: RunningStack
     assert moved["OS-EXT-SRV-ATTR:host"] != source and moved["OS-EXT-STS:power_state"] == 4
     assert post(stack, server_id, {"confirmResize": None}).status_code == 204
     settle(stack, server_id, "SHUTOFF")
+    # Booted once, on the source: the destination defined its guest off and never started it.
+    started_on = [r.host for _, r in stack.records(topics.INSTANCE_EVENTS) if isinstance(r, InstanceSpawned) and r.instance_id == server_id]
+    assert started_on == [source]
     stack.client.delete(server_id)
 
 

@@ -48,6 +48,7 @@ def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, in
         state_dir=tmp / "state",
         hosts_file=hosts_file,
         api_port=free_port(),
+        schema_registry_port=free_port(),
         heartbeat_interval=1.0,
         service_down_time=5.0,
         capacity_report_interval=5.0,
@@ -61,10 +62,11 @@ def stack_settings(bootstrap: str, tmp: Path, hosts: Iterable[tuple[str, int, in
 class RunningStack:
     """A started stack with a client, and ways to look at its log."""
 
-    def __init__(self, settings: Settings, hosts: list[str], schedulers: int = 1) -> None:
+    def __init__(self, settings: Settings, hosts: list[str], schedulers: int = 1, schema_registry: bool = False) -> None:
         self.settings = settings
         self.hosts = hosts
         self.schedulers = schedulers
+        self.schema_registry = schema_registry
         self.stack = LocalStack(settings)
         self.client: ComputeClient | None = None
 
@@ -72,6 +74,8 @@ class RunningStack:
         ensure_all_topics(self.settings)
         self.stack.start_all(self.hosts, schedulers=self.schedulers)
         self.stack.wait_api(60)
+        if self.schema_registry:
+            self.stack.start_schema_registry()
         self.client = ComputeClient(self.stack.api_url)
         self.stack.wait_hosts_up(len(self.hosts))
         self.client.ensure_flavor(SMALL_FLAVOR)

@@ -22,7 +22,7 @@ import pytest
 from confluent_kafka import Producer
 from fastavro.utils import generate_one
 from pydantic import TypeAdapter
-from stack_harness import SMALL_FLAVOR, RunningStack, act, free_port, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.avro_shapes import full_name
@@ -36,11 +36,10 @@ MANIFEST = read_manifest()
 
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("registry"), HOSTS, schema_registry_port=free_port())
-    running = RunningStack(settings, [h[0] for h in HOSTS])
+    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("registry"), HOSTS)
+    running = RunningStack(settings, [h[0] for h in HOSTS], schema_registry=True)
     try:
         running.start()
-        running.stack.start_schema_registry()
         yield running
     finally:
         running.stop()

@@ -295,6 +295,16 @@ def _register_export() -> None:
 _register_export()
 
 
+def _register_log_readers() -> None:
+    from novalog.replay_cmd import replay, state
+
+    main.add_command(replay)
+    main.add_command(state)
+
+
+_register_log_readers()
+
+
 @bench.command("placements")
 @click.option("--hosts", "host_count", default=10000, show_default=True)
 @click.option("--requests", default=5000, show_default=True)

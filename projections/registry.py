@@ -20,6 +20,10 @@ from novalog.events.outbound import Outbound
 from novalog.events.types import AggregateEvent, CatalogEvent, HostEvent, IdentityEvent, InstanceEvent, QuotaEvent, TenantEvent
 from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
 
+# Each published row names the record that made it (`<logical topic>:<partition>:<offset>`), so a
+# reader of a state topic knows how far into the log the rows it read go (replay compares there).
+SOURCE_HEADER = "novalog.source"
+
 Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]
 
 
@@ -56,3 +60,12 @@ PROJECTIONS: tuple[Projection, ...] = (
 )
 
 BY_TABLE: dict[str, Projection] = {p.table: p for p in PROJECTIONS}
+
+
+def source_position(topic: str, partition: int, offset: int) -> bytes:
+    return f"{topic}:{partition}:{offset}".encode()
+
+
+def parse_source_position(value: bytes) -> tuple[str, int, int]:
+    topic, partition, offset = value.decode().rsplit(":", 2)
+    return topic, int(partition), int(offset)

@@ -22,7 +22,7 @@ from novalog.events.codec import decode, encode
 from novalog.events.dead_letters import dead_letter_facts
 from novalog.events.kafka import ensure_topics
 from novalog.events.outbound import Outbound
-from novalog.projections.registry import PROJECTIONS, Projection
+from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, source_position
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
                 if new is not None:
                     row = encode(new)
                     tbl[key] = row
-                    await published.send(key=key, value=row)
+                    await published.send(key=key, value=row, headers={SOURCE_HEADER: source_position(source, msg.partition, msg.offset)})
                 for out in outs:
                     await emit(out)
 

@@ -305,6 +305,15 @@ def _register_log_readers() -> None:
 _register_log_readers()
 
 
+def _register_history() -> None:
+    from novalog.history_cmd import history
+
+    main.add_command(history)
+
+
+_register_history()
+
+
 @bench.command("placements")
 @click.option("--hosts", "host_count", default=10000, show_default=True)
 @click.option("--requests", default=5000, show_default=True)

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from novalog.api import microversion
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
-from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions, quotas, keypairs, server_groups, instance_actions, aggregates
+from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions, quotas, keypairs, server_groups, instance_actions, aggregates, tenant_usage
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
 
     api = Api(backend)
-    for family in (versions, flavors, servers, compute_hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates):
+    for family in (versions, flavors, servers, compute_hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, tenant_usage):
         app.include_router(family.router(api))
 
     def openapi() -> dict[str, Any]:

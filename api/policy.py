@@ -110,6 +110,8 @@ API_RULES: dict[str, str] = {
     "os_compute_api:os-instance-actions:show": READER,
     "os_compute_api:os-instance-actions:events": ADMIN,
     "os_compute_api:os-used-limits": ADMIN,
+    "os_compute_api:os-simple-tenant-usage:list": ADMIN,
+    "os_compute_api:os-simple-tenant-usage:show": READER,
     "os_compute_api:os-keypairs:index": OWNER,
     "os_compute_api:os-keypairs:show": OWNER,
     "os_compute_api:os-keypairs:create": OWNER,

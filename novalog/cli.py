@@ -296,10 +296,12 @@ _register_export()
 
 
 def _register_log_readers() -> None:
+    from novalog.audit_cmd import audit
     from novalog.replay_cmd import replay, state
 
     main.add_command(replay)
     main.add_command(state)
+    main.add_command(audit)
 
 
 _register_log_readers()

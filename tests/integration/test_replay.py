@@ -11,13 +11,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from builders import build_flavor, build_proposal, build_resources, build_spec
-from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
+from builders import build_capacity_report, build_claim_accepted, build_flavor, build_proposal, build_resources, build_spec
+from confluent_kafka import Producer
+from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.codec import encode
+from novalog.events.kafka import producer_config
+from novalog.services import ensure_all_topics
 from novalog.projections.registry import PROJECTIONS
-from novalog.replay import Cut, compare, live_snapshot, rebuild, replay_and_compare
+from novalog.replay import Cut, compare, live_snapshot, rebuild
 from novalog.stack import settings_env
 
 # Small hosts, so a big flavor finds no room anywhere and a planted proposal is rejected.
@@ -43,14 +46,6 @@ def settle(stack: RunningStack, server_id: str, status: str, timeout: float = 30
         return server if server and server["status"] == status and server["OS-EXT-STS:task_state"] is None else None
 
     return wait_until(reached, timeout, f"{server_id} to settle in {status}")
-
-
-def assert_identical(stack: RunningStack) -> None:
-    settings = stack.settings
-    _, verdicts = replay_and_compare(settings.kafka_bootstrap, settings.topic_prefix)
-    found = {c.table: {d.key: d.fields for d in c.differences} for c in verdicts}
-    assert found == {c.table: {} for c in verdicts}
-    assert all(c.identical for c in verdicts), verdicts
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +84,8 @@ def history(stack: RunningStack) -> dict:
 
 
 def test_a_replay_of_the_running_stacks_log_gives_the_live_tables(stack: RunningStack, history: dict) -> None:
-    assert_identical(stack)
+    assert_replay_identical(stack)
+    assert_log_holds(stack)
 
 
 def test_replay_command_prints_identical_for_every_table(stack: RunningStack, history: dict) -> None:
@@ -134,3 +130,36 @@ def test_state_table_view_lists_hosts_with_their_claims(stack: RunningStack, his
     assert set(hosts) == {"rp1", "rp2"}
     # Two servers are left: one small (1 vCPU) and one resized to the medium flavor (2 vCPUs).
     assert sum(int(h[2].split("/")[0]) for h in hosts.values()) == 3, run.stdout
+
+
+def test_audit_check_passes_on_the_stacks_log_and_lists_who_did_what(stack: RunningStack, history: dict) -> None:
+    env = settings_env(stack.settings)
+    judged = subprocess.run([sys.executable, "-m", "novalog", "audit", "--check"], env=env, capture_output=True, text=True, timeout=120)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    assert "0 violations" in judged.stderr + judged.stdout
+    listed = subprocess.run([sys.executable, "-m", "novalog", "audit", "--json", "--type", "InstanceDeleteRequested"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sorted(r["instance"] for r in rows) == sorted(history["deleted"])
+    assert {(r["project"], r["user"]) for r in rows} == {("admin", "admin")}
+
+
+def test_audit_check_catches_a_planted_overcommit(kafka_bootstrap: str, tmp_path: pytest.TempPathFactory) -> None:
+    """A log of its own (no services): a host of 4 vCPUs and two accepted 3-vCPU claims; exit 2, the violation printed."""
+    settings = stack_settings(kafka_bootstrap, tmp_path, HOSTS)
+    ensure_all_topics(settings)
+    spec_a, spec_b = build_spec(instance_id="a"), build_spec(instance_id="b")
+    records = [
+        (topics.HOST_EVENTS, "rp1", build_capacity_report("rp1", vcpus=4, cpu_allocation_ratio=1.0)),
+        (topics.INSTANCE_EVENTS, "a", build_claim_accepted("ca", host="rp1", instance_id="a", resources=build_resources(vcpus=3), spec=spec_a)),
+        (topics.INSTANCE_EVENTS, "b", build_claim_accepted("cb", host="rp1", instance_id="b", resources=build_resources(vcpus=3), spec=spec_b)),
+    ]
+    producer = Producer(producer_config(kafka_bootstrap))
+    for topic, key, record in records:
+        producer.produce(settings.topic(topic), key=key.encode(), value=encode(record))
+    assert producer.flush(10) == 0
+    run = subprocess.run([sys.executable, "-m", "novalog", "audit", "--check"], env=settings_env(settings), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "VIOLATION capacity: rp1 over capacity when claim cb was accepted: vcpus: requested 3, room 1" in run.stdout
+    assert "VIOLATION held-by-gone: claims of a, an instance the log never built" in run.stdout

@@ -74,6 +74,10 @@ class NodeAgent:
         self.desired: dict[str, InstanceSpawnOrdered] = {}
         self._stop = threading.Event()
         self._loop: ConsumeLoop | None = None
+        # Held while a command is carried out and while a sync reads and reports power
+        # states: a reading taken in the middle of a step (NOSTATE before the guest is
+        # defined) could reach the log after the step's report and undo what it said.
+        self._commanding = threading.Lock()
 
     # --- reporting -------------------------------------------------------
 
@@ -139,20 +143,21 @@ class NodeAgent:
 
     def handle(self, msg: Message, record: Any) -> list[Outbound]:
         """Carry out one command; return what it caused (besides lifecycle events)."""
-        if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered):
-            self.desired = fold_desired(self.desired, record)
-        match record:
-            case InstanceSpawnOrdered():
-                return self._spawn(record)
-            case InstanceDeleteOrdered():
-                return self._delete(record)
-            case InstanceActionOrdered():
-                return self._act(record)
-            case InstanceMoveOrdered():
-                return self._move(record)
-            case _:
-                log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
-                return []
+        with self._commanding:
+            if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered):
+                self.desired = fold_desired(self.desired, record)
+            match record:
+                case InstanceSpawnOrdered():
+                    return self._spawn(record)
+                case InstanceDeleteOrdered():
+                    return self._delete(record)
+                case InstanceActionOrdered():
+                    return self._act(record)
+                case InstanceMoveOrdered():
+                    return self._move(record)
+                case _:
+                    log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
+                    return []
 
     @staticmethod
     def _guest_spec(order: InstanceSpawnOrdered | InstanceMoveOrdered) -> GuestSpec:
@@ -349,8 +354,9 @@ class NodeAgent:
     def _sync_now(self) -> None:
         """Reconcile and report; also the driver's reconnect hook (events were lost while it was disconnected)."""
         try:
-            for out in self.sync_power_states():
-                self.log.send(out)
+            with self._commanding:  # sent before a later step's report, taken after an earlier one's
+                for out in self.sync_power_states():
+                    self.log.send(out)
         except Exception:  # a failed sync must not end the syncing loop, nor the driver's reconnecting
             log.exception("%s: power state sync failed", self.host)
 

@@ -3,6 +3,7 @@ killed after acting, before its offset was committed) changes nothing on the hos
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,9 +12,10 @@ from builders import build_flavor, build_move_ordered
 
 from driver_contract import EventRecorder, guest_spec
 from novalog.agent.config import HostConfig
-from novalog.agent.driver import DEFINED, STARTED, UNDEFINED, NodeInfo, PowerState
+from novalog.agent.driver import DEFINED, STARTED, UNDEFINED, GuestSpec, NodeInfo, PowerState
 from novalog.agent.fake import FakeDriver
 from novalog.agent.service import NodeAgent
+from novalog.events.outbound import Outbound
 from novalog.events.types import InstanceMoveFailed, InstanceMoveProgressed
 
 SMALL = build_flavor()  # what the guest is spawned with below: 1 vCPU, 512 MiB
@@ -136,3 +138,52 @@ def test_a_live_migration_done_twice_moves_once_then_reports_the_failure_it_meet
 def test_an_unknown_step_is_a_reported_failure(hosts) -> None:
     failed = step(hosts["host-1"], build_move_ordered("teleport", host="host-1"))
     assert isinstance(failed, InstanceMoveFailed) and "unknown move step 'teleport'" in failed.fault.message
+
+
+class GatedDriver(FakeDriver):
+    """A host whose spawns wait at a gate, so the agent can be looked at while a step is under way."""
+
+    def __init__(self, node: NodeInfo) -> None:
+        super().__init__(node)
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def spawn(self, spec: GuestSpec, *, start: bool = True) -> None:
+        self.entered.set()
+        assert self.gate.wait(5), "the test never opened the gate"
+        super().spawn(spec, start=start)
+
+
+class SentLog:
+    """What the agent sends from its own threads (lifecycle events, syncs), in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+
+    def send(self, out: Outbound) -> None:
+        self.sent.append(out)
+
+
+def test_a_power_sync_waits_for_the_step_under_way_and_reads_where_it_ended() -> None:
+    # Read mid-step, the guest is not defined yet: NOSTATE, which could land after the step's
+    # report (SHUTDOWN) and stay on the row until the next sync.
+    driver = GatedDriver(NodeInfo("fake", 1, "host-2", "fake", 8, 16384))
+    sent = SentLog()
+    node = NodeAgent(HostConfig("host-2", 8, 16384, 100), driver, event_log=sent, bootstrap="")  # type: ignore[arg-type]
+    finish = build_move_ordered("finish", host="host-2", flavor=BIG, power_on=False)
+    stepping = threading.Thread(target=node.handle, args=(None, finish))
+    stepping.start()
+    assert driver.entered.wait(5)
+
+    syncing = threading.Thread(target=node._sync_now)
+    syncing.start()
+    syncing.join(0.5)
+    waited = syncing.is_alive()
+    driver.gate.set()
+    stepping.join(5)
+    syncing.join(5)
+    driver.close()
+
+    assert waited
+    assert [(out.record.instance_id, out.record.transition, out.record.power_state) for out in sent.sent] == [
+        ("instance-1", "SYNC", PowerState.SHUTDOWN)
+    ]

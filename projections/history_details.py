@@ -80,10 +80,13 @@ def trace_text(trace: PlacementTrace | None) -> str:
     if trace is None:
         return "no trace"
     steps = ", ".join(f"{s['filter']} {s['before']} -> {s['after']}" for s in funnel(trace)) or f"no filter ({trace.hosts_before} hosts)"
-    tops = "; ".join(
-        f"{w.host} {w.weight:.3g} (" + ", ".join(f"{name} {part:.3g}" for name, part in w.parts.items()) + ")" for w in trace.top[:TOP_SHOWN]
-    )
+    tops = "; ".join(f"{w.host} {w.weight:.3g}" + _parts(w.parts) for w in trace.top[:TOP_SHOWN])
     return f"funnel {steps}" + (f"; top {tops}" if tops else "")
+
+
+def _parts(parts: Mapping[str, float]) -> str:
+    """Each weigher's part of a weight (none when the host was the only one weighed: nothing to normalize against)."""
+    return " (" + ", ".join(f"{name} {part:.3g}" for name, part in parts.items()) + ")" if parts else ""
 
 
 def trace_facts(trace: PlacementTrace | None) -> dict[str, Any]:

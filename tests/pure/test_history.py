@@ -233,6 +233,7 @@ def test_a_placement_shows_its_filter_funnel_and_the_top_weighed_hosts_with_thei
         "funnel RamFilter 3 -> 2, ComputeFilter 2 -> 2; top host-1 1.5 (RAMWeigher 1, CPUWeigher 0.5); host-2 0.25 (RAMWeigher 0.25, CPUWeigher 0)"
     )
     assert trace_text(build_trace(filters=[], top=[])) == "funnel no filter (2 hosts)"
+    assert trace_text(build_trace(top=[WeighedHost("host-1", 0.0, {})])).endswith("; top host-1 0")  # the only host weighed
 
 
 def test_a_name_finds_the_one_instance_built_under_it_and_refuses_to_guess_between_two() -> None:

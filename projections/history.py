@@ -32,7 +32,7 @@ from novalog.events.records import InstanceAction
 from novalog.events.state import HostState, InstanceState, QuotaState
 from novalog.events.types import InstanceBuildRequested, PlacementProposed, ServersRequested
 from novalog.projections.history_details import Room, describe, who_asked
-from novalog.projections.registry import BY_TABLE, NotOnThisTopic
+from novalog.projections.registry import BY_TABLE
 
 DLQ_SUFFIX = ".dlq"
 
@@ -226,9 +226,7 @@ def _step(table: str, row: Any, logged: Logged) -> Any:
     """The row after the record, by the declared fold; a record the live worker would dead-letter leaves it as it was."""
     try:
         new, _ = BY_TABLE[table].step(row, logged.record, logged.offset)
-    except NotOnThisTopic:
-        return row
-    except Exception:  # noqa: BLE001 - the worker dead-letters a record its fold cannot apply and goes on
+    except Exception:  # noqa: BLE001 - NotOnThisTopic or a fold's failure: the worker dead-letters such a record and goes on
         return row
     return row if new is None else new
 

@@ -19,6 +19,9 @@ from builders import (
     build_delete_requested,
     build_deleted,
     build_flavor,
+    build_move_ordered,
+    build_move_progressed,
+    build_move_requested,
     build_power_state_changed,
     build_proposal,
     build_servers_requested,
@@ -275,3 +278,22 @@ def test_the_table_and_json_forms_carry_time_delta_position_and_who_asked() -> N
         "request_id": "req-1", "user_id": "user-1", "project_id": "project-1",
     }
     assert row["room_before"] == {"vcpus": 16, "memory_mb": 1024, "disk_gb": 80}
+
+
+def test_a_move_names_both_hosts_so_both_agent_topics_are_read_and_its_steps_say_where() -> None:
+    log = Log()
+    log.append("instance.events", "i-1", build_build_requested("i-1"))
+    move = build_move_requested("resize", "i-1")
+    move = replace(move, envelope=replace(move.envelope, occurred_at=NOW + MS))
+    order = move.envelope.caused("InstanceMoveOrdered", "novalog-projections", occurred_at=NOW + MS)
+    log.append("instance.events", "i-1", move)
+    log.append("agent.host-2", "i-1", build_move_ordered("prepare", host="host-2", instance_id="i-1", envelope=order))
+    progressed = build_move_progressed("prepare", "host-2", instance_id="i-1")
+    log.append("instance.events", "i-1", replace(progressed, envelope=replace(progressed.envelope, occurred_at=NOW + 2 * MS)))
+    story = log.story("i-1")
+    assert story.hosts() == ["host-1", "host-2"]
+    assert [s.detail for s in story.steps()[1:]] == [
+        "resize migration-1 from host-1",
+        "prepare of resize on host-2 (host-1 -> host-2)",
+        "prepare done on host-2, power state 1",
+    ]

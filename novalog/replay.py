@@ -63,6 +63,10 @@ class ReplayResult:
     def events(self) -> int:
         return sum(t.events for t in self.tables.values())
 
+    def ends(self, prefix: str) -> dict[tuple[str, int], int]:
+        """Where the rebuild stopped: the exclusive end offset of each (logical topic, partition) it read."""
+        return {(w.topic[len(prefix) + 1:], s.partition): s.end for w in self.plans for s in w.spans}
+
 
 def _consumer(bootstrap: str) -> Consumer:
     return Consumer(consumer_config(bootstrap, f"novalog-replay-{uuid.uuid4()}", **{"enable.partition.eof": False}))
@@ -105,14 +109,23 @@ def plan(consumer: Consumer, prefix: str, projections: Sequence[Projection], cut
 
 
 def rebuild(bootstrap: str, prefix: str, *, projections: Sequence[Projection] = PROJECTIONS, cut: Cut = Cut(),
-            progress: Progress | None = None, on_plan: Callable[[int], None] | None = None) -> ReplayResult:
-    """Fold every declared table from the log up to the cut; nothing live is touched."""
+            progress: Progress | None = None, on_plan: Callable[[int], None] | None = None,
+            resume: ReplayResult | None = None) -> ReplayResult:
+    """Fold every declared table from the log up to the cut; nothing live is touched.
+
+    With `resume`, its tables go on from where that rebuild stopped.
+    """
     consumer = _consumer(bootstrap)
     try:
         planned = plan(consumer, prefix, projections, cut)
+        if resume is not None:
+            done_to = resume.ends(prefix)
+            planned = [(p, WindowPlan(w.topic, tuple(
+                PartitionSpan(s.partition, s.low, min(s.end, max(s.start, done_to.get((w.topic[len(prefix) + 1:], s.partition), 0))), s.end)
+                for s in w.spans), w.notes)) for p, w in planned]
         if on_plan is not None:
             on_plan(sum(w.total for _, w in planned))
-        tables = new_rebuild(projections)
+        tables = new_rebuild(projections) if resume is None else resume.tables
         started = time.perf_counter()
         for projection, window in planned:
             table = tables[projection.table]

@@ -56,7 +56,9 @@ def _progress(quiet: bool) -> Iterator[tuple[Callable[[int], None], Callable[[in
 @click.option("--table", "tables", multiple=True, help="rebuild only this table (repeatable); default: every table")
 @click.option("--until", type=IsoTime(), default=None, help="rebuild only from records before this time (no comparison)")
 @click.option("--limit", default=10, show_default=True, help="differing keys shown per table")
-def replay(tables: tuple[str, ...], until: datetime | None, limit: int) -> None:
+@click.option("--swap", is_flag=True, help="swap the rebuilt tables in for the live ones, atomically, once the projection worker is stopped")
+@click.option("--wait", default=600.0, show_default=True, help="seconds --swap waits for the projection worker to stop")
+def replay(tables: tuple[str, ...], until: datetime | None, limit: int, swap: bool, wait: float) -> None:
     """Rebuild every table from the log into a fresh store and compare it with the live tables.
 
     The rebuild folds the log with the live code up to where the live tables
@@ -69,6 +71,11 @@ def replay(tables: tuple[str, ...], until: datetime | None, limit: int) -> None:
 
     settings = get_settings()
     chosen = _projections(tables)
+    if swap:
+        if until is not None:
+            raise click.UsageError("--swap rebuilds up to where the worker stands; it takes no --until")
+        _swap(settings, chosen, wait)
+        return
     with _progress(quiet=False) as (progress, on_plan):
         if until is None:
             result, verdicts = replay_and_compare(settings.kafka_bootstrap, settings.topic_prefix, projections=chosen,
@@ -94,6 +101,19 @@ def replay(tables: tuple[str, ...], until: datetime | None, limit: int) -> None:
         different = different or not c.identical
     if different:
         sys.exit(REPLAY_EXIT_DIFFERENT)
+
+
+def _swap(settings: Any, chosen: list[Any], wait: float) -> None:
+    from novalog.swap import WorkerStillRunning, rebuild_and_swap
+
+    try:
+        result, swapped = rebuild_and_swap(settings.kafka_bootstrap, settings.topic_prefix, chosen, patience=wait,
+                                           tell=lambda line: click.echo(line, err=True))
+    except WorkerStillRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    for s in swapped:
+        click.echo(f"{s.table:<11} swapped: {s.written} rows written, {s.deleted} removed, {s.unchanged} unchanged")
+    click.echo(f"{result.events} events folded; start the projection worker again: it recovers the swapped tables from their changelogs")
 
 
 def _host_line(row: Any) -> str:

@@ -24,7 +24,7 @@ def read_log(settings: Any, quiet: bool = False) -> list[Any]:
     from novalog.events.kafka import consumer_config
     from novalog.events.logread import plan_window, read_window
     from novalog.projections.audit import Entry
-    from novalog.replay_cmd import _progress
+    from novalog.progress import log_progress
 
     prefix = settings.topic_prefix
     consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"novalog-audit-{uuid.uuid4()}"))
@@ -32,7 +32,7 @@ def read_log(settings: Any, quiet: bool = False) -> list[Any]:
     try:
         names = sorted(t for t in consumer.list_topics(timeout=10).topics if _is_log_topic(t, prefix))
         plans = [plan_window(consumer, name, name[len(prefix) + 1:], None, None) for name in names]
-        with _progress(quiet) as (advance, on_plan):
+        with log_progress(quiet) as (advance, on_plan):
             on_plan(sum(p.total for p in plans))
             for plan in plans:
                 logical = plan.topic[len(prefix) + 1:]

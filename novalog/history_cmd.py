@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from novalog.replay_cmd import _progress
+from novalog.progress import log_progress
 
 
 def _logged(msg: Any, prefix: str) -> Any:
@@ -139,7 +139,7 @@ def history(server: str, as_json: bool) -> None:
     from novalog.settings import get_settings
 
     settings = get_settings()
-    with _progress(quiet=as_json) as (progress, on_plan):
+    with log_progress(quiet=as_json) as (progress, on_plan):
         story, notes = read_story(settings.kafka_bootstrap, settings.topic_prefix, server, progress, on_plan)
     for note in notes:
         click.echo(f"note: {note}", err=True)

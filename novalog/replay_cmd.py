@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import click
 
 from novalog.export_cmd import IsoTime
+from novalog.progress import log_progress
 
 REPLAY_EXIT_DIFFERENT = 1
 
@@ -29,27 +28,6 @@ def _projections(tables: tuple[str, ...]) -> list[Any]:
     if unknown:
         raise click.BadParameter(f"unknown table {unknown[0]!r}; tables: {', '.join(BY_TABLE)}", param_hint="--table")
     return [BY_TABLE[t] for t in tables] if tables else list(PROJECTIONS)
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
-    """A progress bar on stderr for a command that reads the log: (advance by n, start with the total)."""
-    bars: list[Any] = []
-
-    def on_plan(total: int) -> None:
-        if not quiet:
-            click.echo(f"reading {total} records", err=True)
-            bars.append(click.progressbar(length=max(total, 1), label="log", file=sys.stderr).__enter__())
-
-    def advance(n: int) -> None:
-        if bars:
-            bars[-1].update(n)
-
-    try:
-        yield advance, on_plan
-    finally:
-        for bar in bars:
-            bar.__exit__(None, None, None)
 
 
 @click.command("replay")
@@ -76,7 +54,7 @@ def replay(tables: tuple[str, ...], until: datetime | None, limit: int, swap: bo
             raise click.UsageError("--swap rebuilds up to where the worker stands; it takes no --until")
         _swap(settings, chosen, wait)
         return
-    with _progress(quiet=False) as (progress, on_plan):
+    with log_progress(quiet=False) as (progress, on_plan):
         if until is None:
             result, verdicts = replay_and_compare(settings.kafka_bootstrap, settings.topic_prefix, projections=chosen,
                                                   limit=limit, progress=progress, on_plan=on_plan)
@@ -151,7 +129,7 @@ def state(at: datetime | None, position: str | None, tables: tuple[str, ...], as
         raise click.BadParameter(str(exc), param_hint="--at-offset") from None
     chosen = tables or ("host_state", "instances")
     settings = get_settings()
-    with _progress(quiet=as_json) as (progress, on_plan):
+    with log_progress(quiet=as_json) as (progress, on_plan):
         result = rebuild(settings.kafka_bootstrap, settings.topic_prefix, projections=_projections(chosen), cut=cut,
                          progress=progress, on_plan=on_plan)
     for note in result.notes:

@@ -4,6 +4,13 @@ Byte 0 is 0, bytes 1-4 the schema id (big-endian), then the Avro body.
 Ids come from schemas/manifest.json and are permanent. Decoding resolves the
 writer's schema (by id) against the current one for that record name, so
 records written by older schema versions still decode.
+
+The common case is fast: every schema is parsed once; a record written with
+its name's current schema (nearly every record) is read without resolution
+and built by a constructor generated from its type hints
+(events/constructors.py); only older versions go through fastavro's
+resolution and pydantic's validation, as they always did. Encoding dumps a
+record with a generated dumper rather than pydantic.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,10 +26,11 @@ from typing import Any
 
 import fastavro
 from fastavro.repository.flat_dict import FlatDictRepository
-from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
+from fastavro.schema import fingerprint, load_schema, parse_schema, to_parsing_canonical_form
 from pydantic import TypeAdapter
 
 from novalog.events.avro_shapes import full_name
+from novalog.events.constructors import constructor, dumper
 from novalog.events.state import STATE_TYPES
 from novalog.events.types import EVENT_TYPES
 
@@ -62,35 +71,61 @@ def schema_fingerprint(path: Path, schemas_dir: Path | None = None) -> str:
     return fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How the records of one schema id are read: the writer's parsed schema, the reader's (None: the same), the builder."""
+
+    name: str
+    writer: Any
+    reader: Any
+    build: Callable[[Any], Any]
+
+
+def _no_type(name: str) -> Callable[[Any], Any]:
+    def refuse(raw: Any) -> Any:
+        raise LookupError(f"no record type is named {name}")
+
+    return refuse
+
+
 class Codec:
     """Encodes the project's frozen records to framed Avro and back."""
 
     def __init__(self, schemas_dir: Path = SCHEMAS_DIR) -> None:
         self._classes = {full_name(cls): cls for cls in RECORD_TYPES}
         self._adapters = {cls: TypeAdapter(cls) for cls in RECORD_TYPES}
-        self._writers: dict[int, Any] = {}
-        self._names: dict[int, str] = {}
+        writers: dict[int, tuple[str, Any]] = {}
         self._current: dict[str, tuple[int, Any]] = {}
         for entry in read_manifest(schemas_dir):
-            schema = load_entry_schema(entry.file, schemas_dir)
-            self._writers[entry.id] = schema
-            self._names[entry.id] = entry.name
+            schema = parse_schema(load_entry_schema(entry.file, schemas_dir))
+            writers[entry.id] = (entry.name, schema)
             latest = self._current.get(entry.name)
             if latest is None or entry.id > latest[0]:
                 self._current[entry.name] = (entry.id, schema)
         missing = set(self._classes) - set(self._current)
         if missing:
             raise RuntimeError(f"records without a schema in the manifest: {sorted(missing)}")
+        self._readings = {schema_id: self._reading(schema_id, name, schema) for schema_id, (name, schema) in writers.items()}
+        self._dumpers = {cls: (self._current[full_name(cls)], dumper(cls)) for cls in RECORD_TYPES}
+
+    def _reading(self, schema_id: int, name: str, writer: Any) -> _Reading:
+        current_id, current = self._current[name]
+        cls = self._classes.get(name)
+        if cls is None:
+            return _Reading(name, writer, current, _no_type(name))
+        if schema_id == current_id:
+            return _Reading(name, writer, None, constructor(cls))
+        return _Reading(name, writer, current, self._adapters[cls].validate_python)
 
     def schema_id(self, cls: type) -> int:
         return self._current[full_name(cls)][0]
 
     def encode(self, record: Any) -> bytes:
         """Framed Avro bytes of a record; unknown or missing fields raise ValueError."""
-        schema_id, schema = self._current[full_name(type(record))]
+        (schema_id, schema), dump = self._dumpers[type(record)]
         buf = io.BytesIO()
         buf.write(HEADER.pack(0, schema_id))
-        fastavro.schemaless_writer(buf, schema, self._adapters[type(record)].dump_python(record), strict=True)
+        fastavro.schemaless_writer(buf, schema, dump(record), strict=True)
         return buf.getvalue()
 
     def decode(self, data: bytes | None) -> Any:
@@ -98,23 +133,21 @@ class Codec:
         if data is None or len(data) < HEADER.size:
             raise DecodeError("shorter than the 5-byte header")
         magic, schema_id = HEADER.unpack_from(data)
-        if magic != 0 or schema_id not in self._writers:
+        reading = self._readings.get(schema_id)
+        if magic != 0 or reading is None:
             raise DecodeError(f"not a novalog record: magic byte {magic}, schema id {schema_id}")
-        name = self._names[schema_id]
-        reader = self._current[name][1]
         buf = io.BytesIO(data)
         buf.seek(HEADER.size)
         try:
-            raw = fastavro.schemaless_reader(buf, self._writers[schema_id], reader)
+            raw = fastavro.schemaless_reader(buf, reading.writer, reading.reader)
         except Exception as exc:  # fastavro raises EOFError, UnicodeDecodeError, SchemaResolutionError...
-            raise DecodeError(f"{name} (schema id {schema_id}): {type(exc).__name__}: {exc}") from exc
+            raise DecodeError(f"{reading.name} (schema id {schema_id}): {type(exc).__name__}: {exc}") from exc
         if buf.tell() != len(data):
-            raise DecodeError(f"{name} (schema id {schema_id}): {len(data) - buf.tell()} trailing bytes")
-        cls = self._classes[name]
+            raise DecodeError(f"{reading.name} (schema id {schema_id}): {len(data) - buf.tell()} trailing bytes")
         try:
-            return self._adapters[cls].validate_python(raw)
+            return reading.build(raw)
         except Exception as exc:
-            raise DecodeError(f"{name}: {exc}") from exc
+            raise DecodeError(f"{reading.name}: {exc}") from exc
 
 
 @cache

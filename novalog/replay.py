@@ -3,8 +3,8 @@
 A replay reads every source topic of the declared projections
 (projections/registry.py) from its first retained record up to a cut (the
 end as the replay starts, a time, or a position), folds it with the live
-code into fresh rows, and writes them to a fresh RocksDB store under
-`<state_dir>/replay/`; the live tables are not touched. The live tables are
+code into fresh rows, and keeps them as a snapshot in a fresh RocksDB store
+under `<state_dir>/snapshots/` (novalog/snapshots.py); the live tables are not touched. The live tables are
 read from their compacted state topics (what every reader of the tables
 sees), and both sides are compared by a digest per table and per key range.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from novalog.events.codec import decode, encode
+from novalog.events.codec import decode
 from novalog.events.kafka import consumer_config
 from novalog.events.logread import PartitionSpan, WindowPlan, plan_window, read_window
 from novalog.projections.rebuild import Difference, TableRebuild, differences, digest, live_cut, new_rebuild
@@ -110,14 +110,20 @@ def plan(consumer: Consumer, prefix: str, projections: Sequence[Projection], cut
 
 def rebuild(bootstrap: str, prefix: str, *, projections: Sequence[Projection] = PROJECTIONS, cut: Cut = Cut(),
             progress: Progress | None = None, on_plan: Callable[[int], None] | None = None,
-            resume: ReplayResult | None = None) -> ReplayResult:
+            resume: ReplayResult | None = None, snapshots: Path | None = None) -> ReplayResult:
     """Fold every declared table from the log up to the cut; nothing live is touched.
 
-    With `resume`, its tables go on from where that rebuild stopped.
+    With `resume`, its tables go on from where that rebuild stopped; with
+    `snapshots` (a state dir), from the furthest snapshot at or before the cut.
     """
     consumer = _consumer(bootstrap)
     try:
         planned = plan(consumer, prefix, projections, cut)
+        if resume is None and snapshots is not None:
+            from novalog import snapshots as kept
+
+            wanted = {(w.topic[len(prefix) + 1:], s.partition): s.end for _, w in planned for s in w.spans}
+            resume = kept.best(snapshots, prefix, projections, wanted)
         if resume is not None:
             done_to = resume.ends(prefix)
             planned = [(p, WindowPlan(w.topic, tuple(
@@ -140,7 +146,7 @@ def rebuild(bootstrap: str, prefix: str, *, projections: Sequence[Projection] = 
         seconds = time.perf_counter() - started
     finally:
         consumer.close()
-    notes = [note for _, w in planned for note in w.notes]
+    notes = [note for _, w in planned for note in w.notes] + (resume.notes if resume is not None else [])
     return ReplayResult(tables, [w for _, w in planned], seconds, notes)
 
 
@@ -237,20 +243,3 @@ def replay_and_compare(bootstrap: str, prefix: str, *, projections: Sequence[Pro
             break
         time.sleep(1.0)
     return result, verdicts
-
-
-def store(result: ReplayResult, directory: Path) -> Path:
-    """The rebuilt rows in a fresh RocksDB store per table (encoded as on the state topics)."""
-    from rocksdict import Rdict, WriteBatch
-
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, table in result.tables.items():
-        db = Rdict(str(directory / name))
-        try:
-            batch = WriteBatch()
-            for key, row in table.rows.items():
-                batch.put(key, encode(row))
-            db.write(batch)
-        finally:
-            db.close()
-    return directory

@@ -44,7 +44,8 @@ def replay(tables: tuple[str, ...], until: datetime | None, limit: int, swap: bo
     Prints the number of events, the rate, and per table `identical` or the
     first keys that differ with both rows. Exits 1 when a table differs.
     """
-    from novalog.replay import Cut, rebuild, replay_and_compare, store
+    from novalog import snapshots
+    from novalog.replay import Cut, rebuild, replay_and_compare
     from novalog.settings import get_settings
 
     settings = get_settings()
@@ -66,7 +67,7 @@ def replay(tables: tuple[str, ...], until: datetime | None, limit: int, swap: bo
     rate = result.events / result.seconds if result.seconds > 0 else 0.0
     dead = sum(t.dead_letters for t in result.tables.values())
     click.echo(f"{result.events} events in {result.seconds:.2f} s = {rate:,.0f} events/s ({dead} dead letters, as the live worker had them)")
-    where = store(result, settings.state_dir / "replay" / datetime.now().strftime("%Y%m%dT%H%M%S"))
+    where = snapshots.save(result, settings.state_dir, settings.topic_prefix)
     click.echo(f"rebuilt tables stored in {where}")
     different = False
     for c in verdicts:
@@ -116,8 +117,10 @@ def _instance_line(row: Any) -> str:
 @click.option("--table", "tables", multiple=True, type=click.Choice(["host_state", "instances"]),
               help="one of the tables (repeatable); default: hosts and instances")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per row, with its table")
-def state(at: datetime | None, position: str | None, tables: tuple[str, ...], as_json: bool) -> None:
+@click.option("--no-snapshot", is_flag=True, help="fold from the beginning of the log, not from the furthest snapshot before the point")
+def state(at: datetime | None, position: str | None, tables: tuple[str, ...], as_json: bool, no_snapshot: bool) -> None:
     """Show the host and instance tables as they were at a past moment (read-only: a replay up to it)."""
+    from novalog import snapshots
     from novalog.replay import Cut, rebuild
     from novalog.settings import get_settings
 
@@ -131,9 +134,11 @@ def state(at: datetime | None, position: str | None, tables: tuple[str, ...], as
     settings = get_settings()
     with log_progress(quiet=as_json) as (progress, on_plan):
         result = rebuild(settings.kafka_bootstrap, settings.topic_prefix, projections=_projections(chosen), cut=cut,
-                         progress=progress, on_plan=on_plan)
+                         progress=progress, on_plan=on_plan, snapshots=None if no_snapshot else settings.state_dir)
+    snapshots.save(result, settings.state_dir, settings.topic_prefix)
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        if not as_json:
+            click.echo(f"note: {note}", err=True)
     for name in chosen:
         rows = [result.tables[name].rows[k] for k in sorted(result.tables[name].rows)]
         if as_json:

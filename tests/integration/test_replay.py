@@ -56,6 +56,7 @@ def history(stack: RunningStack) -> dict:
     client.ensure_flavor(HUGE_FLAVOR)
     ids = [client.boot(f"rp-{i}", SMALL_FLAVOR["id"]) for i in range(4)]
     assert {s["status"] for s in client.wait_settled(ids, 60).values()} == {"ACTIVE"}
+    after_boots = datetime.now(UTC)
     act(stack, ids[0], {"os-stop": None}, "SHUTOFF", 4)
     act(stack, ids[0], {"os-start": None}, "ACTIVE", 1)
     assert client.http.post(f"/servers/{ids[1]}/action", json={"resize": {"flavorRef": BIG_FLAVOR["id"]}}).status_code == 202
@@ -80,7 +81,7 @@ def history(stack: RunningStack) -> dict:
         lambda: any(getattr(r, "claim_id", None) == "planted-claim" for _, r in stack.records(topics.INSTANCE_EVENTS)),
         20, "the planted proposal's rejection",
     )
-    return {"kept": ids[:2], "deleted": ids[2:], "failed": failed, "before_deletes": before_deletes}
+    return {"kept": ids[:2], "deleted": ids[2:], "failed": failed, "before_deletes": before_deletes, "after_boots": after_boots}
 
 
 def test_a_replay_of_the_running_stacks_log_gives_the_live_tables(stack: RunningStack, history: dict) -> None:
@@ -163,3 +164,20 @@ def test_audit_check_catches_a_planted_overcommit(kafka_bootstrap: str, tmp_path
     assert run.returncode == 2, run.stdout + run.stderr
     assert "VIOLATION capacity: rp1 over capacity when claim cb was accepted: vcpus: requested 3, room 1" in run.stdout
     assert "VIOLATION held-by-gone: claims of a, an instance the log never built" in run.stdout
+
+
+def test_state_from_a_snapshot_equals_state_from_the_beginning(stack: RunningStack, history: dict) -> None:
+    env = settings_env(stack.settings)
+
+    def state(at: datetime, *flags: str) -> subprocess.CompletedProcess:
+        run = subprocess.run([sys.executable, "-m", "novalog", "state", "--at", at.isoformat(), *flags],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run
+
+    state(history["after_boots"], "--no-snapshot")  # leaves a snapshot at that point
+    later = history["before_deletes"]
+    resumed = state(later, "--json")
+    assert "started from the snapshot" in state(later).stderr
+    whole = state(later, "--json", "--no-snapshot")
+    assert resumed.stdout == whole.stdout and len(whole.stdout.splitlines()) > 4

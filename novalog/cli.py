@@ -316,6 +316,15 @@ def _register_history() -> None:
 _register_history()
 
 
+def _register_bench_replay() -> None:
+    from novalog.bench_replay import bench_replay
+
+    bench.add_command(bench_replay)
+
+
+_register_bench_replay()
+
+
 @bench.command("placements")
 @click.option("--hosts", "host_count", default=10000, show_default=True)
 @click.option("--requests", default=5000, show_default=True)

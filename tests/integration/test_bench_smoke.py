@@ -1,0 +1,29 @@
+"""Every benchmark command runs once at a tiny size, so none rots (no timing is asserted)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+
+def test_bench_replay_generates_the_log_replays_it_and_deletes_its_topics(kafka_bootstrap: str, tmp_path: Path) -> None:
+    env = {**os.environ, "NOVALOG_KAFKA_BOOTSTRAP": kafka_bootstrap, "NOVALOG_STATE_DIR": str(tmp_path)}
+
+    run = subprocess.run([sys.executable, "-m", "novalog", "bench", "replay", "--events", "2000"],
+                         env=env, capture_output=True, text=True, timeout=300)
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    generated = re.search(r"^generated (\d+) events \((\d+) undecodable or misplaced\)", run.stdout, re.M)
+    replayed = re.search(r"^replay: (\d+) events in [\d.]+ s = [\d,]+ events/s \([\d.]+ s with planning; (\d+) dead letters\)", run.stdout, re.M)
+    assert generated and replayed, run.stdout
+    assert generated.group(1) == replayed.group(1) == "2000"
+    assert generated.group(2) == replayed.group(2)  # every record the generator spoiled, and no other, is a dead letter
+    rows = dict(re.findall(r"(\w+) (\d+)", run.stdout.split("rows: ", 1)[1].splitlines()[0]))
+    assert int(rows["host_state"]) > 0 and int(rows["instances"]) > 0 and rows["catalog"] == "5", run.stdout
+    prefix = re.search(r"deleted the bench topics \((\w+)\.\*\)", run.stdout).group(1)
+    assert not [t for t in AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics if t.startswith(f"{prefix}.")]

@@ -304,6 +304,15 @@ def _register_log_readers() -> None:
     main.add_command(audit)
 
 
+def _register_status() -> None:
+    from novalog.status_cmd import status
+
+    main.add_command(status)
+
+
+_register_status()
+
+
 _register_log_readers()
 
 

@@ -10,8 +10,8 @@ kept under the refused event's id for the API that wrote it (Nova's 400,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.records import HostAggregate
 from novalog.events.state import AggregatesState

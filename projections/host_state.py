@@ -8,9 +8,9 @@ after another in log order and no host is ever overcommitted.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.evolve import replace
 from novalog.events.capacity import shortfall, used_by_claims
 from novalog.events.outbound import Outbound
 from novalog.events.records import Claim

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.evolve import replace
 from novalog.events.identity import project_key, user_key
 from novalog.events.outbound import Outbound
 from novalog.events.state import ProjectState, UserState

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.evolve import replace
 from novalog.events.state import ImageState
 from novalog.events.types import ImageCreated, ImageDeleted, ImageEvent, ImageUpdated, ImageUploaded
 

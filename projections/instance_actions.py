@@ -9,9 +9,9 @@ instance row before and after an event.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
+from novalog.events.evolve import replace
 from novalog.events.records import ActionEvent, InstanceAction
 from novalog.events.state import InstanceState
 from novalog.events.types import (

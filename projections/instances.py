@@ -7,9 +7,9 @@ same derived ids (the agent acts on each command idempotently).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.evolve import replace
 from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
 from novalog.projections import instance_actions, moves
 from novalog.events import orders

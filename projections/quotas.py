@@ -13,8 +13,8 @@ already used 10 of 10 instances" (403).
 
 from __future__ import annotations
 
-from dataclasses import replace
 
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import ENFORCED, UNLIMITED, limits_of, usage_of
 from novalog.events.state import QuotaState

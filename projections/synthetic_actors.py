@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from novalog.events import orders, topics
 from novalog.events.actions import RUNNING, SHUTDOWN, move_refusal, refusal
 from novalog.events.capacity import shortfall, used_by_claims
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Fault, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost, guest_name

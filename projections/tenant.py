@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import assert_never
 
+from novalog.events.evolve import replace
 from novalog.events.tenant import keypair_key, server_group_key
 from novalog.events.state import KeypairState, ServerGroupState
 from novalog.events.outbound import Outbound

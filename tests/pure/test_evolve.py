@@ -1,0 +1,52 @@
+"""The folds' `replace` (events/evolve.py) gives what dataclasses.replace gives, for every record type."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from builders import build_fault
+from novalog.events.avro_shapes import COMMON_RECORDS
+from novalog.events.evolve import replace
+from test_constructors import RECORD_TYPES, values_of
+
+
+@pytest.mark.parametrize("cls", (*RECORD_TYPES, *COMMON_RECORDS), ids=lambda cls: cls.__name__)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_replace_gives_what_dataclasses_replace_gives(cls, data) -> None:
+    record = data.draw(values_of(cls))
+    hints = typing.get_type_hints(cls)
+    names = data.draw(st.lists(st.sampled_from([f.name for f in dataclasses.fields(cls)]), unique=True, max_size=4))
+    changes = {name: data.draw(values_of(hints[name])) for name in names}
+    before = repr(record)
+
+    copy = replace(record, **changes)
+
+    assert type(copy) is cls and copy is not record
+    assert repr(copy) == repr(dataclasses.replace(record, **changes))
+    assert repr(record) == before
+
+
+def test_an_unknown_field_is_refused_as_dataclasses_refuses_it() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        replace(build_fault(), colour="red")
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            raise ValueError("negative size")
+
+
+def test_a_class_that_checks_its_values_still_runs_its_check() -> None:
+    with pytest.raises(ValueError, match="negative size"):
+        replace(Checked(1), size=-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from builders import (
     NOW,
     build_build_requested,
@@ -12,6 +13,7 @@ from builders import (
     build_claim_accepted,
     build_claim_released,
     build_deleted,
+    build_flavor_created,
     build_proposal,
     build_quota_updated,
     build_resources,
@@ -141,4 +143,21 @@ def test_a_record_that_does_not_decode_must_be_dead_lettered() -> None:
                    {"dlq.original.topic": "p.instance.events", "dlq.original.partition": "0", "dlq.original.offset": str(bad.offset),
                     "dlq.error.message": "not a novalog record"})
     log.entries.append(letter)
+    assert log.check() == {}
+
+
+@pytest.mark.parametrize(
+    "misplaced",
+    [build_flavor_created(), build_claim_accepted("c3", host="host-1", instance_id="i2", resources=build_resources(vcpus=1))],
+    ids=["a flavor", "a claim decision nobody made"],
+)
+def test_a_record_on_a_topic_it_does_not_belong_on_is_judged_as_a_dead_letter_only(misplaced: object) -> None:
+    log = healthy()
+    bad = log.add(topics.HOST_EVENTS, "host-1", misplaced)
+    # The host table's fold refuses it (NotOnThisTopic): no claim, no capacity, only the dead letter it must be.
+    assert log.check() == {"undecodable": [f"host.events:0:{bad.offset}: {type(misplaced).__name__} does not belong on host.events; "
+                                           "it is not in host.events.dlq"]}
+    log.entries.append(Entry("host.events.dlq", 0, 0, NOW, b"host-1", bad.value, None, None,
+                             {"dlq.original.topic": "p.host.events", "dlq.original.partition": "0", "dlq.original.offset": str(bad.offset),
+                              "dlq.error.message": "FlavorCreated does not belong on host.events/host.heartbeats"}))
     assert log.check() == {}

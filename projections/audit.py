@@ -170,6 +170,8 @@ def _host_step(host: _Host, name: str, e: Entry, accepted: Mapping[str, tuple[Cl
     match record:
         case HostCapacityReported():
             host.capacity = host_state.fold(host.capacity, record)[0]
+        case PlacementProposed() if (name, record.claim_id) in releases:
+            pass  # redelivered after its claim was given back: the single writer decides nothing (decide_claim)
         case PlacementProposed() if record.claim_id in accepted and record.claim_id not in host.held:
             decision = accepted[record.claim_id]
             if decision[0].host != name:

@@ -24,6 +24,7 @@ from builders import (
 
 from novalog.events import topics
 from novalog.events.codec import encode
+from novalog.events.types import PlacementProposed
 from novalog.projections.audit import Entry, check
 
 GRACE = timedelta(seconds=60)
@@ -160,4 +161,16 @@ def test_a_record_on_a_topic_it_does_not_belong_on_is_judged_as_a_dead_letter_on
     log.entries.append(Entry("host.events.dlq", 0, 0, NOW, b"host-1", bad.value, None, None,
                              {"dlq.original.topic": "p.host.events", "dlq.original.partition": "0", "dlq.original.offset": str(bad.offset),
                               "dlq.error.message": "FlavorCreated does not belong on host.events/host.heartbeats"}))
+    assert log.check() == {}
+
+
+def test_a_proposal_redelivered_after_its_claim_was_given_back_holds_nothing() -> None:
+    log = healthy()
+    (proposal,) = [e.record for e in log.entries if isinstance(e.record, PlacementProposed) and e.record.claim_id == "c1"]
+    log.add(topics.INSTANCE_EVENTS, "i1", build_deleted("i1", host="host-1"))
+    log.add(topics.HOST_EVENTS, "host-1", build_claim_released("c1", host="host-1", instance_id="i1"))
+    # A restarted scheduler handles the build again and proposes the same claim (its id is derived from the
+    # request): decide_claim answers nothing for a claim already given back, so nothing is held again.
+    log.add(topics.HOST_EVENTS, "host-1", proposal)
+    boot(log, "i3", "c3", vcpus=2)  # 2 + 2 of 4 vCPUs: room only because c1 stayed given back
     assert log.check() == {}

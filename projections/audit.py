@@ -121,7 +121,7 @@ def check(entries: list[Entry], *, prefix: str, quota_defaults: Mapping[str, int
     accepts = _accepts()
     good = [e for e in entries if e.record is not None and (e.topic not in accepts or isinstance(e.record, accepts[e.topic]))]
     violations: list[Violation] = []
-    violations += _claims(good)
+    violations += _claims(good, grace, end)
     violations += _unfinished(good, grace, end)
     violations += _quota(good, quota_defaults)
     violations += _undecodable(entries, prefix)
@@ -136,7 +136,7 @@ def _accepts() -> dict[str, tuple[type, ...]]:
 # --- claims ----------------------------------------------------------------
 
 
-def _claims(entries: list[Entry]) -> list[Violation]:
+def _claims(entries: list[Entry], grace: timedelta, end: datetime) -> list[Violation]:
     accepted = _first((e.record.claim_id, (e.record, e)) for e in _by_partition(entries, topics.INSTANCE_EVENTS)
                       if isinstance(e.record, ClaimAccepted))
     proposed = {e.record.claim_id for e in entries if isinstance(e.record, PlacementProposed)}
@@ -159,7 +159,7 @@ def _claims(entries: list[Entry]) -> list[Violation]:
         if len(ids) > 1:
             violations.append(Violation("released-twice", f"claim {claim_id} on {name} was given back by {len(ids)} different events",
                                         tuple(e.show() for e in seen)))
-    violations += _held_at_end(entries, hosts)
+    violations += _held_at_end(entries, hosts, grace, end)
     return violations
 
 
@@ -195,7 +195,13 @@ def _host_step(host: _Host, name: str, e: Entry, accepted: Mapping[str, tuple[Cl
     return out
 
 
-def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host]) -> list[Violation]:
+def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host], grace: timedelta, end: datetime) -> list[Violation]:
+    """Claims the log still holds that nobody should: a gone instance's, or a second host's outside a move.
+
+    A claim to be given back is in flight while its cause is younger than the grace: a host's agent reports
+    the deletion and the release as two records (on two topics), and the instance table gives back a claim it
+    will not use (a second placement) only after it was accepted.
+    """
     rows = _instance_rows(entries)
     out = []
     by_instance: dict[str, list[tuple[str, ClaimAccepted, Entry]]] = defaultdict(list)
@@ -205,13 +211,18 @@ def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host]) -> list[Viola
     for instance_id, held in by_instance.items():
         row = rows.get(instance_id.encode())
         evidence = tuple(w.show() for _, _, w in held)
+        newest = max(w.occurred_at for _, _, w in held)
         if row is None:
             out.append(Violation("held-by-gone", f"claims of {instance_id}, an instance the log never built, are still held on "
                                  f"{', '.join(sorted({h for h, _, _ in held}))}", evidence))
         elif row.vm_state == "deleted":
+            if end - max(row.updated_at, newest) < grace:
+                continue
             out.append(Violation("held-by-gone", f"deleted instance {instance_id} still holds claims on {', '.join(sorted({h for h, _, _ in held}))}",
                                  evidence))
         elif len({h for h, c, _ in held if c.spec.migration_id is None}) > 1 and not _moving(row):
+            if end - newest < grace:
+                continue
             out.append(Violation("placed-twice", f"{instance_id} holds claims on {', '.join(sorted({h for h, _, _ in held}))} outside a move",
                                  evidence))
     return out

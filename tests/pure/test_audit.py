@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from builders import (
@@ -49,9 +49,9 @@ class Log:
         self.entries.append(entry)
         return entry
 
-    def check(self, **limits: int) -> dict[str, list[str]]:
+    def check(self, end: datetime = LATER, **limits: int) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        for v in check(self.entries, prefix="p", quota_defaults=limits or {"instances": -1, "cores": -1, "ram": -1}, grace=GRACE, end=LATER):
+        for v in check(self.entries, prefix="p", quota_defaults=limits or {"instances": -1, "cores": -1, "ram": -1}, grace=GRACE, end=end):
             found.setdefault(v.invariant, []).append(v.message)
         return found
 
@@ -173,4 +173,25 @@ def test_a_proposal_redelivered_after_its_claim_was_given_back_holds_nothing() -
     # request): decide_claim answers nothing for a claim already given back, so nothing is held again.
     log.add(topics.HOST_EVENTS, "host-1", proposal)
     boot(log, "i3", "c3", vcpus=2)  # 2 + 2 of 4 vCPUs: room only because c1 stayed given back
+    assert log.check() == {}
+
+
+def test_a_release_still_on_its_way_is_in_flight_and_a_leak_once_the_grace_is_over() -> None:
+    log = healthy()
+    log.add(topics.INSTANCE_EVENTS, "i1", build_deleted("i1", host="host-1"))
+    # The agent reports the deletion on instance.events and the release on host.events: two appends.
+    assert log.check(end=NOW + timedelta(seconds=5)) == {}
+    assert log.check()["held-by-gone"] == ["deleted instance i1 still holds claims on host-1"]
+
+
+def test_an_instance_placed_on_two_hosts_is_caught_once_the_second_claim_is_not_given_back() -> None:
+    log = healthy()
+    log.add(topics.HOST_EVENTS, "host-2", build_capacity_report("host-2", vcpus=4, cpu_allocation_ratio=1.0))
+    # The build placed again (a redelivered request) on host-2: the instance table gives the claim back, later.
+    spec = build_spec(instance_id="i1")
+    log.add(topics.HOST_EVENTS, "host-2", build_proposal("c9", host="host-2", instance_id="i1", spec=spec))
+    log.add(topics.INSTANCE_EVENTS, "i1", build_claim_accepted("c9", host="host-2", instance_id="i1", spec=spec))
+    assert log.check(end=NOW + timedelta(seconds=5)) == {}
+    assert log.check()["placed-twice"] == ["i1 holds claims on host-1, host-2 outside a move"]
+    log.add(topics.HOST_EVENTS, "host-2", build_claim_released("c9", host="host-2", instance_id="i1"))
     assert log.check() == {}

@@ -6,11 +6,12 @@ writer's schema (by id) against the current one for that record name, so
 records written by older schema versions still decode.
 
 The common case is fast: every schema is parsed once; a record written with
-its name's current schema (nearly every record) is read without resolution
-and built by a constructor generated from its type hints
-(events/constructors.py); only older versions go through fastavro's
-resolution and pydantic's validation, as they always did. Encoding dumps a
-record with a generated dumper rather than pydantic.
+its name's current schema (nearly every record) is read by a reader
+generated from that schema (events/readers.py), or, if it is not the plain
+case that reader handles, by fastavro without resolution and a constructor
+generated from the type hints (events/constructors.py); only older versions
+go through fastavro's resolution and pydantic's validation, as they always
+did. Encoding dumps a record with a generated dumper rather than pydantic.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from fastavro.repository.flat_dict import FlatDictRepository
 from fastavro.schema import fingerprint, load_schema, parse_schema, to_parsing_canonical_form
 from pydantic import TypeAdapter
 
-from novalog.events.avro_shapes import full_name
+from novalog.events.avro_shapes import COMMON_RECORDS, full_name
 from novalog.events.constructors import constructor, dumper
+from novalog.events.readers import reader
 from novalog.events.state import STATE_TYPES
 from novalog.events.types import EVENT_TYPES
 
@@ -73,12 +75,14 @@ def schema_fingerprint(path: Path, schemas_dir: Path | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """How the records of one schema id are read: the writer's parsed schema, the reader's (None: the same), the builder."""
+    """How the records of one schema id are read: the writer's parsed schema, the reader's (None: the same), the builder,
+    and the generated reader tried first (None: fastavro alone)."""
 
     name: str
     writer: Any
     reader: Any
     build: Callable[[Any], Any]
+    fast: Callable[[bytes, int], tuple[Any, int]] | None = None
 
 
 def _no_type(name: str) -> Callable[[Any], Any]:
@@ -93,6 +97,7 @@ class Codec:
 
     def __init__(self, schemas_dir: Path = SCHEMAS_DIR) -> None:
         self._classes = {full_name(cls): cls for cls in RECORD_TYPES}
+        self._all_classes = {full_name(cls): cls for cls in (*RECORD_TYPES, *COMMON_RECORDS)}
         self._adapters = {cls: TypeAdapter(cls) for cls in RECORD_TYPES}
         writers: dict[int, tuple[str, Any]] = {}
         self._current: dict[str, tuple[int, Any]] = {}
@@ -114,7 +119,7 @@ class Codec:
         if cls is None:
             return _Reading(name, writer, current, _no_type(name))
         if schema_id == current_id:
-            return _Reading(name, writer, None, constructor(cls))
+            return _Reading(name, writer, None, constructor(cls), reader(writer, self._all_classes))
         return _Reading(name, writer, current, self._adapters[cls].validate_python)
 
     def schema_id(self, cls: type) -> int:
@@ -136,6 +141,14 @@ class Codec:
         reading = self._readings.get(schema_id)
         if magic != 0 or reading is None:
             raise DecodeError(f"not a novalog record: magic byte {magic}, schema id {schema_id}")
+        if reading.fast is not None:
+            try:
+                record, end = reading.fast(data, HEADER.size)
+            except Exception:  # noqa: BLE001 - not the plain case: fastavro reads it, or says why it cannot
+                pass
+            else:
+                if end == len(data):
+                    return record
         buf = io.BytesIO(data)
         buf.seek(HEADER.size)
         try:

@@ -45,20 +45,20 @@ SIMPLE = {
 }
 
 
-def values_of(tp: Any) -> st.SearchStrategy:
+def values_of(tp: Any, simple: dict[type, st.SearchStrategy] = SIMPLE) -> st.SearchStrategy:
     """Any value of a record field's type, read from the type hints as the codec's generator reads them."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [a for a in args if a is not type(None)]
-        return st.none() | values_of(inner)
+        return st.none() | values_of(inner, simple)
     if origin is list:
-        return st.lists(values_of(args[0]), max_size=2)
+        return st.lists(values_of(args[0], simple), max_size=2)
     if origin is dict:
-        return st.dictionaries(st.text(max_size=3), values_of(args[1]), max_size=2)
+        return st.dictionaries(st.text(max_size=3), values_of(args[1], simple), max_size=2)
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return st.builds(tp, **{f.name: st.deferred(lambda t=hints[f.name]: values_of(t)) for f in dataclasses.fields(tp)})
-    return SIMPLE[tp]
+        return st.builds(tp, **{f.name: st.deferred(lambda t=hints[f.name]: values_of(t, simple)) for f in dataclasses.fields(tp)})
+    return simple[tp]
 
 
 CURRENT = {entry.id: parse_schema(load_entry_schema(entry.file)) for entry in read_manifest()}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings
 
 from novalog.api.deps import MAX_BODY
 
@@ -48,6 +48,8 @@ def test_no_route_answers_500_to_generated_input(stack: RunningStack, tmp_path: 
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    # Whatever the generated requests were let to ask for, the log they left holds.
+    assert_log_holds(stack)
 
 
 def test_an_oversized_body_is_413_whether_or_not_its_length_is_declared(stack: RunningStack) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 from tempest_schemas import check, headers, schemas
 
 HOSTS = [("kg1", 4, 8192, 80), ("kg2", 4, 8192, 80)]
@@ -140,6 +140,8 @@ def test_anti_affinity_spreads_members_and_refuses_a_third_on_two_hosts(stack: R
     wait_until(lambda: third["id"] not in http.get(f"/os-server-groups/{group['id']}").json()["server_group"]["members"], 20, "the member to leave")
     for i in ids:
         http.delete(f"/servers/{i}")
+    wait_until(lambda: all(http.get(f"/servers/{i}").status_code == 404 for i in ids), 20, "the members to be gone")
+    assert_log_holds(stack)
 
 
 def test_affinity_keeps_members_on_one_host(stack: RunningStack) -> None:
@@ -155,6 +157,8 @@ def test_affinity_keeps_members_on_one_host(stack: RunningStack) -> None:
     assert len(hosts) == 1, hosts
     for m in members:
         http.delete(f"/servers/{m}")
+    wait_until(lambda: all(http.get(f"/servers/{m}").status_code == 404 for m in members), 20, "the members to be gone")
+    assert_log_holds(stack)
 
 
 def test_soft_anti_affinity_prefers_other_hosts_but_never_refuses(stack: RunningStack) -> None:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 from tempest_schemas import SHAPE_VERSIONS, check, headers, schemas
 
 HOSTS = [("qt1", 64, 262144, 2000), ("qt2", 64, 262144, 2000)]
@@ -55,6 +55,8 @@ def test_fifty_concurrent_creates_against_a_limit_of_ten_give_exactly_ten(stack:
         assert create(client, "one-too-many").status_code == 403
         for server in client.get("/servers").json()["servers"]:
             client.delete(f"/servers/{server['id']}")
+        wait_until(lambda: client.get("/os-quota-sets/crowd/detail").json()["quota_set"]["instances"]["in_use"] == 0, 30, "the deletes")
+    assert_log_holds(stack)
 
 
 def test_a_multi_create_gets_what_fits_and_limits_report_usage(stack: RunningStack) -> None:
@@ -140,3 +142,4 @@ def test_concurrent_key_pair_and_server_group_creates_never_pass_their_limits(st
         # A deleted key pair gives its slot back.
         assert client.delete(f"/os-keypairs/{listed[0]['keypair']['name']}").status_code == 202
         wait_until(lambda: client.post("/os-keypairs", json={"keypair": {"name": "again"}}).status_code == 200, 20, "the freed slot")
+    assert_log_holds(stack)

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import RunningStack, stack_settings, wait_until
+from stack_harness import RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.kafka import EventLog
@@ -95,3 +95,4 @@ def test_two_schedulers_race_without_overcommit(stack: RunningStack) -> None:
         peak[record.host] = max(peak[record.host], used)
         states[record.host] = state
     assert sum(peak.values()) >= statuses["ACTIVE"] * FLAVOR.ram
+    assert_log_holds(stack)

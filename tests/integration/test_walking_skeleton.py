@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.types import ClaimAccepted, ClaimReleased, HostCapacityReported
@@ -94,6 +94,10 @@ def test_twenty_at_once_never_overcommit(stack: RunningStack) -> None:
     audit_claims(stack)
     for sid in ids:
         stack.client.delete(sid)
+    # The twenty deletes are a burst too: judged once every claim is back.
+    wait_until(lambda: sum(h["running_vms"] for h in stack.client.hypervisors()) == 0, 30, "the hosts to be empty")
+    wait_until(lambda: all(stack.client.show(sid) is None for sid in ids), 30, "the servers to be gone")
+    assert_log_holds(stack)
 
 
 def audit_claims(stack: RunningStack) -> None:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
 
@@ -92,6 +92,13 @@ def check_rows(rows: list[dict[str, Any]], log: Log) -> None:
             record.envelope.event_id, record.envelope.event_type, record.envelope.occurred_at, record.instance_id)
         assert (row["kafka_topic"], row["kafka_key"]) == (msg.topic(), msg.key().decode())
         assert row["kafka_timestamp"] == datetime.fromtimestamp(msg.timestamp()[1] / 1000, UTC)
+
+
+def test_the_planted_record_is_dead_lettered_and_the_log_holds(stack: RunningStack, history: datetime) -> None:
+    # Judged before test_since_before_the_retained_log_says_so cuts the head off the log.
+    letters = lambda: [m for m, _ in stack.records(topics.dead_letter(topics.INSTANCE_EVENTS)) if m.key() == b"bad-key"]  # noqa: E731
+    wait_until(letters, 20, "the undecodable record in the dead-letter topic")
+    assert_log_holds(stack)
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "avro"])

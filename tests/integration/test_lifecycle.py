@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import act, SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import act, SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 HOSTS = [("cn1", 4, 8192, 80), ("cn2", 4, 8192, 80)]
 
@@ -87,6 +87,10 @@ def test_a_killed_agent_is_seen_down_skipped_then_reconciled_when_it_returns(sta
     act(stack, server_id, {"os-start": None}, "ACTIVE", 1)
     for sid in (server_id, elsewhere):
         client.delete(sid)
+    wait_until(lambda: all(client.show(sid) is None for sid in (server_id, elsewhere)), 20, "the servers to be gone")
+    wait_until(lambda: sum(h["running_vms"] for h in client.hypervisors()) == 0, 20, "every claim to be released")
+    assert_replay_identical(stack)
+    assert_log_holds(stack)
 
 
 def test_os_services_disable_keeps_new_servers_off_the_host(stack: RunningStack) -> None:
@@ -164,3 +168,5 @@ def test_a_driver_error_during_spawn_gives_error_with_a_fault_and_frees_the_clai
     client.delete(server_id)
     client.delete(fine)
     wait_until(lambda: client.show(server_id) is None, 20, "the failed server to be deleted")
+    wait_until(lambda: client.show(fine) is None and client.hypervisors()[0]["running_vms"] == 0, 20, "every claim to be released")
+    assert_log_holds(failing_host)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.types import ClaimReleased, HostCapacityReported, InstanceDeleted, InstanceSpawned
@@ -157,6 +157,10 @@ def test_evacuate_rebuilds_a_down_hosts_server_elsewhere_and_the_host_cleans_up_
     assert settle(stack, server_id, "ACTIVE")["OS-EXT-SRV-ATTR:host"] == rebuilt["OS-EXT-SRV-ATTR:host"]
     stack.client.delete(server_id)
     wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")
+    # The log judges the whole module's moves, the evacuated host's late cleanup among them.
+    wait_until(lambda: sum(used(stack).values()) == 0, 20, "every claim to be released")
+    assert_replay_identical(stack)
+    assert_log_holds(stack)
 
 
 @pytest.fixture(scope="module")

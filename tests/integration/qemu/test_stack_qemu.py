@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from qemu_harness import URI, remove_guests, wait_for_console
-from stack_harness import act, RunningStack, stack_settings, wait_until
+from stack_harness import act, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.agent.driver import Guest, PowerState
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -121,6 +121,9 @@ def test_an_agent_killed_during_a_spawn_and_a_delete_boots_nothing_twice_and_lea
     assert console.count(BOOTED) == 1, console  # booted once: the redelivered spawn left it alone
     assert observer.list_guests() == []
     assert not Path(guest_image.instance_dir(HOST, server_id)).exists()
+    wait_until(lambda: client.hypervisors()[0]["running_vms"] == 0, 30, "the claim to be released")
+    assert_replay_identical(stack)
+    assert_log_holds(stack)
 
 
 def test_an_agent_killed_during_a_resize_finishes_it_once_restarted(
@@ -151,3 +154,6 @@ def test_an_agent_killed_during_a_resize_finishes_it_once_restarted(
     client.delete(server_id)
     wait_until(lambda: client.show(server_id) is None, 90, "the server to be gone")
     assert observer.list_guests() == []
+    wait_until(lambda: client.hypervisors()[0]["running_vms"] == 0, 30, "the claims to be released")
+    assert_replay_identical(stack)
+    assert_log_holds(stack)

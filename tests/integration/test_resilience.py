@@ -8,9 +8,11 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from builders import build_claim_accepted, build_resources
 from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.events import topics
+from novalog.events.codec import encode
 from novalog.events.types import InstanceSpawned
 
 # Roomy hosts: nothing here is meant to run out of capacity.
@@ -72,6 +74,22 @@ def test_instance_events_garbage_is_dead_lettered_by_each_processor(stack: Runni
     found = wait_until(lambda: len(processors()) == 2 and processors(), 20, "dead letters from the projections and the scheduler")
     assert any(p.endswith("-projections") for p in found), found
     assert any(p.startswith("novalog-scheduler") for p in found), found
+
+
+def test_a_record_of_another_topics_type_is_dead_lettered_and_holds_no_claim(stack: RunningStack) -> None:
+    # A claim decision written to host.events (a misrouted producer): it decodes, but the host table's fold
+    # takes no ClaimAccepted. Were it counted, cn1 would hold 64 vCPUs for an instance nobody built.
+    planted = build_claim_accepted("misplaced-claim", host="cn1", instance_id="instance-of-misplaced-claim",
+                                   resources=build_resources(vcpus=64, memory_mb=1024, disk_gb=1))
+    stack.produce_raw(stack.topic(topics.HOST_EVENTS), b"cn1", encode(planted))
+
+    def landed() -> list:
+        return [m for m in dead_letters(stack, topics.HOST_EVENTS) if m.key() == b"cn1"]
+
+    headers = {k: v.decode() for k, v in wait_until(landed, 20, "the misplaced record in its dead-letter topic")[0].headers()}
+    assert headers["dlq.error.class"] == "NotOnThisTopic" and "ClaimAccepted does not belong on" in headers["dlq.error.message"]
+    assert {h["hypervisor_hostname"]: h["vcpus_used"] for h in stack.client.hypervisors()}["cn1"] < 64
+    assert_log_holds(stack)
 
 
 def test_projection_worker_killed_mid_run_recovers(stack: RunningStack) -> None:

@@ -23,6 +23,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from novalog.events import topics
 from novalog.events.kafka import watermarks
 
+BATCH = 5000  # records asked of the consumer at a time
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionSpan:
@@ -115,8 +117,11 @@ def read_window(consumer: Consumer, plan: WindowPlan, patience: float = 30.0) ->
         return
     consumer.assign([TopicPartition(plan.topic, p, s.start) for p, s in todo.items()])
     last_progress = time.monotonic()
+    following = {p: s.start for p, s in todo.items()}
     while todo:
-        for msg in consumer.consume(num_messages=500, timeout=0.5):
+        # No more than the window still holds: a last, smaller batch comes at once instead of after the timeout.
+        wanted = sum(todo[p].end - following[p] for p in todo)
+        for msg in consumer.consume(num_messages=max(1, min(BATCH, wanted)), timeout=0.5):
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     raise KafkaException(msg.error())
@@ -124,6 +129,7 @@ def read_window(consumer: Consumer, plan: WindowPlan, patience: float = 30.0) ->
             span = todo.get(msg.partition())
             if span is not None and msg.offset() < span.end:
                 last_progress = time.monotonic()
+                following[msg.partition()] = msg.offset() + 1
                 yield msg
         # Done once the position is past the end: offsets that never arrive as
         # records (transaction markers) still move the position.

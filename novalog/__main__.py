@@ -1,3 +1,4 @@
 from novalog.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned helper process (novalog/replay_fold.py) imports it
+    main()

@@ -26,6 +26,7 @@ from novalog.events.kafka import consumer_config
 from novalog.events.logread import PartitionSpan, WindowPlan, plan_window, read_window
 from novalog.projections.rebuild import Difference, TableRebuild, differences, digest, live_cut, new_rebuild
 from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, parse_source_position
+from novalog.replay_fold import fold_windows
 
 Progress = Callable[[int], None]
 ATTEMPTS = 2
@@ -133,20 +134,11 @@ def rebuild(bootstrap: str, prefix: str, *, projections: Sequence[Projection] = 
             on_plan(sum(w.total for _, w in planned))
         tables = new_rebuild(projections) if resume is None else resume.tables
         started = time.perf_counter()
-        for projection, window in planned:
-            table = tables[projection.table]
-            done = 0
-            for msg in read_window(consumer, window):
-                table.feed(msg.key(), msg.value(), msg.offset())
-                done += 1
-                if progress is not None and done % 2000 == 0:
-                    progress(2000)
-            if progress is not None:
-                progress(done % 2000)
+        folding = fold_windows(bootstrap, consumer, planned, tables, progress, fresh=resume is None)
         seconds = time.perf_counter() - started
     finally:
         consumer.close()
-    notes = [note for _, w in planned for note in w.notes] + (resume.notes if resume is not None else [])
+    notes = [note for _, w in planned for note in w.notes] + (resume.notes if resume is not None else []) + folding
     return ReplayResult(tables, [w for _, w in planned], seconds, notes)
 
 

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+# RFC 4122's variant bits over the high nibble of byte 8: 10xx.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def guest_name(instance_id: str) -> str:
     """The hypervisor-side name of an instance's guest: `novalog-<instance_id>` (agents name it, tables show it)."""
     return f"novalog-{instance_id}"
+
+
+def derived_id(name: str) -> str:
+    """str(uuid.uuid5(uuid.NAMESPACE_URL, name)), computed on the hex digest without building a UUID.
+
+    Every decision a fold makes derives one such id (`Envelope.caused`), so it
+    is on the path of every replayed event that decides something.
+    """
+    h = hashlib.sha1(_URL_NAMESPACE + name.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def utcnow() -> datetime:
@@ -56,15 +71,8 @@ class Envelope:
         the very same effect id and readers can drop the duplicate. Pure
         decisions pass their cause's time, so they never read the clock.
         """
-        derived = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.event_id}/{event_type}/{salt}")
-        return Envelope.new(
-            event_type,
-            producer,
-            request_id=self.request_id,
-            causation_id=self.event_id,
-            event_id=str(derived),
-            occurred_at=occurred_at,
-        )
+        derived = derived_id(f"{self.event_id}/{event_type}/{salt}")
+        return Envelope(derived, event_type, occurred_at or utcnow(), producer, self.request_id, self.event_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ class _Source:
 
     def record(self, schema: Any) -> str:
         """The function reading the whole record, nested records inline."""
-        lines = ["def read(b, p):"]
+        lines = ["def read(b, p):", "    end = len(b)"]
         top = self.value(schema, lines, "    ")
         lines.append(f"    return {top}, p")
         self.functions["read"] = lines
@@ -77,7 +77,7 @@ class _Source:
         kind = schema if isinstance(schema, str) else schema["type"]
         v = self.var()
         if isinstance(schema, dict) and schema.get("logicalType") == "timestamp-millis":
-            lines += self.long(v, ind) + [f"{ind}{v} = EPOCH + timedelta(microseconds={v} * 1000)"]
+            lines += self.long(v, ind) + [f"{ind}{v} = EPOCH + timedelta(0, 0, {v} * 1000)"]  # (days, seconds, microseconds)
         elif kind == "record":
             cls = self.classes[schema["name"]]
             if [f["name"] for f in schema["fields"]] != [f.name for f in dataclasses.fields(cls)]:
@@ -89,7 +89,7 @@ class _Source:
             lines += self.long(v, ind)
         elif kind == "string":
             lines += self.long(v, ind) + [
-                f"{ind}if {v} < 0 or p + {v} > len(b): raise Unread('string')",
+                f"{ind}if {v} < 0 or p + {v} > end: raise Unread('string')",
                 f"{ind}{v}, p = b[p:p + {v}].decode(), p + {v}",
             ]
         elif kind == "double":

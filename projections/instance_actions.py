@@ -82,6 +82,15 @@ def note(before: InstanceState | None, after: InstanceState | None, event: objec
     """`after` with its actions brought up to date by `event` (which moved the row from `before`)."""
     if after is None:
         return None
+    actions = noted(before, after, event)
+    return after if actions is None else replace(after, actions=actions)
+
+
+def noted(before: InstanceState | None, after: InstanceState, event: object) -> list[InstanceAction] | None:
+    """The actions `after` holds once `event` is noted; None when they stay as they are.
+
+    Apart from `note`, so that the instance table copies its row once for these and the offset stamp.
+    """
     actions = list(after.actions)
     at = event.envelope.occurred_at  # type: ignore[attr-defined]
     opened = None
@@ -95,14 +104,14 @@ def note(before: InstanceState | None, after: InstanceState | None, event: objec
         case InstanceMoveRequested() if before is not None and after.migration != before.migration:
             opened = _opened(ACTION_OF_MOVE[event.migration_type], event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceSchedulingFailed() | InstanceSpawnFailed() | InstanceActionFailed() | InstanceMoveFailed() if before != after:
-            return replace(after, actions=_close(actions, "Error", at, event.fault.message))
+            return _close(actions, "Error", at, event.fault.message)
     if opened is not None:
         if any((a.action, a.request_id, a.start_time) == (opened.action, opened.request_id, opened.start_time) for a in actions):
-            return after  # a redelivered request: its action is recorded already
+            return None  # a redelivered request: its action is recorded already
         actions.append(opened)
         if event.__class__ is InstanceActionRequested and opened.action == "confirmResize":
             actions = _close(actions, "Success", at)  # a confirm is done when asked
-        return replace(after, actions=actions)
+        return actions
     if before is not None and (_settled(before, after) or (after.vm_state == "deleted" and before.vm_state != "deleted")):
-        return replace(after, actions=_close(actions, "Success", at))
-    return after
+        return _close(actions, "Success", at)
+    return None

@@ -14,7 +14,7 @@ from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, R
 from novalog.projections import instance_actions, moves
 from novalog.events import orders
 from novalog.events.outbound import Outbound
-from novalog.events.records import guest_name
+from novalog.events.records import InstanceAction, guest_name
 from novalog.events.state import InstanceState
 from novalog.events.types import (
     ClaimAccepted,
@@ -140,9 +140,14 @@ def _deleted(state: InstanceState, at) -> InstanceState:
 
 
 def handle(state: InstanceState | None, event: InstanceEvent, offset: int) -> tuple[InstanceState | None, list[Outbound]]:
-    """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset."""
-    new, outs = fold(state, event)
-    return (None if new is None else touch(new, event, offset)), outs
+    """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset.
+
+    The actions and the stamp go into one copy of the row: a copy costs as much as the rest of most folds.
+    """
+    new, outs = _decide(state, event)
+    if new is None:
+        return None, outs
+    return touch(new, event, offset, instance_actions.noted(state, new, event)), outs
 
 
 def fold(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
@@ -252,6 +257,9 @@ def apply(state: InstanceState | None, event: InstanceEvent) -> InstanceState | 
     return fold(state, event)[0]
 
 
-def touch(state: InstanceState, event: InstanceEvent, offset: int) -> InstanceState:
-    """Stamp the row with the log position it reflects (and its last change time)."""
-    return replace(state, offset=offset, updated_at=max(state.updated_at, event.envelope.occurred_at))
+def touch(state: InstanceState, event: InstanceEvent, offset: int, actions: list[InstanceAction] | None = None) -> InstanceState:
+    """Stamp the row with the log position it reflects (and its last change time), and its new actions if any."""
+    updated_at = max(state.updated_at, event.envelope.occurred_at)
+    if actions is None:
+        return replace(state, offset=offset, updated_at=updated_at)
+    return replace(state, offset=offset, updated_at=updated_at, actions=actions)

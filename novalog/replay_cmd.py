@@ -86,8 +86,9 @@ def _swap(settings: Any, chosen: list[Any], wait: float) -> None:
     from novalog.swap import WorkerStillRunning, rebuild_and_swap
 
     try:
-        result, swapped = rebuild_and_swap(settings.kafka_bootstrap, settings.topic_prefix, chosen, patience=wait,
-                                           tell=lambda line: click.echo(line, err=True))
+        with log_progress(quiet=False) as (progress, on_plan):
+            result, swapped = rebuild_and_swap(settings.kafka_bootstrap, settings.topic_prefix, chosen, patience=wait,
+                                               tell=lambda line: click.echo(line, err=True), progress=progress, on_plan=on_plan)
     except WorkerStillRunning as exc:
         raise click.ClickException(str(exc)) from None
     for s in swapped:

@@ -120,6 +120,7 @@ def _changes(bootstrap: str, prefix: str, projection: Projection, result: Replay
 
 def rebuild_and_swap(bootstrap: str, prefix: str, projections: Sequence[Projection], *, patience: float,
                      tell: Callable[[str], None] = print, before_stop: Callable[[ReplayResult], None] | None = None,
+                     progress: Callable[[int], None] | None = None, on_plan: Callable[[int], None] | None = None,
                      ) -> tuple[ReplayResult, list[Swapped]]:
     """Rebuild while the worker runs, wait for it to stop, catch up to where it stopped, swap.
 
@@ -128,11 +129,13 @@ def rebuild_and_swap(bootstrap: str, prefix: str, projections: Sequence[Projecti
     a crash the worker's own store is ahead of its commit in the same way,
     and its folds take the records in between again idempotently.
     """
-    first = rebuild(bootstrap, prefix, projections=projections, cut=live_snapshot(bootstrap, prefix, projections)[1])
+    first = rebuild(bootstrap, prefix, projections=projections, cut=live_snapshot(bootstrap, prefix, projections)[1],
+                    progress=progress, on_plan=on_plan)
     tell(f"rebuilt {', '.join(p.table for p in projections)} from {first.events} events while the worker ran")
     if before_stop is not None:
         before_stop(first)
     wait_worker_stopped(bootstrap, prefix, patience, tell)
-    final = rebuild(bootstrap, prefix, projections=projections, cut=live_snapshot(bootstrap, prefix, projections)[1], resume=first)
+    final = rebuild(bootstrap, prefix, projections=projections, cut=live_snapshot(bootstrap, prefix, projections)[1], resume=first,
+                    progress=progress, on_plan=on_plan)
     tell(f"caught up to where the stopped worker stands: {final.events} events in all")
     return final, swap(bootstrap, prefix, projections, final)

@@ -18,7 +18,7 @@ from typing import Any
 
 from novalog.events import orders, topics
 from novalog.events.actions import RUNNING, SHUTDOWN, move_refusal, refusal
-from novalog.events.capacity import shortfall, used_by_claims
+from novalog.events.capacity import shortfall
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
@@ -160,19 +160,20 @@ def spec_of(build: InstanceBuildRequested) -> RequestSpec:
                        image_ref=build.image_ref, availability_zone=build.availability_zone, scheduler_hints=build.scheduler_hints)
 
 
-def place(dice: Dice, hosts: dict[str, HostState], spec: RequestSpec, cause: Envelope) -> Outbound:
+def place(dice: Dice, hosts: dict[str, HostState], usage: dict[str, Resources], spec: RequestSpec, cause: Envelope) -> Outbound:
     """Propose one of the three hosts with the most free RAM (Nova's host_subset_size), or record "No valid host".
 
-    Its view is the host table, which does not show the claims still in
-    flight: two proposals in a burst may go to the same nearly full host, and
-    the host table refuses the second (then the scheduler tries another).
+    Its view is the host table (and each host's claims summed, `usage`),
+    which does not show the claims still in flight: two proposals in a burst
+    may go to the same nearly full host, and the host table refuses the
+    second (then the scheduler tries another).
     """
     wanted = Resources.of(spec.flavor)
     excluded = {*spec.retry_hosts, *spec.ignore_hosts}
     free = {
-        name: row.memory_mb * row.ram_allocation_ratio - row.reserved_memory_mb - used.memory_mb
+        name: row.memory_mb * row.ram_allocation_ratio - row.reserved_memory_mb - usage[name].memory_mb
         for name, row in sorted(hosts.items())
-        if name not in excluded and shortfall(row, used := used_by_claims(row), wanted) is None
+        if name not in excluded and shortfall(row, usage[name], wanted) is None
     }
     if not free:
         failed = InstanceSchedulingFailed(
@@ -192,7 +193,7 @@ def place(dice: Dice, hosts: dict[str, HostState], spec: RequestSpec, cause: Env
     return Outbound.event(best, proposal)
 
 
-def retry(dice: Dice, hosts: dict[str, HostState], rejected: ClaimRejected) -> Outbound:
+def retry(dice: Dice, hosts: dict[str, HostState], usage: dict[str, Resources], rejected: ClaimRejected) -> Outbound:
     """Another host after a refused claim (RetryFilter), until max_attempts."""
     spec = replace(rejected.spec, num_attempts=rejected.spec.num_attempts + 1, retry_hosts=[*rejected.spec.retry_hosts, rejected.host])
     if spec.num_attempts > MAX_ATTEMPTS:
@@ -200,7 +201,7 @@ def retry(dice: Dice, hosts: dict[str, HostState], rejected: ClaimRejected) -> O
         failed = InstanceSchedulingFailed(dice.caused(rejected.envelope, "InstanceSchedulingFailed", SCHEDULER), spec.instance_id,
                                           Fault(500, message, dice.now), spec.num_attempts)
         return Outbound.event(spec.instance_id, failed)
-    return place(dice, hosts, spec, rejected.envelope)
+    return place(dice, hosts, usage, spec, rejected.envelope)
 
 
 # --- the agents: what a host answers to each command ---

@@ -34,9 +34,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from novalog.events import topics
+from novalog.events.capacity import used_by_claims
 from novalog.events.identity import DEFAULT_DOMAIN_ID, project_key
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
+from novalog.events.records import Resources
 from novalog.events.types import (
     ClaimRejected,
     FlavorCreated,
@@ -94,6 +96,7 @@ class Cloud:
         self.shape = shape
         self.dice = Dice(random.Random(seed), START)
         self.rows: dict[str, dict[str, Any]] = {p.table: {} for p in PROJECTIONS}
+        self.usage: dict[str, Resources] = {}  # each host's claims summed, for the scheduler
         self.offsets: Counter[str] = Counter()
         self.waiting: deque[Outbound] = deque()
         self.live: list[str] = []  # instances not deleted (by position, for a random pick)
@@ -115,6 +118,8 @@ class Cloud:
             new, outs = projection.step(rows.get(out.key), out.record, self.offsets[out.topic])
             if new is not None:
                 rows[out.key] = new
+                if projection.table == "host_state":
+                    self.usage[out.key] = used_by_claims(new)
             self.waiting.extend(outs)
             if projection.table == "instances":
                 self._track(out.key)
@@ -138,11 +143,11 @@ class Cloud:
         hosts = self.rows["host_state"]
         match record:
             case InstanceBuildRequested():
-                self.waiting.append(place(self.dice, hosts, spec_of(record), record.envelope))
+                self.waiting.append(place(self.dice, hosts, self.usage, spec_of(record), record.envelope))
             case InstanceMoveRequested():
-                self.waiting.append(place(self.dice, hosts, record.spec, record.envelope))
+                self.waiting.append(place(self.dice, hosts, self.usage, record.spec, record.envelope))
             case ClaimRejected() if record.instance_id in self.position:
-                self.waiting.append(retry(self.dice, hosts, record))
+                self.waiting.append(retry(self.dice, hosts, self.usage, record))
 
     # --- the cloud's life ---
 

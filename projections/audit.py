@@ -41,7 +41,7 @@ from novalog.events.types import (
     QuotaUsageReleased,
     ServersRequested,
 )
-from novalog.projections import host_state
+from novalog.projections import host_state, moves
 from novalog.projections.registry import BY_TABLE, PROJECTIONS
 
 TERMINAL_VM_STATES = frozenset({"active", "stopped", "paused", "suspended", "error", "deleted", "resized"})
@@ -220,7 +220,7 @@ def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host], grace: timede
                 continue
             out.append(Violation("held-by-gone", f"deleted instance {instance_id} still holds claims on {', '.join(sorted({h for h, _, _ in held}))}",
                                  evidence))
-        elif len({h for h, c, _ in held if c.spec.migration_id is None}) > 1 and not _moving(row):
+        elif _elsewhere({h for h, _, _ in held}, row):
             if end - newest < grace:
                 continue
             out.append(Violation("placed-twice", f"{instance_id} holds claims on {', '.join(sorted({h for h, _, _ in held}))} outside a move",
@@ -228,8 +228,14 @@ def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host], grace: timede
     return out
 
 
-def _moving(row: Any) -> bool:
-    return row.migration is not None and row.migration.status not in ("confirmed", "reverted", "error", "done", "failed")
+def _elsewhere(hosts: set[str], row: Any) -> bool:
+    """Claims held on a host the instance is not on, outside an open move (an evacuated, still-down source keeps
+    its claim until it comes back and cleans up)."""
+    extra = hosts - {row.host}
+    if not extra or moves.is_open(row):
+        return False
+    m = row.migration
+    return not (m is not None and m.migration_type == "evacuation" and extra <= {m.source_host})
 
 
 def _instance_rows(entries: list[Entry]) -> dict[bytes, Any]:
@@ -255,15 +261,18 @@ def _fold(table: str, entries: list[Entry]) -> dict[bytes, Any]:
 
 
 def _unfinished(entries: list[Entry], grace: timedelta, end: datetime) -> list[Violation]:
-    rows = _instance_rows(entries)
+    rows, changed = _instance_rows(entries), _state_changes(entries)
     builds = _first((e.record.instance_id, (e.record, e)) for e in entries if isinstance(e.record, InstanceBuildRequested))
     out = []
     for instance_id, (build, where) in builds.items():
         row = rows.get(instance_id.encode())
-        if row is None or (row.vm_state in TERMINAL_VM_STATES and row.task_state is None) or end - row.updated_at < grace:
-            continue  # settled, or still in flight
+        if row is None or (row.vm_state in TERMINAL_VM_STATES and row.task_state is None):
+            continue  # settled
+        since = changed.get(instance_id.encode(), build.envelope.occurred_at)
+        if end - since < grace:
+            continue  # still in flight
         out.append(Violation("unfinished", f"{instance_id} asked for at {build.envelope.occurred_at.isoformat()} is still "
-                             f"{row.vm_state}/{row.task_state} (last change {row.updated_at.isoformat()})", (where.show(),)))
+                             f"{row.vm_state}/{row.task_state} (since {since.isoformat()})", (where.show(),)))
     decisions = _quota_rows(entries)
     for e in entries:
         request = e.record
@@ -275,6 +284,26 @@ def _unfinished(entries: list[Entry], grace: timedelta, end: datetime) -> list[V
             out.append(Violation("unfinished", f"request {request.reservation_id} of project {request.project_id} "
                                  "was neither refused nor built", (e.show(),)))
     return out
+
+
+def _state_changes(entries: list[Entry]) -> dict[bytes, datetime]:
+    """When each instance's vm_state or task_state last changed (a power reading that changes neither is no progress)."""
+    projection = BY_TABLE["instances"]
+    rows: dict[bytes, Any] = {}
+    changed: dict[bytes, datetime] = {}
+    for e in _by_partition(entries, topics.INSTANCE_EVENTS):
+        key = e.key or b""
+        old = rows.get(key)
+        try:
+            new, _ = projection.step(old, e.record, e.offset)
+        except Exception:  # dead-lettered by the worker
+            continue
+        if new is None:
+            continue
+        rows[key] = new
+        if old is None or (old.vm_state, old.task_state) != (new.vm_state, new.task_state):
+            changed[key] = e.occurred_at
+    return changed
 
 
 def _quota_rows(entries: list[Entry]) -> dict[bytes, Any]:

@@ -14,6 +14,7 @@ from builders import (
     build_claim_released,
     build_deleted,
     build_flavor_created,
+    build_power_state_changed,
     build_proposal,
     build_quota_updated,
     build_resources,
@@ -195,3 +196,18 @@ def test_an_instance_placed_on_two_hosts_is_caught_once_the_second_claim_is_not_
     assert log.check()["placed-twice"] == ["i1 holds claims on host-1, host-2 outside a move"]
     log.add(topics.HOST_EVENTS, "host-2", build_claim_released("c9", host="host-2", instance_id="i1"))
     assert log.check() == {}
+
+
+def test_an_instance_stuck_mid_build_is_caught_although_power_readings_keep_coming() -> None:
+    log = healthy()
+    build = build_build_requested("i9")
+    log.add(topics.INSTANCE_EVENTS, "i9", build)
+    spec = build_spec(instance_id="i9")
+    log.add(topics.HOST_EVENTS, "host-1", build_proposal("c9", host="host-1", instance_id="i9", spec=spec, resources=build_resources(vcpus=0)))
+    log.add(topics.INSTANCE_EVENTS, "i9", build_claim_accepted("c9", host="host-1", instance_id="i9", spec=spec, resources=build_resources(vcpus=0)))
+    # The guest never starts; the agent's power sync says "off" every few seconds up to the end of the log.
+    for minutes in range(1, 60, 5):
+        sync = build_power_state_changed("i9", power_state=0, at=NOW + timedelta(minutes=minutes))
+        log.add(topics.INSTANCE_EVENTS, "i9", replace(sync, envelope=replace(sync.envelope, event_id=f"sync-{minutes}")))
+    (message,) = log.check()["unfinished"]
+    assert message.startswith("i9 asked for at") and "is still building/spawning (since 2024-01-01T12:00:00+00:00)" in message

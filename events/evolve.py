@@ -10,15 +10,27 @@ dataclasses.replace gives, for the slotted, frozen dataclasses without
 `__post_init__` this project uses (any other class is left to
 dataclasses.replace). tests/pure/test_evolve.py checks both agree for every
 record type.
+
+`changed(new, old)` is `new != old` for the rows a fold returns, as the
+storing rule asks it for every event (projections/registry.py): the
+dataclass's `!=` builds a tuple of every field on each side, where a row
+usually differs in a field or two and shares the rest with the row it was
+copied from. It compares field by field, simple values first, and stops at
+the first difference; like the tuples' comparison, a field holding the same
+object on both sides is equal (so a NaN kept from the old row is no change).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 _COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+_COMPARERS: dict[type, Callable[[Any, Any], bool]] = {}
 
 
 def replace(obj: Any, /, **changes: Any) -> Any:
@@ -58,3 +70,40 @@ def _unknown(cls: type) -> Callable[[str], None]:
         raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument '{name}'")
 
     return refuse
+
+
+def changed(new: Any, old: Any) -> bool:
+    """`new != old`, for a record and whatever it is compared with."""
+    if type(new) is type(old):
+        comparer = _COMPARERS.get(type(new))
+        if comparer is not None:
+            return comparer(new, old)
+        if dataclasses.is_dataclass(new):
+            comparer = _COMPARERS[type(new)] = _comparer(type(new))
+            return comparer(new, old)
+    return new != old
+
+
+def _comparer(cls: type) -> Callable[[Any, Any], bool]:
+    """`a != b` for two instances of `cls` as its dataclass `__eq__` decides it, stopping at the first field that differs."""
+    if not _generated_eq(cls):
+        return lambda a, b: a != b
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.compare]
+    names.sort(key=lambda name: not _simple(hints[name]))  # cheap to compare, and what a fold changes (offsets, states, times)
+    terms = " or ".join(f"(a.{n} is not b.{n} and not a.{n} == b.{n})" for n in names) or "False"
+    scope: dict[str, Any] = {}
+    exec(compile(f"def differ(a, b):\n    return {terms}\n", f"<novalog changed {cls.__name__}>", "exec"), scope)  # noqa: S102
+    return scope["differ"]
+
+
+def _generated_eq(cls: type) -> bool:
+    """Whether `cls.__eq__` is the one the dataclass decorator wrote (fields compared as a tuple), not the class's own."""
+    params, eq = getattr(cls, "__dataclass_params__", None), cls.__dict__.get("__eq__")
+    return params is not None and params.eq and eq is not None and eq.__code__.co_filename == "<string>"
+
+
+def _simple(tp: Any) -> bool:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return all(_simple(arg) for arg in typing.get_args(tp))
+    return tp in (str, int, float, bool, datetime, type(None))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novalog.events import topics
+from novalog.events.evolve import changed
 from novalog.events.outbound import Outbound
 from novalog.events.types import AggregateEvent, CatalogEvent, HostEvent, IdentityEvent, InstanceEvent, QuotaEvent, TenantEvent
 from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
@@ -46,7 +47,7 @@ class Projection:
         if not isinstance(record, self.accepts):
             raise NotOnThisTopic(f"{type(record).__name__} does not belong on {'/'.join(self.sources)}")
         new, outs = self.handle(old, record, offset)
-        return (new if new is not None and new != old else None), outs
+        return (new if new is not None and changed(new, old) else None), outs
 
 
 PROJECTIONS: tuple[Projection, ...] = (

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import build_fault
+from builders import build_fault, build_host_state
 from novalog.events.avro_shapes import COMMON_RECORDS
-from novalog.events.evolve import replace
+from novalog.events.evolve import changed, replace
 from test_constructors import RECORD_TYPES, values_of
 
 
@@ -31,6 +31,33 @@ def test_replace_gives_what_dataclasses_replace_gives(cls, data) -> None:
     assert type(copy) is cls and copy is not record
     assert repr(copy) == repr(dataclasses.replace(record, **changes))
     assert repr(record) == before
+
+
+@pytest.mark.parametrize("cls", (*RECORD_TYPES, *COMMON_RECORDS), ids=lambda cls: cls.__name__)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_changed_is_the_dataclass_inequality(cls, data) -> None:
+    record, other = data.draw(values_of(cls)), data.draw(values_of(cls))
+    hints = typing.get_type_hints(cls)
+    name = data.draw(st.sampled_from([f.name for f in dataclasses.fields(cls)]))
+    copy = replace(record, **{name: data.draw(values_of(hints[name]))})
+
+    for a, b in ((record, other), (record, copy), (copy, record), (record, record), (record, None), (None, record)):
+        assert changed(a, b) == (a != b)
+
+
+@pytest.mark.parametrize(("old", "new", "differ"), [
+    pytest.param(0.0, -0.0, False, id="signed-zeros-equal"),  # equal floats, though their bytes differ
+    pytest.param(float("nan"), float("nan"), True, id="two-nans"),
+    pytest.param(1, 1.0, False, id="int-and-float"),
+])
+def test_changed_follows_the_tuple_comparison_on_odd_values(old, new, differ) -> None:
+    host = build_host_state(heartbeat_interval_s=old)
+
+    assert changed(replace(host, heartbeat_interval_s=new), host) is differ is (replace(host, heartbeat_interval_s=new) != host)
+    assert changed(replace(host, vcpus=5), host)  # a NaN kept from the old row (the same object) is no change, as in a tuple:
+    nan_row = build_host_state(heartbeat_interval_s=float("nan"))
+    assert changed(replace(nan_row, vcpus=nan_row.vcpus), nan_row) is False is (replace(nan_row, vcpus=nan_row.vcpus) != nan_row)
 
 
 def test_an_unknown_field_is_refused_as_dataclasses_refuses_it() -> None:

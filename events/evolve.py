@@ -18,6 +18,10 @@ usually differs in a field or two and shares the rest with the row it was
 copied from. It compares field by field, simple values first, and stops at
 the first difference; like the tuples' comparison, a field holding the same
 object on both sides is equal (so a NaN kept from the old row is no change).
+
+`reduce_record` pickles a record as its field values and a generated
+`fill_<Class>` that sets the slots, for the rows a replay's helper process
+sends back (novalog/replay_fold.py).
 """
 
 from __future__ import annotations
@@ -107,3 +111,47 @@ def _simple(tp: Any) -> bool:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return all(_simple(arg) for arg in typing.get_args(tp))
     return tp in (str, int, float, bool, datetime, type(None))
+
+
+# --- pickling: a record rebuilt slot by slot, for the rows a replay's helper process sends back ---
+
+_FILLERS: dict[type, Callable[..., Any]] = {}
+
+
+def reduce_record(obj: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """What pickle keeps of a record: its class's filler (this module's `fill_<Class>`, by name) and its field values.
+
+    The dataclass's own pickling goes through __getstate__/__setstate__,
+    which look the fields up and set each through object.__setattr__ for
+    every record; the filler sets the slots directly, like `replace`.
+    """
+    filler = _filler(type(obj))
+    return filler, tuple([getattr(obj, name) for name in filler.fields])
+
+
+def _filler(cls: type) -> Callable[..., Any]:
+    filler = _FILLERS.get(cls)
+    if filler is None:
+        names = [f.name for f in dataclasses.fields(cls)]
+        if not _fills_slots(cls, names):
+            raise TypeError(f"{cls.__name__} is not a slotted, frozen record")
+        scope: dict[str, Any] = {"cls": cls, "new": object.__new__, **{f"set_{n}": getattr(cls, n).__set__ for n in names}}
+        name = f"fill_{cls.__name__}"
+        lines = [f"def {name}({', '.join(names)}):", "    made = new(cls)", *[f"    set_{n}(made, {n})" for n in names], "    return made"]
+        exec(compile("\n".join(lines), f"<novalog fill {cls.__name__}>", "exec"), scope)  # noqa: S102 - our own generated source
+        filler = _FILLERS[cls] = scope[name]
+        filler.__module__, filler.__qualname__, filler.fields = __name__, name, names
+    return filler
+
+
+def __getattr__(name: str) -> Any:
+    """`fill_<Class>` for any record class, made on first use (an unpickling process asks for it by name)."""
+    if name.startswith("fill_"):
+        from novalog.events.avro_shapes import COMMON_RECORDS
+        from novalog.events.state import STATE_TYPES
+        from novalog.events.types import EVENT_TYPES
+
+        for cls in (*EVENT_TYPES, *STATE_TYPES, *COMMON_RECORDS):
+            if cls.__name__ == name[len("fill_"):]:
+                return _filler(cls)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,10 +32,14 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from confluent_kafka import Consumer
 
+from novalog.events.avro_shapes import COMMON_RECORDS
+from novalog.events.codec import RECORD_TYPES
+from novalog.events.evolve import reduce_record
 from novalog.events.kafka import consumer_config
 from novalog.events.logread import WindowPlan, read_window
 from novalog.projections.rebuild import TableRebuild
@@ -197,6 +201,8 @@ def _help(bootstrap: str, cut: list[Share], projections: dict[str, Projection], 
             helped.value += n
 
     gc.disable()  # as in the replay process (_no_cycle_collection); this process ends with the rebuild
+    for cls in (*RECORD_TYPES, *COMMON_RECORDS):  # rows sent back slot by slot, not through __setstate__
+        ForkingPickler.register(cls, reduce_record)
     try:
         while (index := _take(taken, len(cut))) is not None:
             try:

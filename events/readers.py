@@ -87,9 +87,11 @@ class _Source:
             lines.append(f"{ind}{v} = C_{schema['name'].replace('.', '_')}({', '.join(values)})")
         elif kind == "long" or kind == "int":
             lines += self.long(v, ind)
-        elif kind == "string":
-            lines += self.long(v, ind) + [
-                f"{ind}if {v} < 0 or p + {v} > end: raise Unread('string')",
+        elif kind == "string":  # a length: never negative, so an even zigzag (an odd one is refused)
+            lines += [
+                f"{ind}{v} = b[p]", f"{ind}p += 1", f"{ind}if {v} > 127: {v}, p = varint_tail(b, p, {v})",
+                f"{ind}if {v} & 1: raise Unread('negative length')", f"{ind}{v} >>= 1",
+                f"{ind}if p + {v} > end: raise Unread('string')",
                 f"{ind}{v}, p = b[p:p + {v}].decode(), p + {v}",
             ]
         elif kind == "double":
@@ -110,7 +112,8 @@ class _Source:
         if len(schema) != 2 or schema[0] != "null":
             raise TypeError(f"no generated reader for the union {schema!r}")
         v, branch = self.var(), self.var()
-        lines += self.long(branch, ind) + [f"{ind}if {branch} == 0:", f"{ind}    {v} = None", f"{ind}elif {branch} == 1:"]
+        # The branch index as its one byte: 0 is null, 2 (zigzag of 1) the value.
+        lines += [f"{ind}{branch} = b[p]", f"{ind}p += 1", f"{ind}if {branch} == 0:", f"{ind}    {v} = None", f"{ind}elif {branch} == 2:"]
         inner = self.value(schema[1], lines, ind + "    ")
         lines += [f"{ind}    {v} = {inner}", f"{ind}else: raise Unread('union branch')"]
         return v
@@ -119,6 +122,9 @@ class _Source:
         """An array or map: blocks of items, each block's count first, a zero count last."""
         count, i = self.var(), self.var()
         lines.append(f"{ind}{v} = []" if schema["type"] == "array" else f"{ind}{v} = {{}}")
+        # Most are empty: one zero byte, and nothing else to read.
+        lines += [f"{ind}if b[p] == 0:", f"{ind}    p += 1", f"{ind}else:"]
+        ind += "    "
         lines += self.long(count, ind) + [f"{ind}while {count}:", f"{ind}    if {count} < 0: raise Unread('block size')",
                                           f"{ind}    for {i} in range({count}):"]
         inner = ind + "        "

@@ -87,15 +87,7 @@ def _no_cycle_collection() -> Iterator[None]:
 def fold_whole(consumer: Consumer, planned: Planned, tables: dict[str, TableRebuild], progress: Progress | None) -> None:
     """One pass: every window in turn, every record fed to its table."""
     for projection, window in planned:
-        table = tables[projection.table]
-        done = 0
-        for msg in read_window(consumer, window):
-            table.feed(msg.key(), msg.value(), msg.offset())
-            done += 1
-            if progress is not None and done % PROGRESS_STEP == 0:
-                progress(PROGRESS_STEP)
-        if progress is not None:
-            progress(done % PROGRESS_STEP)
+        tables[projection.table].feed_all(_records(consumer, [window], progress))
 
 
 def _fold_shared(bootstrap: str, consumer: Consumer, planned: Planned, tables: dict[str, TableRebuild], progress: Progress) -> list[str]:
@@ -179,17 +171,20 @@ def _take(taken: Any, count: int) -> int | None:
 
 
 def _fold(consumer: Consumer, projection: Projection, share: Share, advance: Progress) -> ShareResult:
-    def records() -> Iterator[tuple[bytes | None, bytes | None, int]]:
-        done = 0
-        for topic, span in share.parts:
-            for msg in read_window(consumer, WindowPlan(topic, (span,), ())):
-                yield msg.key(), msg.value(), msg.offset()
-                done += 1
-                if done % PROGRESS_STEP == 0:
-                    advance(PROGRESS_STEP)
-        advance(done % PROGRESS_STEP)
+    return fold_share(projection, share, _records(consumer, [WindowPlan(topic, (span,), ()) for topic, span in share.parts], advance))
 
-    return fold_share(projection, share, records())
+
+def _records(consumer: Consumer, windows: Sequence[WindowPlan], advance: Progress | None) -> Iterator[tuple[bytes | None, bytes | None, int]]:
+    """(key, value, offset) of every record of the windows, one after the other, showing the progress every PROGRESS_STEP."""
+    done = 0
+    for window in windows:
+        for msg in read_window(consumer, window):
+            yield msg.key(), msg.value(), msg.offset()
+            done += 1
+            if done % PROGRESS_STEP == 0 and advance is not None:
+                advance(PROGRESS_STEP)
+    if advance is not None:
+        advance(done % PROGRESS_STEP)
 
 
 def _help(bootstrap: str, cut: list[Share], projections: dict[str, Projection], taken: Any, helped: Any, sent: Any) -> None:

@@ -27,6 +27,7 @@ sends back (novalog/replay_fold.py).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from collections.abc import Callable
@@ -126,7 +127,7 @@ def reduce_record(obj: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     every record; the filler sets the slots directly, like `replace`.
     """
     filler = _filler(type(obj))
-    return filler, tuple([getattr(obj, name) for name in filler.fields])
+    return filler, filler.values(obj)
 
 
 def _filler(cls: type) -> Callable[..., Any]:
@@ -140,7 +141,9 @@ def _filler(cls: type) -> Callable[..., Any]:
         lines = [f"def {name}({', '.join(names)}):", "    made = new(cls)", *[f"    set_{n}(made, {n})" for n in names], "    return made"]
         exec(compile("\n".join(lines), f"<novalog fill {cls.__name__}>", "exec"), scope)  # noqa: S102 - our own generated source
         filler = _FILLERS[cls] = scope[name]
-        filler.__module__, filler.__qualname__, filler.fields = __name__, name, names
+        filler.__module__, filler.__qualname__ = __name__, name
+        get = operator.attrgetter(*names)  # in C; one name gives the value alone, not a tuple
+        filler.values = get if len(names) > 1 else (lambda record: (get(record),))
     return filler
 
 

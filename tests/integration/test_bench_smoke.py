@@ -1,4 +1,9 @@
-"""Every benchmark command runs once at a tiny size, so none rots (no timing is asserted)."""
+"""The benchmark commands that read or write the log run once at a tiny size, so none rots (no timing is asserted).
+
+`novalog bench scheduler` runs in tests/pure/test_scheduler_bench.py; `bench
+boot` needs a whole stack and `bench nova-compare` Nova from PyPI, and are
+not run here.
+"""
 
 from __future__ import annotations
 
@@ -27,3 +32,13 @@ def test_bench_replay_generates_the_log_replays_it_and_deletes_its_topics(kafka_
     assert int(rows["host_state"]) > 0 and int(rows["instances"]) > 0 and rows["catalog"] == "5", run.stdout
     prefix = re.search(r"deleted the bench topics \((\w+)\.\*\)", run.stdout).group(1)
     assert not [t for t in AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics if t.startswith(f"{prefix}.")]
+
+
+def test_bench_placements_places_the_requests_it_wrote(kafka_bootstrap: str, tmp_path: Path) -> None:
+    env = {**os.environ, "NOVALOG_KAFKA_BOOTSTRAP": kafka_bootstrap, "NOVALOG_STATE_DIR": str(tmp_path)}
+
+    run = subprocess.run([sys.executable, "-m", "novalog", "bench", "placements", "--hosts", "50", "--requests", "20"],
+                         env=env, capture_output=True, text=True, timeout=300)
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"^one scheduler fed from Kafka, 50 hosts: 20 placements in ", run.stdout, re.M), run.stdout

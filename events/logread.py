@@ -1,4 +1,7 @@
-"""Reading a time window of one topic, as the log holds it when the export starts.
+"""Reading the log back: a window of one topic, as the log holds it when the reader starts.
+
+Every command that reads the log (replay, state, history, audit, export)
+plans its windows here.
 
 Per partition, the window is the offsets from the first record stamped at or
 after --since (Kafka's offsets_for_times; the first retained record without
@@ -7,8 +10,6 @@ current end without --until). Records appended while the export runs are not
 in it. Where the partition's retained log starts later than the window asks
 (records deleted by retention or DeleteRecords), or the topic is compacted,
 the plan says so, so the export does not pass a partial history off as whole.
-
-Written for the export: the project had no shared reader of windows yet.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ builds each ServersRequested let through, in quota.events order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,9 +120,10 @@ def check(entries: list[Entry], *, prefix: str, quota_defaults: Mapping[str, int
     # worker dead-letters it, and _undecodable judges that; counted here, it would be a claim nobody holds.
     accepts = _accepts()
     good = [e for e in entries if e.record is not None and (e.topic not in accepts or isinstance(e.record, accepts[e.topic]))]
+    instances = _instances(good)
     violations: list[Violation] = []
-    violations += _claims(good, grace, end)
-    violations += _unfinished(good, grace, end)
+    violations += _claims(good, instances.rows, grace, end)
+    violations += _unfinished(good, instances, grace, end)
     violations += _quota(good, quota_defaults)
     violations += _undecodable(entries, prefix)
     return violations
@@ -136,7 +137,7 @@ def _accepts() -> dict[str, tuple[type, ...]]:
 # --- claims ----------------------------------------------------------------
 
 
-def _claims(entries: list[Entry], grace: timedelta, end: datetime) -> list[Violation]:
+def _claims(entries: list[Entry], rows: Mapping[bytes, Any], grace: timedelta, end: datetime) -> list[Violation]:
     accepted = _first((e.record.claim_id, (e.record, e)) for e in _by_partition(entries, topics.INSTANCE_EVENTS)
                       if isinstance(e.record, ClaimAccepted))
     proposed = {e.record.claim_id for e in entries if isinstance(e.record, PlacementProposed)}
@@ -159,7 +160,7 @@ def _claims(entries: list[Entry], grace: timedelta, end: datetime) -> list[Viola
         if len(ids) > 1:
             violations.append(Violation("released-twice", f"claim {claim_id} on {name} was given back by {len(ids)} different events",
                                         tuple(e.show() for e in seen)))
-    violations += _held_at_end(entries, hosts, grace, end)
+    violations += _held_at_end(rows, hosts, grace, end)
     return violations
 
 
@@ -195,14 +196,13 @@ def _host_step(host: _Host, name: str, e: Entry, accepted: Mapping[str, tuple[Cl
     return out
 
 
-def _held_at_end(entries: list[Entry], hosts: Mapping[str, _Host], grace: timedelta, end: datetime) -> list[Violation]:
+def _held_at_end(rows: Mapping[bytes, Any], hosts: Mapping[str, _Host], grace: timedelta, end: datetime) -> list[Violation]:
     """Claims the log still holds that nobody should: a gone instance's, or a second host's outside a move.
 
     A claim to be given back is in flight while its cause is younger than the grace: a host's agent reports
     the deletion and the release as two records (on two topics), and the instance table gives back a claim it
     will not use (a second placement) only after it was accepted.
     """
-    rows = _instance_rows(entries)
     out = []
     by_instance: dict[str, list[tuple[str, ClaimAccepted, Entry]]] = defaultdict(list)
     for name, host in hosts.items():
@@ -238,30 +238,47 @@ def _elsewhere(hosts: set[str], row: Any) -> bool:
     return not (m is not None and m.migration_type == "evacuation" and extra <= {m.source_host})
 
 
-def _instance_rows(entries: list[Entry]) -> dict[bytes, Any]:
-    """The instance table at the end of the log, folded with the declared projection."""
-    return _fold("instances", _by_partition(entries, topics.INSTANCE_EVENTS))
+@dataclass
+class _Instances:
+    """The instance table at the end of the log (folded with the declared projection), and when each
+    instance's vm_state or task_state last changed (a power reading that changes neither is no progress)."""
+
+    rows: dict[bytes, Any]
+    changed: dict[bytes, datetime]
 
 
-def _fold(table: str, entries: list[Entry]) -> dict[bytes, Any]:
+def _instances(entries: list[Entry]) -> _Instances:
+    changed: dict[bytes, datetime] = {}
+
+    def note(e: Entry, old: Any, new: Any) -> None:
+        if old is None or (old.vm_state, old.task_state) != (new.vm_state, new.task_state):
+            changed[e.key or b""] = e.occurred_at
+
+    return _Instances(_fold("instances", _by_partition(entries, topics.INSTANCE_EVENTS), note), changed)
+
+
+def _fold(table: str, entries: list[Entry], on_change: Callable[[Entry, Any, Any], None] | None = None) -> dict[bytes, Any]:
     projection = BY_TABLE[table]
     rows: dict[bytes, Any] = {}
     for e in entries:
         key = e.key or b""
+        old = rows.get(key)
         try:
-            new, _ = projection.step(rows.get(key), e.record, e.offset)
+            new, _ = projection.step(old, e.record, e.offset)
         except Exception:  # dead-lettered by the worker; judged by _undecodable
             continue
         if new is not None:
             rows[key] = new
+            if on_change is not None:
+                on_change(e, old, new)
     return rows
 
 
 # --- requests ----------------------------------------------------------------
 
 
-def _unfinished(entries: list[Entry], grace: timedelta, end: datetime) -> list[Violation]:
-    rows, changed = _instance_rows(entries), _state_changes(entries)
+def _unfinished(entries: list[Entry], instances: _Instances, grace: timedelta, end: datetime) -> list[Violation]:
+    rows, changed = instances.rows, instances.changed
     builds = _first((e.record.instance_id, (e.record, e)) for e in entries if isinstance(e.record, InstanceBuildRequested))
     out = []
     for instance_id, (build, where) in builds.items():
@@ -284,26 +301,6 @@ def _unfinished(entries: list[Entry], grace: timedelta, end: datetime) -> list[V
             out.append(Violation("unfinished", f"request {request.reservation_id} of project {request.project_id} "
                                  "was neither refused nor built", (e.show(),)))
     return out
-
-
-def _state_changes(entries: list[Entry]) -> dict[bytes, datetime]:
-    """When each instance's vm_state or task_state last changed (a power reading that changes neither is no progress)."""
-    projection = BY_TABLE["instances"]
-    rows: dict[bytes, Any] = {}
-    changed: dict[bytes, datetime] = {}
-    for e in _by_partition(entries, topics.INSTANCE_EVENTS):
-        key = e.key or b""
-        old = rows.get(key)
-        try:
-            new, _ = projection.step(old, e.record, e.offset)
-        except Exception:  # dead-lettered by the worker
-            continue
-        if new is None:
-            continue
-        rows[key] = new
-        if old is None or (old.vm_state, old.task_state) != (new.vm_state, new.task_state):
-            changed[key] = e.occurred_at
-    return changed
 
 
 def _quota_rows(entries: list[Entry]) -> dict[bytes, Any]:

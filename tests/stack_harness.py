@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import Consumer, Producer
 
 from novalog.demo import ComputeClient
@@ -108,6 +109,11 @@ class RunningStack:
 
     def logs(self) -> str:
         return "\n".join(f"--- {name}\n{self.stack.tail(name, 15)}" for name in sorted(self.stack.procs))
+
+
+def as_project(stack: RunningStack, project: str) -> httpx.Client:
+    """A compute API client with the development token of a user of `project`."""
+    return httpx.Client(base_url=str(stack.client.http.base_url), headers={"X-Auth-Token": f"user:{project}"}, timeout=60)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, check: Callable[[], None] | None = None) -> Any:

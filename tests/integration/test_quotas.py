@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, as_project, assert_log_holds, stack_settings, wait_until
 from tempest_schemas import SHAPE_VERSIONS, check, headers, schemas
 
 HOSTS = [("qt1", 64, 262144, 2000), ("qt2", 64, 262144, 2000)]
@@ -22,10 +22,6 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield running.start()
     finally:
         running.stop()
-
-
-def as_project(stack: RunningStack, project: str) -> httpx.Client:
-    return httpx.Client(base_url=str(stack.client.http.base_url), headers={"X-Auth-Token": f"user:{project}"}, timeout=60)
 
 
 def create(client: httpx.Client, name: str, **server: object) -> httpx.Response:

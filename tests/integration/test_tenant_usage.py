@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, as_project, stack_settings, wait_until
 from tempest.lib.api_schema.response.compute.v2_1 import tenant_usages as usage_schemas
 from tempest_schemas import SHAPE_VERSIONS, check, headers
 
@@ -26,10 +26,6 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield running.start()
     finally:
         running.stop()
-
-
-def as_project(stack: RunningStack, project: str) -> httpx.Client:
-    return httpx.Client(base_url=str(stack.client.http.base_url), headers={"X-Auth-Token": f"user:{project}"}, timeout=60)
 
 
 def boot(client: httpx.Client, name: str, flavor: str) -> str:

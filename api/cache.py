@@ -11,6 +11,7 @@ from typing import Any
 
 from confluent_kafka import Message
 
+from novalog.api.server_index import ServerIndex
 from novalog.events import topics
 from novalog.events.feed import TopicFeed
 
@@ -20,6 +21,8 @@ class ReadCache:
 
     def __init__(self, bootstrap: str, prefix: str) -> None:
         self.instances: dict[str, Any] = {}
+        # The instance rows in Nova's list order, per project, kept as they arrive (server_index.py).
+        self.servers = ServerIndex()
         self.catalog: dict[str, Any] = {}
         self.hosts: dict[str, Any] = {}
         self.identity: dict[str, Any] = {}
@@ -36,7 +39,13 @@ class ReadCache:
             f"{prefix}.{topics.STATE_AGGREGATES}": self.aggregates,
             f"{prefix}.{topics.STATE_TENANT}": self.tenant,
         }
+        self._instances_topic = f"{prefix}.{topics.STATE_INSTANCES}"
         self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache")
+
+    @property
+    def lock(self) -> Any:
+        """Held while records are applied: hold it to walk the indexes consistently."""
+        return self._feed.lock
 
     def start(self, wait: float = 30.0) -> ReadCache:
         self._feed.start(wait)
@@ -46,8 +55,12 @@ class ReadCache:
         table = self._tables[msg.topic()]
         key = msg.key().decode()
         if row is None:
-            table.pop(key, None)
+            old = table.pop(key, None)
+            if old is not None and msg.topic() == self._instances_topic:
+                self.servers.drop(old)
         else:
+            if msg.topic() == self._instances_topic:
+                self.servers.put(table.get(key), row)
             table[key] = row
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:

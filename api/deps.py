@@ -33,6 +33,8 @@ class Appender(Protocol):
 
 class Cache(Protocol):
     instances: dict[str, Any]
+    servers: Any  # server_index.ServerIndex over `instances`
+    lock: Any  # held while rows are applied
     catalog: dict[str, Any]
     hosts: dict[str, Any]
     quotas: dict[str, Any]

@@ -61,12 +61,17 @@ def page(
             raise BadRequest(f"marker [{marker}] not found")
         start = ids.index(marker) + 1
     chosen = list(items[start : start + limit])
-    links: dict[str, Any] = {}
-    if chosen and len(chosen) == limit:
-        query = {k: v for k, v in params.items() if k != "marker"}
-        query.update(limit=str(limit), marker=id_of(chosen[-1]))
-        links[f"{collection}_links"] = [{"rel": "next", "href": f"{collection_url}?{urlencode(query)}"}]
-    return chosen, links
+    return chosen, next_links(chosen, id_of, params, collection_url, collection)
+
+
+def next_links(chosen: Sequence[T], id_of: Callable[[T], str], params: Mapping[str, str], collection_url: str, collection: str) -> dict[str, Any]:
+    """`{<collection>_links: [next]}` when the page is full (its last item is the next marker), else nothing."""
+    limit = parse_limit(params)
+    if not chosen or len(chosen) != limit:
+        return {}
+    query = {k: v for k, v in params.items() if k != "marker"}
+    query.update(limit=str(limit), marker=id_of(chosen[-1]))
+    return {f"{collection}_links": [{"rel": "next", "href": f"{collection_url}?{urlencode(query)}"}]}
 
 
 def name_matches(pattern: str, name: str) -> bool:

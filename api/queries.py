@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from novalog.api.faults import BadRequest
-from novalog.api.paging import name_matches, parse_time, sort, truthy
+from novalog.api.paging import name_matches, parse_limit, parse_time, sort, truthy
+from novalog.api.server_index import ALL, ServerIndex, sort_key
 from novalog.api.views import server_status
 from novalog.events.state import FlavorState, InstanceState
 
@@ -14,7 +15,8 @@ from novalog.events.state import FlavorState, InstanceState
 ADMIN_SERVER_FILTERS = ("project_id", "tenant_id", "host", "node", "deleted")
 
 SERVER_SORT_KEYS = {
-    "created_at": lambda r: r.created_at,
+    # Nova's default order breaks ties of created_at by id, so a marker always has one place.
+    "created_at": lambda r: (r.created_at, r.instance_id),
     "updated_at": lambda r: r.updated_at,
     "display_name": lambda r: r.name,
     "uuid": lambda r: r.instance_id,
@@ -32,34 +34,71 @@ SERVER_SORT_KEYS = {
 }
 
 
-def select_servers(rows: list[InstanceState], params: Mapping[str, str], project_id: str, all_tenants: bool, admin: bool) -> list[InstanceState]:
-    """The servers a list returns: the caller's project (or all, or one project, for an admin), filtered and sorted."""
+def server_filter(params: Mapping[str, str], project_id: str, all_tenants: bool, admin: bool) -> Callable[[InstanceState], bool]:
+    """Whether a row belongs in the list: the caller's project (or all, or one project, for an admin) and Nova's filters."""
     changes_since = parse_time("changes-since", params["changes-since"]) if "changes-since" in params else None
     show_deleted = admin and truthy(params.get("deleted")) or changes_since is not None
-    chosen = []
-    for row in rows:
+    wanted_project = admin and (params.get("project_id") or params.get("tenant_id"))
+
+    def keep(row: InstanceState) -> bool:
         if row.vm_state == "deleted" and not show_deleted:
-            continue
+            return False
         if not all_tenants and row.project_id != project_id:
-            continue
-        if admin and (wanted := params.get("project_id") or params.get("tenant_id")) and row.project_id != wanted:
-            continue
+            return False
+        if wanted_project and row.project_id != wanted_project:
+            return False
         if admin and "host" in params and row.host != params["host"]:
-            continue
+            return False
         if admin and "node" in params and row.hypervisor_hostname != params["node"]:
-            continue
+            return False
         if "name" in params and not name_matches(params["name"], row.name):
-            continue
+            return False
         if "status" in params and server_status(row.vm_state, row.task_state) != params["status"].upper():
-            continue
+            return False
         if "flavor" in params and row.flavor.id != params["flavor"]:
-            continue
+            return False
         if "image" in params and row.image_ref != params["image"].rstrip("/").rsplit("/", 1)[-1]:
-            continue
-        if changes_since is not None and row.updated_at < changes_since:
-            continue
-        chosen.append(row)
-    return sort(chosen, params, SERVER_SORT_KEYS, "created_at", "desc")
+            return False
+        return changes_since is None or row.updated_at >= changes_since
+
+    return keep
+
+
+def select_servers(rows: list[InstanceState], params: Mapping[str, str], project_id: str, all_tenants: bool, admin: bool) -> list[InstanceState]:
+    """The servers a list returns: the caller's project (or all, or one project, for an admin), filtered and sorted."""
+    keep = server_filter(params, project_id, all_tenants, admin)
+    return sort([row for row in rows if keep(row)], params, SERVER_SORT_KEYS, "created_at", "desc")
+
+
+def page_servers(
+    index: ServerIndex, rows: Mapping[str, InstanceState], params: Mapping[str, str], project_id: str, all_tenants: bool, admin: bool
+) -> list[InstanceState] | None:
+    """The page `paging.page(select_servers(...))` would give, walked from the marker in the index; None when the
+    order asked is not the index's (then the whole list is sorted). Read under the cache's lock."""
+    key, direction = params.get("sort_key", "created_at"), params.get("sort_dir", "desc")
+    if key != "created_at" or direction not in ("asc", "desc"):
+        return None
+    keep = server_filter(params, project_id, all_tenants, admin)
+    limit = parse_limit(params)
+    after = None
+    if (marker := params.get("marker")) is not None:
+        row = rows.get(marker)
+        if row is None or not keep(row):
+            raise BadRequest(f"marker [{marker}] not found")
+        after = sort_key(row)
+    wanted = admin and (params.get("project_id") or params.get("tenant_id"))
+    scope = (wanted or ALL) if all_tenants else project_id
+    with_deleted = admin and truthy(params.get("deleted")) or "changes-since" in params
+    chosen: list[InstanceState] = []
+    if limit == 0:
+        return chosen
+    for instance_id in index.walk(scope, with_deleted, direction == "desc", after):
+        row = rows[instance_id]
+        if keep(row):
+            chosen.append(row)
+            if len(chosen) == limit:
+                break
+    return chosen
 
 
 FLAVOR_SORT_KEYS = {

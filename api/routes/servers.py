@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import commands, image_catalog, paging, queries, tenant_commands, views
+from novalog.api import commands, image_catalog, paging, queries, server_pages, tenant_commands, views
 from novalog.api.paging import truthy
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
@@ -35,6 +35,7 @@ def router(api: Api) -> APIRouter:
     await_write, context, json_body = api.await_write, api.context, api.json_body
 
     find_server = api.find_server
+    rendered = server_pages.RenderedServers()
 
     def servers_of(ctx: RequestContext, request: Request, rule: str) -> tuple[list[Any], dict[str, Any]]:
         """One page of the servers the caller may list, and the next-page link (Nova's filters, sorting, paging)."""
@@ -44,8 +45,13 @@ def router(api: Api) -> APIRouter:
         if all_tenants:
             api.authorize(f"{rule}:get_all_tenants", ctx)
         admin = api.allowed(f"{rule}:get_all_tenants", ctx)
-        rows = queries.select_servers(list(backend.cache.instances.values()), params, ctx.project_id, all_tenants, admin)
-        return paging.page(rows, lambda r: r.instance_id, params, f"{base_url(request)}{request.url.path}", "servers")
+        url, cache = f"{base_url(request)}{request.url.path}", backend.cache
+        with cache.lock:
+            chosen = queries.page_servers(cache.servers, cache.instances, params, ctx.project_id, all_tenants, admin)
+        if chosen is not None:
+            return chosen, paging.next_links(chosen, lambda r: r.instance_id, params, url, "servers")
+        rows = queries.select_servers(list(cache.instances.values()), params, ctx.project_id, all_tenants, admin)
+        return paging.page(rows, lambda r: r.instance_id, params, url, "servers")
 
     def extended(ctx: RequestContext) -> bool:
         return api.allowed("os_compute_api:os-extended-server-attributes", ctx)
@@ -70,15 +76,16 @@ def router(api: Api) -> APIRouter:
         return values["min_count"], values["max_count"]
 
     @router.get("/v2.1/servers")
-    def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+    def list_servers(request: Request, ctx: RequestContext = Depends(context)) -> Response:
         rows, links = servers_of(ctx, request, "os_compute_api:servers:index")
-        return {"servers": [views.server_brief(base_url(request), r) for r in rows], **links}
+        return JSONResponse({"servers": [views.server_brief(base_url(request), r) for r in rows], **links})
 
     @router.get("/v2.1/servers/detail")
-    def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+    def list_servers_detail(request: Request, ctx: RequestContext = Depends(context)) -> Response:
         rows, links = servers_of(ctx, request, "os_compute_api:servers:detail")
-        version, admin_view = api.version(request), extended(ctx)
-        return {"servers": [views.server_detail(base_url(request), r, admin_view, version) for r in rows], **links}
+        base, version, admin_view = base_url(request), api.version(request), extended(ctx)
+        encoded = [rendered.detail(base, r, admin_view, version) for r in rows]
+        return Response(server_pages.servers_body(encoded, links), media_type="application/json")
 
     @router.get("/v2.1/servers/{server_id}")
     def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:

@@ -160,43 +160,6 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
 
 
-@bench.command("scheduler")
-@click.option("--hosts", "host_count", default=10_000, show_default=True, help="synthetic hosts in the pass")
-@click.option("--passes", default=100, show_default=True, help="timed passes; the median is printed")
-@click.option("--all-filters", is_flag=True, help="enable every registered filter, not only the default list")
-@click.option("--requests", default=5000, show_default=True, help="build requests for the Kafka-fed placements/s (0: skip)")
-@click.option("--nova-venv", default=str(Path(".state") / "nova-venv"), show_default=True,
-              help="virtualenv with Nova from PyPI for the comparison, made if missing ('' to skip)")
-def bench_scheduler(host_count: int, passes: int, all_filters: bool, requests: int, nova_venv: str) -> None:
-    """One scheduling pass over HOSTS synthetic hosts (median ms), placements/s fed from Kafka, and Nova's pass for comparison."""
-    import platform
-    import tempfile
-
-    from novalog.bench import nova_pass, placement_throughput
-    from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, synthetic_hosts, time_scheduler_pass
-
-    r = time_scheduler_pass(host_count, passes, options=ALL_FILTERS_OPTIONS if all_filters else OPTIONS)
-    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    click.echo(f"scheduler pass over {r.hosts} hosts: median {r.median_ms:.3f} ms ({r.passes} passes)")
-    click.echo(f"last pass: {r.funnel}; chose {r.chosen}")
-    if requests:
-        settings = get_settings()
-        broker = _ensure_local_broker(settings)
-        try:
-            t = placement_throughput(settings.kafka_bootstrap, host_count, requests)
-        finally:
-            if broker is not None:
-                broker.stop()
-        click.echo(f"one scheduler fed from Kafka: {t['requests']} placements in {t['seconds']:.2f} s = {t['per_second']:.0f} placements/s")
-    if nova_venv and not all_filters:
-        nova = nova_pass(nova_venv, synthetic_hosts(host_count), min(passes, 20), tempfile.mkdtemp(prefix="novalog-nova-"))
-        if nova is None:
-            click.echo("Nova did not install in a separate virtualenv: no comparison")
-        else:
-            click.echo(f"Nova {nova['nova_version']} filter scheduler pass over the same hosts: median {nova['median_ms']:.1f} ms "
-                       f"({', '.join(nova['filters'])}); ratio Nova / novalog = {nova['median_ms'] / r.median_ms:.0f}x")
-
-
 def _ensure_local_broker(settings: Settings):
     """Start the embedded broker when the settings point at it; None when another cluster is configured."""
     if settings.kafka_bootstrap != Settings.model_fields["kafka_bootstrap"].default:
@@ -334,48 +297,14 @@ def _register_bench_replay() -> None:
 _register_bench_replay()
 
 
-@bench.command("placements")
-@click.option("--hosts", "host_count", default=10000, show_default=True)
-@click.option("--requests", default=5000, show_default=True)
-def bench_placements(host_count: int, requests: int) -> None:
-    """Placements per second of one scheduler fed from Kafka (requests in, proposals out)."""
-    import platform
+def _register_bench_scheduler() -> None:
+    from novalog.bench_scheduler import COMMANDS
 
-    from novalog.bench import placement_throughput
-
-    settings = get_settings()
-    broker = _ensure_local_broker(settings)
-    try:
-        r = placement_throughput(settings.kafka_bootstrap, host_count, requests)
-    finally:
-        if broker is not None:
-            broker.stop()
-    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    click.echo(f"one scheduler fed from Kafka, {r['hosts']} hosts: {r['requests']} placements in {r['seconds']:.2f} s = {r['per_second']:.0f} placements/s")
+    for command in COMMANDS:
+        bench.add_command(command)
 
 
-@bench.command("nova-compare")
-@click.option("--hosts", "host_count", default=10000, show_default=True)
-@click.option("--passes", default=20, show_default=True)
-@click.option("--venv", default=".state/nova-venv", show_default=True, help="virtualenv with Nova from PyPI (made if missing)")
-def bench_nova_compare(host_count: int, passes: int, venv: str) -> None:
-    """novalog's pass and today's Nova filter scheduler pass on the same synthetic hosts, and their ratio."""
-    import tempfile
-
-    from novalog.bench import nova_pass
-    from novalog.scheduler.bench import synthetic_hosts, time_scheduler_pass
-
-    ours = time_scheduler_pass(host_count, passes=max(passes, 50))
-    nova = nova_pass(venv, synthetic_hosts(host_count), passes, tempfile.mkdtemp(prefix="novalog-nova-"))
-    click.echo(f"novalog pass over {host_count} hosts: median {ours.median_ms:.3f} ms")
-    if nova is None:
-        click.echo("Nova could not be installed in a separate virtualenv; no comparison")
-        return
-    click.echo(
-        f"Nova {nova['nova_version']} filter scheduler pass over the same hosts ({', '.join(nova['filters'])}; "
-        f"{', '.join(nova['weighers'])}): median {nova['median_ms']:.1f} ms"
-    )
-    click.echo(f"ratio: Nova / novalog = {nova['median_ms'] / ours.median_ms:.0f}x")
+_register_bench_scheduler()
 
 
 # --- identity: users, projects, role assignments, token keys ---

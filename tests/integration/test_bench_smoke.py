@@ -1,8 +1,15 @@
 """The benchmark commands that read or write the log run once at a tiny size, so none rots (no timing is asserted).
 
 `novalog bench scheduler` runs in tests/pure/test_scheduler_bench.py; `bench
-boot` needs a whole stack and `bench nova-compare` Nova from PyPI, and are
-not run here.
+boot` needs a whole stack and is smoked on its own.
+
+`bench nova-compare` is not run in CI: it installs Nova and its ~90
+dependencies from PyPI into a separate virtualenv, which took 2 min 25 s on
+the 2-core machine with pip's cache already warm (venv 28 s, pip 1 min 56 s),
+an eighth of the time CI may take, and makes CI depend on PyPI and on
+whatever Nova release is newest that day. Its novalog half is the pass that
+`bench scheduler` smokes; the Nova half (deploy/bench/nova_filter_pass.py)
+runs only where someone asks for the comparison.
 """
 
 from __future__ import annotations
@@ -41,4 +48,7 @@ def test_bench_placements_places_the_requests_it_wrote(kafka_bootstrap: str, tmp
                          env=env, capture_output=True, text=True, timeout=300)
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert re.search(r"^one scheduler fed from Kafka, 50 hosts: 20 placements in ", run.stdout, re.M), run.stdout
+    # 20 requests run too briefly to time: the command says so rather than printing a rate it could not measure.
+    assert re.search(r"^one scheduler fed from Kafka, 50 hosts \(filters: ComputeFilter, .*; weighers: RAMWeigher", run.stdout, re.M), run.stdout
+    assert re.search(r"^  20 placements in [\d.]+ s(: too short to time| = \d+ placements/s)", run.stdout, re.M), run.stdout
+    assert re.search(r"^  scheduler RSS: \d+ MB before the host table loads, \d+ MB with 50 hosts", run.stdout, re.M), run.stdout

@@ -10,6 +10,7 @@ from novalog.cli import main
 from novalog.scheduler.bench import ALL_FILTERS_OPTIONS, OPTIONS, bench_request, synthetic_hosts
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS
+from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import select_host
 
 
@@ -40,6 +41,9 @@ def test_the_command_prints_the_median() -> None:
 
     assert result.exit_code == 0, result.output
     assert "scheduler pass over 200 hosts: median" in result.output
+    # what ran is the service's default options, and the command says which plug-ins those are
+    assert OPTIONS == SchedulerOptions()
+    assert f"weighers: {', '.join(SchedulerOptions().weight_classes)}" in result.output
 
 
 def test_the_all_filters_pass_runs_every_filter_and_gives_the_scalar_selection() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from novalog.events.codec import DecodeError, decode
-from novalog.events.kafka import consumer_config, watermarks
+from novalog.events.kafka import consumer_config, poll_batch, watermarks
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class TopicFeed:
         if not ends:
             self.caught_up.set()
         while not self._stop.is_set():
-            msgs = self._consumer.consume(500, 0.1)
+            msgs = poll_batch(self._consumer, 500, 0.1)
             if not msgs:
                 continue
             with self._changed:

@@ -68,6 +68,7 @@ def boot_benchmark(api_url: str, count: int, concurrency: int = 10, timeout: flo
         "p99_ms": percentile(latencies, 99) if latencies else float("nan"),
         "throughput_per_s": len(ours) / (finished - began) if ours else 0.0,
         "wall_s": finished - began,
+        "ids": list(posted),
     }
     for sid in posted:
         client.delete(sid)

@@ -124,6 +124,7 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     import uuid
 
     from novalog.bench import boot_benchmark
+    from novalog.boot_hops import hops, read_stages
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
 
@@ -147,6 +148,7 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
         stack.wait_api(90)
         stack.wait_hosts_up(host_count)
         r = boot_benchmark(stack.api_url, count, concurrency)
+        breakdown = hops(read_stages(bench_settings.kafka_bootstrap, bench_settings.topic_prefix).at, r["ids"])
     finally:
         stack.stop_all()
         if broker is not None:
@@ -158,6 +160,9 @@ def bench_boot(count: int, concurrency: int, host_count: int) -> None:
     )
     click.echo(f"POST-to-ACTIVE latency: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
     click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
+    click.echo("per hop, from the log (each record's append time):")
+    for hop in breakdown:
+        click.echo(f"  {hop.name:<42} p50 {hop.p50_ms:6.1f} ms, p99 {hop.p99_ms:6.1f} ms  ({hop.count} servers)")
 
 
 def _ensure_local_broker(settings: Settings):

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, TopicPartition
 from novalog.events.codec import decode
 from novalog.events.kafka import consumer_config
 from novalog.events.logread import PartitionSpan, WindowPlan, plan_window, read_window
+from novalog.projections import decisions
 from novalog.projections.rebuild import Difference, TableRebuild, differences, digest, live_cut, new_rebuild
 from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, parse_source_position
 from novalog.replay_fold import fold_windows
@@ -172,18 +173,27 @@ def live_table(bootstrap: str, prefix: str, projection: Projection) -> LiveTable
 
 
 def worker_committed(bootstrap: str, prefix: str, projections: Sequence[Projection]) -> dict[tuple[str, int], int]:
-    """The live projection worker's committed offsets on every source partition (0 where it committed none)."""
-    consumer = Consumer(consumer_config(bootstrap, f"{prefix}-projections"))
-    try:
-        wanted = []
-        for source in sorted({s for p in projections for s in p.sources}):
-            name = f"{prefix}.{source}"
-            meta = consumer.list_topics(name, timeout=10).topics[name]
-            wanted += [TopicPartition(name, part) for part in meta.partitions]
-        committed = consumer.committed(wanted, timeout=10) if wanted else []
-        return {(tp.topic[len(prefix) + 1:], tp.partition): max(tp.offset, 0) for tp in committed}
-    finally:
-        consumer.close()
+    """The live projection worker's committed offsets on every source partition (0 where it committed none).
+
+    Each source is read by one group: the decision loop's for the deciding tables, Faust's for the rest.
+    """
+    out: dict[tuple[str, int], int] = {}
+    for group, chosen in ((decisions.group(prefix), [p for p in projections if decisions.deciding(p)]),
+                          (f"{prefix}-projections", [p for p in projections if not decisions.deciding(p)])):
+        if not chosen:
+            continue
+        consumer = Consumer(consumer_config(bootstrap, group))
+        try:
+            wanted = []
+            for source in sorted({s for p in chosen for s in p.sources}):
+                name = f"{prefix}.{source}"
+                meta = consumer.list_topics(name, timeout=10).topics[name]
+                wanted += [TopicPartition(name, part) for part in meta.partitions]
+            committed = consumer.committed(wanted, timeout=10) if wanted else []
+            out.update({(tp.topic[len(prefix) + 1:], tp.partition): max(tp.offset, 0) for tp in committed})
+        finally:
+            consumer.close()
+    return out
 
 
 def live_snapshot(bootstrap: str, prefix: str, projections: Sequence[Projection]) -> tuple[dict[str, LiveTable], Cut]:

@@ -26,14 +26,35 @@ def _on_signals(stop: Callable[[], None]) -> None:
 
 
 def serve_projections(settings: Settings) -> None:
+    """The projection worker: the deciding tables' plain loop in a thread, and Faust with the other tables."""
+    import threading
+
+    from novalog.projections.decisions import DecisionLoop
     from novalog.projections.worker import build_app, changelog_specs, run_worker
 
     ensure_all_topics(settings)
     ensure_topics(settings.kafka_bootstrap, changelog_specs(settings.topic_prefix, settings.partitions))
     datadir = Path(settings.state_dir) / "faust" / settings.topic_prefix
     datadir.mkdir(parents=True, exist_ok=True)
+    decisions = DecisionLoop(settings.kafka_bootstrap, settings.topic_prefix, Path(settings.state_dir) / "decisions" / settings.topic_prefix)
+    failed: list[BaseException] = []
+
+    def run_decisions() -> None:
+        try:
+            decisions.run()
+        except BaseException as exc:  # a dead loop must not leave a worker that looks alive
+            failed.append(exc)
+            log.exception("the decision loop failed; stopping the worker")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=run_decisions, name="decisions", daemon=True)
+    thread.start()
     app = build_app(settings.kafka_bootstrap, settings.topic_prefix, settings.partitions, datadir)
-    run_worker(app)
+    try:
+        run_worker(app)
+    finally:
+        decisions.stop()
+        thread.join(10)
 
 
 def serve_scheduler(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 
 from novalog.events.codec import encode
 from novalog.events.kafka import producer_config
+from novalog.projections import decisions
 from novalog.projections.registry import Projection
 from novalog.replay import ReplayResult, live_snapshot, live_table, rebuild
 
@@ -52,10 +53,10 @@ def changelog_topic(prefix: str, table: str) -> str:
 
 
 def worker_members(bootstrap: str, prefix: str) -> int:
-    """How many consumers the projection worker's group has now (0: stopped)."""
+    """How many consumers the projection worker's groups (Faust's and the decision loop's) have now (0: stopped)."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
-    future = admin.describe_consumer_groups([worker_group(prefix)])[worker_group(prefix)]
-    return len(future.result(timeout=10).members)
+    groups = [worker_group(prefix), decisions.group(prefix)]
+    return sum(len(future.result(timeout=10).members) for future in admin.describe_consumer_groups(groups).values())
 
 
 def wait_worker_stopped(bootstrap: str, prefix: str, patience: float, tell: Callable[[str], None]) -> None:
@@ -73,16 +74,18 @@ def wait_worker_stopped(bootstrap: str, prefix: str, patience: float, tell: Call
 def swap(bootstrap: str, prefix: str, projections: Sequence[Projection], result: ReplayResult) -> list[Swapped]:
     """Write the rebuilt tables over the live ones (the worker must be stopped).
 
-    The changelogs are written first and flushed: only the stopped worker
+    The Faust tables' changelogs are written first and flushed: only the stopped worker
     reads them, at its restart (Faust's recovery waits forever for offsets
     that a transaction's markers take, so they are written without one).
     Then the state topics, which every reader follows, get all the changes
-    in one transaction. Differences are taken against the state topics, so
+    in one transaction (the decision loop's tables recover from there). Differences are taken against the state topics, so
     a swap cut short is finished by running it again.
     """
     changes = {p.table: _changes(bootstrap, prefix, p, result) for p in projections}
     plain = Producer(producer_config(bootstrap, linger_ms=5))
     for projection in projections:
+        if decisions.deciding(projection):
+            continue  # the decision loop's changelog is the state topic itself
         for key, body in changes[projection.table][0]:
             plain.produce(changelog_topic(prefix, projection.table), key=key, value=body)
     if plain.flush(60):

@@ -1,9 +1,10 @@
 """The Faust shell around the pure folds: decode (or dead-letter), fold, store, publish, emit.
 
 One worker process holds every table declared in projections/registry.py
-(the host-state table reads host.events and host.heartbeats, co-partitioned by
-host name; the others one topic each), each in RocksDB and recovered from its
-changelog. Each record goes through the declaration's `step`, as it does in
+that no create waits on (catalog, identity, aggregates, tenant; one topic
+each), each in RocksDB and recovered from its changelog. The deciding tables
+(quotas, host state, instances) run in the plain loop of
+projections/decisions.py, in the same process (`novalog serve projections`). Each record goes through the declaration's `step`, as it does in
 `novalog replay`. Every new row is published on its compacted state topic,
 Avro encoded with the manifest's ids, for readers outside Faust.
 """
@@ -22,11 +23,13 @@ from novalog.events.codec import decode, encode
 from novalog.events.dead_letters import dead_letter_facts
 from novalog.events.kafka import ensure_topics
 from novalog.events.outbound import Outbound
+from novalog.projections.decisions import deciding
 from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, source_position
 
 log = logging.getLogger(__name__)
 
-TABLES = tuple(p.table for p in PROJECTIONS)
+FAUST_PROJECTIONS = tuple(p for p in PROJECTIONS if not deciding(p))
+TABLES = tuple(p.table for p in FAUST_PROJECTIONS)
 
 
 def changelog_specs(prefix: str, partitions: int) -> dict[str, tuple[int, dict[str, str]]]:
@@ -102,7 +105,7 @@ def build_app(bootstrap: str, prefix: str, partitions: int, datadir: Path) -> fa
         consume.__name__ = f"fold_{source.replace('.', '_')}"
         app.agent(topic(source), name=consume.__name__)(consume)
 
-    for projection in PROJECTIONS:
+    for projection in FAUST_PROJECTIONS:
         tbl = table(projection.table)
         for source in projection.sources:
             make_agent(source, tbl, projection)

@@ -106,23 +106,54 @@ def weigh_columns(
     """
     if len(rows) < 2:
         return [WeighedHost(host=cols.names[row], weight=0.0, parts={}) for row in rows[:count]]
-    parts: dict[str, np.ndarray] = {}  # a repeated weigher name keeps its first place and its last part, as a dict does
+    # A repeated weigher name keeps its first place and its last part, as a dict does. A part is
+    # an array over the rows, or, for a weigher that weighs nothing, its multipliers per aggregate set.
+    parts: dict[str, np.ndarray] = {}
+    zero_parts: set[str] = set()
     for weigher in weighers:
+        per_set = _zero_part_multipliers(weigher, cols, spec, options)
+        if per_set is not None:
+            parts[weigher.NAME] = per_set
+            zero_parts.add(weigher.NAME)
+            continue
+        zero_parts.discard(weigher.NAME)
         # In place on the fresh array of raw values: at 100,000 hosts, allocating is most of the cost.
         raw = _raw_values(weigher, cols, rows, spec)
         part = normalize_array(raw, weigher.minval, weigher.maxval, out=raw)
         parts[weigher.NAME] = np.multiply(part, _multipliers(weigher, cols, rows, options), out=part)
     total = np.zeros(len(rows))
-    for part in parts.values():
-        total += part
+    for name, part in parts.items():
+        if name not in zero_parts:
+            total += part
     return [
         WeighedHost(
             host=cols.names[rows[at]],
             weight=float(total[at]),
-            parts={name: float(part[at]) for name, part in parts.items()},
+            parts={
+                name: float(part[cols.agg_key[rows[at]]] * 0.0) if name in zero_parts else float(part[at])
+                for name, part in parts.items()
+            },
         )
         for at in best_first(total, count)
     ]
+
+
+def _zero_part_multipliers(
+    weigher: BaseHostWeigher, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions
+) -> np.ndarray | None:
+    """For a columnar weigher that weighs nothing for this request: its multiplier per aggregate set; else None.
+
+    Every raw value is then 0, so every normalized value is 0.0 and the part
+    is multiplier x 0.0, a zero (signed like the multiplier). Adding a zero
+    to a total that starts at +0.0 never changes it (IEEE: x + -0.0 == x and
+    +0.0 + -0.0 == +0.0), so such a part is left out of the totals and
+    computed for the few rows the ranking returns. Only when every
+    multiplier is finite: inf x 0.0 is NaN, which would change the totals.
+    """
+    if not (isinstance(weigher, VectorizedWeigher) and weigher.weighs_nothing(spec)):
+        return None
+    per_set = np.array([weigher.weight_multiplier(options, cols.hosts[row]) for row in cols.agg_rep], dtype=np.float64)
+    return per_set if np.isfinite(per_set).all() else None
 
 
 def best_first(weights: np.ndarray, count: int) -> np.ndarray:

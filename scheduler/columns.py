@@ -112,10 +112,10 @@ class HostColumns:
         self.hosts[row], self.names[row] = host, host.host
         for name in (*INT_FIELDS, *FLOAT_FIELDS, *BOOL_FIELDS):
             self.columns[name][row] = getattr(host, name)
-        # The same formula as from_hosts, on a one-row slice: the row cannot drift from a rebuild.
-        one_row = {name: column[row : row + 1] for name, column in self.columns.items()}
-        for name, value in _derived(one_row).items():
-            self.columns[name][row] = value[0]
+        # The same formula as from_hosts, on the row's numpy scalars (same dtypes, same arithmetic):
+        # the row cannot drift from a rebuild.
+        for name, value in _derived({name: self.columns[name][row] for name in (*INT_FIELDS, *FLOAT_FIELDS)}).items():
+            self.columns[name][row] = value
         old_key, new_key = int(self.agg_key[row]), self._agg_set_index(host.aggregates, row)
         self.agg_key[row] = new_key
         if new_key != old_key and self.agg_rep[old_key] == row:

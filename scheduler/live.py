@@ -72,6 +72,8 @@ class ColumnViews:
         self._index: dict[str, int] = {}
         self._checked_at: datetime | None = None
         self._stale: set[str] = set()
+        # Each row's last heartbeat (POSIX seconds, -inf if none), so a liveness check is one array operation.
+        self._beats = np.zeros(0)
 
     def current(self, in_flight: InFlight, now: datetime) -> HostColumns:
         changed = self.table.take_changed()
@@ -107,19 +109,26 @@ class ColumnViews:
         self._index = {name: i for i, name in enumerate(names)}
         views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time, self._aggregates_of(n)) for n in names]
         self.cols = HostColumns.from_hosts(views)
+        self._beats = np.fromiter((_beat(self._rows[n]) for n in names), dtype=np.float64, count=len(names))
         self._checked_at = now
 
     def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
-        view = host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time, self._aggregates_of(host))
-        self.cols.update(self._index[host], view)
+        row = self._index[host]
+        self.cols.update(row, host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time, self._aggregates_of(host)))
+        self._beats[row] = _beat(self._rows[host])
 
     def _recheck_liveness(self, now: datetime) -> None:
-        """Flip service_up where the heartbeat aged past service_down_time (or came back)."""
+        """Flip service_up where the heartbeat aged past service_down_time (or came back).
+
+        The heartbeats are a column kept with the rows (forced_down is one of
+        HostColumns'), so the check costs array operations, not a Python step per host.
+        """
         self._checked_at = now
         cols = self.cols
-        rows = [self._rows[n] for n in cols.names]
-        beats = np.array([(r.last_heartbeat_at.timestamp() if r.last_heartbeat_at else -np.inf) for r in rows])
-        forced = np.array([r.forced_down for r in rows], dtype=bool)
-        up = ((now.timestamp() - beats) <= self.service_down_time) & ~forced
+        up = ((now.timestamp() - self._beats) <= self.service_down_time) & ~cols.forced_down
         for row in np.flatnonzero(up != cols.service_up):
             cols.update(int(row), replace(cols.hosts[row], service_up=bool(up[row])))
+
+
+def _beat(row: HostState) -> float:
+    return row.last_heartbeat_at.timestamp() if row.last_heartbeat_at is not None else -np.inf

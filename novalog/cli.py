@@ -302,6 +302,15 @@ def _register_bench_replay() -> None:
 _register_bench_replay()
 
 
+def _register_bench_reads() -> None:
+    from novalog.bench_reads import bench_reads
+
+    bench.add_command(bench_reads)
+
+
+_register_bench_reads()
+
+
 def _register_bench_scheduler() -> None:
     from novalog.bench_scheduler import COMMANDS
 

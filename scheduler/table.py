@@ -9,6 +9,7 @@ worker being up: a host is alive when its agent beats, whoever folds it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -65,7 +66,7 @@ class HostTable:
 
     def _apply(self, msg: Message, record: Any) -> None:
         if isinstance(record, HostState):
-            self._rows[record.host] = record
+            self._rows[record.host] = compact(record)
             self._dirty.add(record.host)
         elif isinstance(record, AggregatesState):
             by_host: dict[str, list[Aggregate]] = {}
@@ -84,3 +85,41 @@ class HostTable:
 
     def stop(self) -> None:
         self._feed.stop()
+
+
+# Shared by every row that holds an empty one. Rows are frozen values that no
+# reader mutates (folds make new rows), so one empty list or dict can stand for all.
+EMPTY_LIST: list = []
+EMPTY_DICT: dict = {}
+_FLOATS: dict[float, float] = {}  # ratios and intervals: a handful of distinct values across a fleet
+_FLOATS_KEPT = 4096
+
+
+def compact(row: HostState) -> HostState:
+    """The same row (equal field by field), holding less memory.
+
+    Each decoded row brings its own copy of every string, float and empty
+    container: about 1.2 KB a host, most of the scheduler's memory at
+    100,000 hosts. Here repeated strings are interned (the node name is the
+    host's own string when they are equal), common floats and empty
+    containers shared.
+    """
+    changes: dict[str, Any] = {}
+    if row.hypervisor_hostname == row.host and row.hypervisor_hostname is not row.host:
+        changes["hypervisor_hostname"] = row.host
+    for name in ("hypervisor_type", "cpu_info"):
+        changes[name] = sys.intern(getattr(row, name))
+    for name in ("claims", "released", "supported_instances"):
+        if not getattr(row, name):
+            changes[name] = EMPTY_LIST
+    for name in ("rejected", "stats"):
+        if not getattr(row, name):
+            changes[name] = EMPTY_DICT
+    for name in ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio", "heartbeat_interval_s"):
+        value = getattr(row, name)
+        shared = _FLOATS.get(value)
+        if shared is None and len(_FLOATS) < _FLOATS_KEPT and value == value:  # NaN never equals a key
+            shared = _FLOATS[value] = value
+        if shared is not None:
+            changes[name] = shared
+    return replace(row, **changes)

@@ -11,6 +11,7 @@ Two views with one interface:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -111,6 +112,11 @@ class ColumnViews:
         self.cols = HostColumns.from_hosts(views)
         self._beats = np.fromiter((_beat(self._rows[n]) for n in names), dtype=np.float64, count=len(names))
         self._checked_at = now
+        # The rows and views live until the next rebuild, and they are most of the process's objects: left
+        # to the cyclic collector, each of its full sweeps walks them all, a cost that lands on whichever
+        # pass triggers it (~30% of a placement at 10,000 hosts). Frozen, it skips them; they hold no
+        # cycles, so reference counting still frees them once a later rebuild drops them.
+        gc.freeze()
 
     def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
         row = self._index[host]

@@ -9,7 +9,6 @@ processor still decides every claim, so several schedulers may run at once.
 from __future__ import annotations
 
 import random
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -17,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from novalog.events.outbound import Outbound
-from novalog.events.records import Claim, Envelope, Fault, RequestSpec, Resources, utcnow
+from novalog.events.records import Claim, Envelope, Fault, RequestSpec, Resources, derived_id, utcnow
 from novalog.events.state import HostState
 from novalog.events.types import (
     ClaimAccepted,
@@ -181,7 +180,7 @@ class Scheduler:
     def _claim(self, spec: RequestSpec, host: str, cause: Envelope) -> Claim:
         resources = Resources.of(spec.flavor)
         # Derived from the cause: a redelivered request proposes the same claim again.
-        claim_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{spec.instance_id}/{host}"))
+        claim_id = derived_id(f"{cause.event_id}/claim/{spec.instance_id}/{host}")
         return Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb, spec.flavor.id, spec.project_id)
 
     def _propose(self, spec: RequestSpec, selection: Selection, cause: Envelope, now: datetime) -> tuple[Outbound, Claim]:

@@ -76,6 +76,8 @@ class ImagePropertiesFilter(BaseHostFilter):
 
     def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
         props = spec.image_properties
+        if not props:  # the usual request: nothing to canonicalize (canonical of three Nones is three Nones)
+            return True
         return not any(canonical(tuple(props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES)))
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:

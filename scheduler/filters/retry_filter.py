@@ -27,6 +27,9 @@ class RetryFilter(VectorizedFilter, BaseHostFilter):
     NAME = "RetryFilter"
     REASON = "host already tried for this instance"
 
+    def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
+        return not spec.retry_hosts  # a first attempt has tried no host
+
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         return host.host not in spec.retry_hosts
 

@@ -55,7 +55,7 @@ def consumer_config(bootstrap: str, group: str | None, **extra: Any) -> dict[str
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
-        "fetch.wait.max.ms": 10,
+        "fetch.wait.max.ms": 500,
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "log_level": 3,

@@ -6,6 +6,7 @@ write's position (read-your-writes), so the same client's next GET sees it.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,9 @@ class ReadCache:
 
     def start(self, wait: float = 30.0) -> ReadCache:
         self._feed.start(wait)
+        # The rows read so far live as long as the process: kept out of the cycle collector, whose full
+        # passes would otherwise walk every one of them (about 0.5 s at 100,000 servers on two busy cores, in some request).
+        gc.freeze()
         return self
 
     def _apply(self, msg: Message, row: Any) -> None:

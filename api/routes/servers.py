@@ -88,9 +88,10 @@ def router(api: Api) -> APIRouter:
         return Response(server_pages.servers_body(encoded, links), media_type="application/json")
 
     @router.get("/v2.1/servers/{server_id}")
-    def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
+    def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(context)) -> Response:
         row = find_server(server_id, ctx, "os_compute_api:servers:show")
-        return {"server": views.server_detail(base_url(request), row, extended(ctx), api.version(request))}
+        # The view is JSON already: straight to the response, not through FastAPI's encoder and model check.
+        return JSONResponse({"server": views.server_detail(base_url(request), row, extended(ctx), api.version(request))})
 
     @router.post("/v2.1/servers", status_code=202)
     def create_server(request: Request, response: Response, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:

@@ -11,7 +11,9 @@ generated from that schema (events/readers.py), or, if it is not the plain
 case that reader handles, by fastavro without resolution and a constructor
 generated from the type hints (events/constructors.py); only older versions
 go through fastavro's resolution and pydantic's validation, as they always
-did. Encoding dumps a record with a generated dumper rather than pydantic.
+did. Encoding is the mirror: a writer generated from the current schema
+(events/writers.py) writes the record object, and a record it does not
+handle is dumped with a generated dumper and written by fastavro.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pydantic import TypeAdapter
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name
 from novalog.events.constructors import constructor, dumper
 from novalog.events.readers import reader
+from novalog.events.writers import writer
 from novalog.events.state import STATE_TYPES
 from novalog.events.types import EVENT_TYPES
 
@@ -112,6 +115,7 @@ class Codec:
             raise RuntimeError(f"records without a schema in the manifest: {sorted(missing)}")
         self._readings = {schema_id: self._reading(schema_id, name, schema) for schema_id, (name, schema) in writers.items()}
         self._dumpers = {cls: (self._current[full_name(cls)], dumper(cls)) for cls in RECORD_TYPES}
+        self._writers = {cls: _writer_or_none(self._current[full_name(cls)][1], self._all_classes) for cls in RECORD_TYPES}
 
     def _reading(self, schema_id: int, name: str, writer: Any) -> _Reading:
         current_id, current = self._current[name]
@@ -128,6 +132,15 @@ class Codec:
     def encode(self, record: Any) -> bytes:
         """Framed Avro bytes of a record; unknown or missing fields raise ValueError."""
         (schema_id, schema), dump = self._dumpers[type(record)]
+        fast = self._writers[type(record)]
+        if fast is not None:
+            out = bytearray(HEADER.pack(0, schema_id))
+            try:
+                fast(record, out)
+            except Exception:  # noqa: BLE001 - not the plain case: fastavro writes it, or says why it cannot
+                pass
+            else:
+                return bytes(out)
         buf = io.BytesIO()
         buf.write(HEADER.pack(0, schema_id))
         fastavro.schemaless_writer(buf, schema, dump(record), strict=True)
@@ -161,6 +174,14 @@ class Codec:
             return reading.build(raw)
         except Exception as exc:
             raise DecodeError(f"{reading.name}: {exc}") from exc
+
+
+def _writer_or_none(schema: Any, classes: dict[str, type]) -> Callable[[Any, bytearray], None] | None:
+    """The generated writer of a schema, or None where its shapes are beyond the generator (fastavro alone then)."""
+    try:
+        return writer(schema, classes)
+    except TypeError:
+        return None
 
 
 @cache

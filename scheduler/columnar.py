@@ -13,6 +13,7 @@ shrinking list, so a vectorized filter costs one array op per column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -121,10 +122,13 @@ def weigh_columns(
         raw = _raw_values(weigher, cols, rows, spec)
         part = normalize_array(raw, weigher.minval, weigher.maxval, out=raw)
         parts[weigher.NAME] = np.multiply(part, _multipliers(weigher, cols, rows, options), out=part)
-    total = np.zeros(len(rows))
+    total = None
     for name, part in parts.items():
         if name not in zero_parts:
-            total += part
+            # The first part plus +0.0, as the scalar sum starts from 0.0 (it turns a -0.0 into +0.0).
+            total = np.add(part, 0.0) if total is None else np.add(total, part, out=total)
+    if total is None:
+        total = np.zeros(len(rows))
     return [
         WeighedHost(
             host=cols.names[rows[at]],
@@ -140,7 +144,7 @@ def weigh_columns(
 
 def _zero_part_multipliers(
     weigher: BaseHostWeigher, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions
-) -> np.ndarray | None:
+) -> list[float] | None:
     """For a columnar weigher that weighs nothing for this request: its multiplier per aggregate set; else None.
 
     Every raw value is then 0, so every normalized value is 0.0 and the part
@@ -152,8 +156,9 @@ def _zero_part_multipliers(
     """
     if not (isinstance(weigher, VectorizedWeigher) and weigher.weighs_nothing(spec)):
         return None
-    per_set = np.array([weigher.weight_multiplier(options, cols.hosts[row]) for row in cols.agg_rep], dtype=np.float64)
-    return per_set if np.isfinite(per_set).all() else None
+    # A handful of floats: plain Python is cheaper than numpy here, and float x 0.0 is the same IEEE product.
+    per_set = [float(weigher.weight_multiplier(options, cols.hosts[row])) for row in cols.agg_rep]
+    return per_set if all(map(math.isfinite, per_set)) else None
 
 
 def best_first(weights: np.ndarray, count: int) -> np.ndarray:

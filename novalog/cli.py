@@ -12,8 +12,6 @@ import click
 
 from novalog.settings import Settings, get_settings
 
-UNLIMITED_QUOTA = {"instances": -1, "cores": -1, "ram": -1}  # a benchmark boots hundreds of servers in one project
-
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -111,58 +109,6 @@ def kafka_stop() -> None:
 @main.group()
 def bench() -> None:
     """Benchmarks that print their figures."""
-
-
-@bench.command("boot")
-@click.option("--count", default=100, show_default=True)
-@click.option("--concurrency", default=10, show_default=True)
-@click.option("--hosts", "host_count", default=3, show_default=True, help="simulated hosts of the fresh bench stack")
-def bench_boot(count: int, concurrency: int, host_count: int) -> None:
-    """Boot COUNT servers through the API on a fresh local stack; print POST-to-ACTIVE p50/p99 and throughput."""
-    import platform
-    import tempfile
-    import uuid
-
-    from novalog.bench import boot_benchmark
-    from novalog.boot_hops import hops, read_stages
-    from novalog.services import ensure_all_topics
-    from novalog.stack import LocalStack
-
-    settings = get_settings()
-    broker = _ensure_local_broker(settings)
-    work = Path(tempfile.mkdtemp(prefix="novalog-bench-"))
-    hosts_file = work / "hosts.toml"
-    per_host_vcpus = max(4, count // host_count + 1)
-    hosts_file.write_text("".join(
-        f'[[hosts]]\nname = "bench{i}"\nvcpus = {per_host_vcpus}\nmemory_mb = {per_host_vcpus * 128}\ndisk_gb = {per_host_vcpus * 2}\n\n'
-        for i in range(host_count)
-    ))
-    bench_settings = settings.model_copy(
-        update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}", "hosts_file": hosts_file, "state_dir": work, "auth_strategy": "noauth2",
-                "quota_defaults": UNLIMITED_QUOTA}
-    )
-    ensure_all_topics(bench_settings)
-    stack = LocalStack(bench_settings)
-    try:
-        stack.start_all([f"bench{i}" for i in range(host_count)])
-        stack.wait_api(90)
-        stack.wait_hosts_up(host_count)
-        r = boot_benchmark(stack.api_url, count, concurrency)
-        breakdown = hops(read_stages(bench_settings.kafka_bootstrap, bench_settings.topic_prefix).at, r["ids"])
-    finally:
-        stack.stop_all()
-        if broker is not None:
-            broker.stop()
-    click.echo(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    click.echo(
-        f"boot {r['servers']} servers ({concurrency} concurrent POSTs, {host_count} test-driver hosts): "
-        f"{r['active']} ACTIVE, {r['error']} ERROR, {r['unsettled']} unsettled"
-    )
-    click.echo(f"POST-to-ACTIVE latency: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
-    click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
-    click.echo("per hop, from the log (each record's append time):")
-    for hop in breakdown:
-        click.echo(f"  {hop.name:<42} p50 {hop.p50_ms:6.1f} ms, p99 {hop.p99_ms:6.1f} ms  ({hop.count} servers)")
 
 
 def _ensure_local_broker(settings: Settings):
@@ -291,6 +237,15 @@ def _register_history() -> None:
 
 
 _register_history()
+
+
+def _register_bench_boot() -> None:
+    from novalog.bench_boot import bench_boot
+
+    bench.add_command(bench_boot)
+
+
+_register_bench_boot()
 
 
 def _register_bench_replay() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -125,5 +126,32 @@ def test_projection_worker_killed_mid_run_recovers(stack: RunningStack) -> None:
     for sid in ids:
         client.delete(sid)
     wait_until(lambda: sum(h["running_vms"] for h in client.hypervisors()) == len(active) - len(ids), 30, "claims released")
+    assert_replay_identical(stack)
+    assert_log_holds(stack)
+
+
+def test_decision_store_lost_is_rebuilt_from_the_state_topics(stack: RunningStack) -> None:
+    """The deciding tables' store is a copy of their state topics: wiped, the worker reads them back and claims still count.
+
+    A host row folded without the rows from before the wipe would hold only
+    the new claims: the hypervisors would show fewer running servers than
+    there are, and replay would differ from the live tables.
+    """
+    client = stack.client
+    first = [client.boot(f"before-wipe-{i}", SMALL_FLAVOR["id"]) for i in range(3)]
+    assert {s["status"] for s in client.wait_settled(first, 60).values()} == {"ACTIVE"}
+    stack.stack.stop("projections")
+    store = stack.settings.state_dir / "decisions" / stack.settings.topic_prefix
+    assert store.is_dir(), f"no decision store at {store}"
+    shutil.rmtree(store)
+    stack.stack.start("projections", "projections")
+
+    later = [client.boot(f"after-wipe-{i}", SMALL_FLAVOR["id"]) for i in range(3)]
+    settled = client.wait_settled(later, 90)
+    assert {s["status"] for s in settled.values()} == {"ACTIVE"}, stack.logs()
+    wait_until(lambda: sum(h["running_vms"] for h in client.hypervisors()) == len(first) + len(later), 20,
+               "every claim, from before the wipe and after, on the hosts")
+    for sid in first + later:
+        client.delete(sid)
     assert_replay_identical(stack)
     assert_log_holds(stack)

@@ -64,9 +64,11 @@ class HostColumns:
             for name in names:
                 self.columns[name] = np.fromiter(map(attrgetter(name), self.hosts), dtype=dtype, count=n)
         self.columns.update(_derived(self.columns))
-        self._rows_by_name: dict[str, list[int]] = {}
+        # A name's row, or its rows (ascending) when several share it: a list per host would cost
+        # ~120 bytes a host (12 MB at 100,000) for the rare repeated name.
+        self._rows_by_name: dict[str, int | list[int]] = {}
         for row, name in enumerate(self.names):
-            self._rows_by_name.setdefault(name, []).append(row)
+            self._add_name(name, row)
         self.agg_sets, self.agg_rep = [], []
         self._agg_index: dict[AggregateSetKey, int] = {}
         # Hosts built from one aggregates tuple share it: key each object once.
@@ -97,18 +99,38 @@ class HostColumns:
 
     def rows_named(self, names: Iterable[str]) -> np.ndarray:
         """The rows (ascending) of the hosts with any of these names; unknown names are skipped."""
-        rows = sorted(row for name in set(names) for row in self._rows_by_name.get(name, ()))
+        rows = sorted(row for name in set(names) for row in self._rows_of(name))
         return np.array(rows, dtype=np.intp)
+
+    def row_of(self, name: str) -> int | None:
+        """The (first) row of the host with this name, or None."""
+        rows = self._rows_by_name.get(name)
+        return rows[0] if isinstance(rows, list) else rows
+
+    def _rows_of(self, name: str) -> list[int]:
+        rows = self._rows_by_name.get(name)
+        return [] if rows is None else rows if isinstance(rows, list) else [rows]
+
+    def _add_name(self, name: str, row: int) -> None:
+        rows = self._rows_by_name.get(name)
+        if rows is None:
+            self._rows_by_name[name] = row
+        else:
+            self._rows_by_name[name] = sorted([*(rows if isinstance(rows, list) else [rows]), row])
+
+    def _drop_name(self, name: str, row: int) -> None:
+        rest = [r for r in self._rows_of(name) if r != row]
+        if not rest:
+            del self._rows_by_name[name]
+        else:
+            self._rows_by_name[name] = rest if len(rest) > 1 else rest[0]
 
     def update(self, row: int, host: SchedHost) -> None:
         """Put a newer view of one host in `row` (its table row changed); every column follows."""
         old = self.hosts[row]
         if old.host != host.host:
-            self._rows_by_name[old.host].remove(row)
-            if not self._rows_by_name[old.host]:
-                del self._rows_by_name[old.host]
-            self._rows_by_name.setdefault(host.host, []).append(row)
-            self._rows_by_name[host.host].sort()
+            self._drop_name(old.host, row)
+            self._add_name(host.host, row)
         self.hosts[row], self.names[row] = host, host.host
         for name in (*INT_FIELDS, *FLOAT_FIELDS, *BOOL_FIELDS):
             self.columns[name][row] = getattr(host, name)

@@ -70,7 +70,6 @@ class ColumnViews:
         self.liveness_every = liveness_every
         self.cols: HostColumns | None = None
         self._rows: dict[str, HostState] = {}
-        self._index: dict[str, int] = {}
         self._checked_at: datetime | None = None
         self._stale: set[str] = set()
         # Each row's last heartbeat (POSIX seconds, -inf if none), so a liveness check is one array operation.
@@ -80,7 +79,7 @@ class ColumnViews:
         changed = self.table.take_changed()
         for row in changed:
             self._rows[row.host] = row
-        if self.cols is None or any(row.host not in self._index for row in changed):
+        if self.cols is None or any(self.cols.row_of(row.host) is None for row in changed):
             self._rebuild(in_flight, now)
         else:
             for host in {row.host for row in changed} | self._stale:
@@ -98,16 +97,15 @@ class ColumnViews:
         return aggregates_of(host) if aggregates_of else ()
 
     def claimed(self, host: str, claim: Claim) -> None:
-        if self.cols is not None and host in self._index:
-            resources = Resources(claim.vcpus, claim.memory_mb, claim.disk_gb)
-            self.cols.consume(self._index[host], resources, claim.claim_id, claim)
+        row = None if self.cols is None else self.cols.row_of(host)
+        if row is not None:
+            self.cols.consume(row, Resources(claim.vcpus, claim.memory_mb, claim.disk_gb), claim.claim_id, claim)
 
     def forget(self, host: str, claim: Claim) -> None:
         self._stale.add(host)
 
     def _rebuild(self, in_flight: InFlight, now: datetime) -> None:
         names = sorted(self._rows)
-        self._index = {name: i for i, name in enumerate(names)}
         views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time, self._aggregates_of(n)) for n in names]
         self.cols = HostColumns.from_hosts(views)
         self._beats = np.fromiter((_beat(self._rows[n]) for n in names), dtype=np.float64, count=len(names))
@@ -119,7 +117,7 @@ class ColumnViews:
         gc.freeze()
 
     def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
-        row = self._index[host]
+        row = self.cols.row_of(host)
         self.cols.update(row, host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time, self._aggregates_of(host)))
         self._beats[row] = _beat(self._rows[host])
 

@@ -28,14 +28,14 @@ Apply = Callable[[Message, Any], None]
 class TopicFeed:
     """Applies every record of the topics, from the beginning, to `apply` (under the feed's lock)."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], apply: Apply, name: str) -> None:
+    def __init__(self, bootstrap: str, topics: Sequence[str], apply: Apply, name: str, **consumer_extra: Any) -> None:
         self.topics = list(topics)
         self.name = name
         self._apply = apply
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self.caught_up = threading.Event()
-        self._consumer = Consumer(consumer_config(bootstrap, f"novalog-{name}-{uuid.uuid4()}"))
+        self._consumer = Consumer(consumer_config(bootstrap, f"novalog-{name}-{uuid.uuid4()}", **consumer_extra))
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     @property

@@ -59,8 +59,9 @@ def run_filters(
             break
         if index > 0 and host_filter.run_filter_once_per_request:
             continue
-        alive = passing(host_filter, cols, alive, spec, options)
-        left = int(np.count_nonzero(alive))
+        survivors = passing(host_filter, cols, alive, spec, options)
+        if survivors is not alive:  # a filter the request alone passed leaves the very array, and the count
+            alive, left = survivors, int(np.count_nonzero(survivors))
         counts.append(FilterCount(name=host_filter.NAME, hosts_after=left))
     return np.flatnonzero(alive), counts
 

@@ -94,8 +94,14 @@ class HostTable:
 # reader mutates (folds make new rows), so one empty list or dict can stand for all.
 EMPTY_LIST: list = []
 EMPTY_DICT: dict = {}
-_FLOATS: dict[float, float] = {}  # ratios and intervals: a handful of distinct values across a fleet
-_FLOATS_KEPT = 4096
+# Sizes, versions, ratios and intervals: a handful of distinct values across a fleet (a Python int
+# above 256 or a float is an object of its own, 24-32 bytes, in every row that holds it).
+SHARED_NUMBERS = (
+    "vcpus", "memory_mb", "disk_gb", "hypervisor_version", "reserved_vcpus", "reserved_memory_mb", "reserved_disk_gb",
+    "cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio", "heartbeat_interval_s",
+)  # fmt: skip
+_NUMBERS: dict[tuple[type, float], float] = {}
+_NUMBERS_KEPT = 4096
 
 
 def compact(row: HostState) -> HostState:
@@ -118,11 +124,11 @@ def compact(row: HostState) -> HostState:
     for name in ("rejected", "stats"):
         if not getattr(row, name):
             changes[name] = EMPTY_DICT
-    for name in ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio", "heartbeat_interval_s"):
+    for name in SHARED_NUMBERS:
         value = getattr(row, name)
-        shared = _FLOATS.get(value)
-        if shared is None and len(_FLOATS) < _FLOATS_KEPT and value == value:  # NaN never equals a key
-            shared = _FLOATS[value] = value
+        shared = _NUMBERS.get((type(value), value))
+        if shared is None and len(_NUMBERS) < _NUMBERS_KEPT and value == value:  # NaN never equals a key
+            shared = _NUMBERS[(type(value), value)] = value
         if shared is not None:
             changes[name] = shared
     return replace(row, **changes)

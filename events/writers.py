@@ -50,6 +50,13 @@ def long_bytes(n: int) -> bytes:
 
 
 SMALL = [bytes([z]) for z in range(0x80)]
+# The bytes of 0..63 (zigzag 2n, one byte): most lengths, counts and small numbers, without a call.
+LOW = [bytes([2 * n]) for n in range(64)]
+
+
+def _long(expr: str) -> str:
+    """Source writing the long `expr` evaluates to (evaluated twice: a name or len() only)."""
+    return f"LOW[{expr}] if 0 <= {expr} < 64 else long_bytes({expr})"
 
 
 def millis(value: datetime) -> int:
@@ -94,11 +101,11 @@ class _Source:
                 lines.append(f"{ind}{v} = {src}.{field['name']}")
                 self.value(field["type"], v, lines, ind)
         elif kind in ("long", "int"):
-            lines += [f"{ind}if type({src}) is not int: raise Unwritten('long')", f"{ind}w(long_bytes({src}))"]
+            lines += [f"{ind}if type({src}) is not int: raise Unwritten('long')", f"{ind}w({_long(src)})"]
         elif kind == "string":
             e = self.var()
             lines += [f"{ind}if type({src}) is not str: raise Unwritten('string')", f"{ind}{e} = {src}.encode()",
-                      f"{ind}w(long_bytes(len({e})))", f"{ind}w({e})"]
+                      f"{ind}w({_long(f'len({e})')})", f"{ind}w({e})"]
         elif kind == "double":
             lines += [f"{ind}if type({src}) is not float: raise Unwritten('double')", f"{ind}w(DOUBLE({src}))"]
         elif kind == "boolean":
@@ -124,7 +131,7 @@ class _Source:
         else:
             lines.append(f"{ind}if type({src}) is not dict: raise Unwritten('map')")
             header = f"{ind}for {key}, {item} in {src}.items():"
-        lines += [f"{ind}if {src}:", f"{ind}    w(long_bytes(len({src})))", f"{ind}    {header.strip()}"]
+        lines += [f"{ind}if {src}:", f"{ind}    w({_long(f'len({src})')})", f"{ind}    {header.strip()}"]
         inner = ind + "        "
         if schema["type"] == "map":
             self.value("string", key, lines, inner)
@@ -140,7 +147,7 @@ def writer(schema: Any, classes: dict[str, type]) -> Callable[[Any, bytearray], 
     source = _Source(schema.get("__named_schemas", {}), classes)
     lines = ["def write(r, out):", "    w = out.extend"]
     source.value(schema, "r", lines, "    ")
-    scope: dict[str, Any] = {"datetime": datetime, "DOUBLE": DOUBLE, "Unwritten": Unwritten, "long_bytes": long_bytes, "millis": millis}
+    scope: dict[str, Any] = {"datetime": datetime, "DOUBLE": DOUBLE, "Unwritten": Unwritten, "long_bytes": long_bytes, "millis": millis, "LOW": LOW}
     scope.update(source.used)
     exec(compile("\n".join(lines), f"<novalog writer {schema['name']}>", "exec"), scope)  # noqa: S102 - our own generated source
     return scope["write"]

@@ -186,6 +186,7 @@ class DecisionLoop:
         msgs = poll_batch(self.consumer, 500, timeout)
         batch: dict[tuple[str, bytes], Any] = {}  # rows decided in this batch, decoded, overlaying the store
         encoded: dict[tuple[str, bytes], bytes] = {}
+        ends: dict[tuple[str, int], int] = {}  # per source partition, the offset after the batch's last record
         appends: list[tuple[Future[Position], str | None]] = []  # with the state topic a row went to
         handled = 0
         for msg in msgs:
@@ -194,6 +195,7 @@ class DecisionLoop:
                     log.warning("decisions: consumer error %s", msg.error())
                 continue
             handled += 1
+            ends[(msg.topic(), msg.partition())] = msg.offset() + 1
             appends.extend(self._fold(msg, batch, encoded))
         if not handled:
             return 0
@@ -204,8 +206,11 @@ class DecisionLoop:
                 at = (position.topic, position.partition)
                 read_to[at] = max(read_to.get(at, 0), position.offset + 1)
         self.store.write(encoded, read_to)
-        # Asynchronous: everything the batch caused is acknowledged already; a commit lost in a crash only redelivers.
-        self.consumer.commit(asynchronous=True)
+        # Asynchronous, with the batch's own offsets: everything the batch caused is acknowledged already,
+        # and a commit lost in a crash only redelivers. Without explicit offsets, librdkafka commits the
+        # offsets stored when it gets to the request, which may already count the next batch's records
+        # (polled meanwhile, their effects not yet appended): a kill then would lose them.
+        self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=True)
         return handled
 
     def _fold(self, msg: Message, batch: dict, encoded: dict) -> list[tuple[Future[Position], str | None]]:

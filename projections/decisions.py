@@ -8,9 +8,10 @@ So these three tables run here, and the Faust worker keeps the others.
 Both run the declarations of projections/registry.py through the same
 `Projection.step`, so replay and the live tables still run one code.
 
-    source partition p ──poll a batch──▶ step every record ──▶ state rows + outputs + dead letters
-    (quota.events, host.events,          (rows of the batch        appended, all acknowledged
-     host.heartbeats, instance.events)    overlay the store)         │
+    source partition p ──poll a batch──▶ step every record ──▶ outputs, dead letters, and each
+    (quota.events, host.events,          (rows of the batch        changed row once, as the batch
+     host.heartbeats, instance.events)    overlay the store)       left it: appended, all acknowledged
+                                                                     │
                                                                      ▼
                                            rocksdict: rows + how far the state topic is read
                                                                      │
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 # The tables a create waits on, in the order a create meets them.
 DECIDING_TABLES = ("quotas", "host_state", "instances")
 CATCH_UP_PATIENCE_S = 60.0
+ROWS_KEPT_DECODED = 20_000
 
 
 def group(prefix: str) -> str:
@@ -120,6 +122,7 @@ class DecisionLoop:
         self.consumer = Consumer(consumer_config(bootstrap, group(prefix), **{"partition.assignment.strategy": "range"}))
         self._reader = Consumer(consumer_config(bootstrap, None))
         self._known_agent_topics: set[str] = set()
+        self._rows: dict[tuple[str, bytes], Any] = {}  # decoded rows, as the store holds them
         self.stopping = threading.Event()
         self.ready = threading.Event()
 
@@ -127,6 +130,7 @@ class DecisionLoop:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Bring the store's rows of each assigned partition up to its state topic's end, then fold."""
+        self._rows.clear()  # rows read back from a state topic replace what was kept decoded
         done: set[tuple[str, int]] = set()
         for tp in partitions:
             projection = self.by_source[tp.topic]
@@ -187,6 +191,7 @@ class DecisionLoop:
         batch: dict[tuple[str, bytes], Any] = {}  # rows decided in this batch, decoded, overlaying the store
         encoded: dict[tuple[str, bytes], bytes] = {}
         ends: dict[tuple[str, int], int] = {}  # per source partition, the offset after the batch's last record
+        made_by: dict[tuple[str, bytes], tuple[str, bytes]] = {}  # changed rows: their state topic, and the last record that changed them
         appends: list[tuple[Future[Position], str | None]] = []  # with the state topic a row went to
         handled = 0
         for msg in msgs:
@@ -196,9 +201,15 @@ class DecisionLoop:
                 continue
             handled += 1
             ends[(msg.topic(), msg.partition())] = msg.offset() + 1
-            appends.extend(self._fold(msg, batch, encoded))
+            appends.extend(self._fold(msg, batch, made_by))
         if not handled:
             return 0
+        # Each changed row once per batch, as the batch left it: a row that several records of the
+        # batch changed (a busy project's quota row, say) is encoded and published once, naming the
+        # last of them; on a compacted state topic the versions in between would only be overwritten.
+        for slot, (state_topic, header) in made_by.items():
+            encoded[slot] = encode(batch[slot])
+            appends.append((self.log.send_raw(state_topic, slot[1], encoded[slot], [(SOURCE_HEADER, header)]), state_topic))
         read_to: dict[tuple[str, int], int] = {}
         for future, state_topic in appends:
             position = future.result(30)
@@ -206,6 +217,8 @@ class DecisionLoop:
                 at = (position.topic, position.partition)
                 read_to[at] = max(read_to.get(at, 0), position.offset + 1)
         self.store.write(encoded, read_to)
+        for slot, row in batch.items():
+            self._keep(slot, row)
         # Asynchronous, with the batch's own offsets: everything the batch caused is acknowledged already,
         # and a commit lost in a crash only redelivers. Without explicit offsets, librdkafka commits the
         # offsets stored when it gets to the request, which may already count the next batch's records
@@ -213,7 +226,7 @@ class DecisionLoop:
         self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in ends.items()], asynchronous=True)
         return handled
 
-    def _fold(self, msg: Message, batch: dict, encoded: dict) -> list[tuple[Future[Position], str | None]]:
+    def _fold(self, msg: Message, batch: dict, made_by: dict) -> list[tuple[Future[Position], str | None]]:
         projection = self.by_source[msg.topic()]
         key, slot = msg.key(), (projection.table, msg.key())
         logical = msg.topic()[len(self.prefix) + 1:]
@@ -226,19 +239,28 @@ class DecisionLoop:
             return [(self.log.send_raw(dead_letter(msg.topic()), key, msg.value(), headers), None)]
         appends = []
         if new is not None:
-            row = encode(new)
-            batch[slot], encoded[slot] = new, row
-            state_topic = f"{self.prefix}.{projection.state_topic}"
-            headers = [(SOURCE_HEADER, source_position(logical, msg.partition(), msg.offset()))]
-            appends.append((self.log.send_raw(state_topic, key, row, headers), state_topic))
+            batch[slot] = new
+            made_by[slot] = (f"{self.prefix}.{projection.state_topic}", source_position(logical, msg.partition(), msg.offset()))
         for out in outs:
             self._ensure_agent_topic(out.topic)
             appends.append((self.log.send(out), None))
         return appends
 
     def _stored(self, slot: tuple[str, bytes]) -> Any:
-        value = self.store.row(*slot)
-        return None if value is None else decode(value)
+        row = self._rows.get(slot)
+        if row is None:
+            value = self.store.row(*slot)
+            if value is None:
+                return None
+            row = self._keep(slot, decode(value))
+        return row
+
+    def _keep(self, slot: tuple[str, bytes], row: Any) -> Any:
+        """Rows stay decoded between batches (a busy project's quota row costs milliseconds to decode)."""
+        if len(self._rows) >= ROWS_KEPT_DECODED and slot not in self._rows:
+            self._rows.clear()
+        self._rows[slot] = row
+        return row
 
     def _ensure_agent_topic(self, logical: str) -> None:
         if logical.startswith(f"{topics.AGENT_COMMANDS}.") and logical not in self._known_agent_topics:

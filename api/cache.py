@@ -7,14 +7,62 @@ write's position (read-your-writes), so the same client's next GET sees it.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from confluent_kafka import Message
 
 from novalog.api.server_index import ServerIndex
 from novalog.events import topics
+from novalog.events.codec import decode
 from novalog.events.feed import TopicFeed
+from novalog.projections.registry import SOURCE_HEADER, parse_source_position
+
+
+class LazyRows(Mapping[str, Any]):
+    """A table kept as the bytes its state topic carries, each row decoded when first read (once per version).
+
+    For rows that are large and change often while few readers look at them:
+    a project's quota row holds every instance it counts and changes with
+    each create, while the API reads it only to answer that create (and
+    GET limits). `reached` tells from the row's source header alone whether
+    the row has folded a given record, without decoding it.
+    """
+
+    def __init__(self) -> None:
+        self._raw: dict[str, tuple[bytes, tuple[str, int, int] | None]] = {}
+        self._decoded: dict[str, tuple[bytes, Any]] = {}
+
+    def put(self, key: str, raw: bytes, source: tuple[str, int, int] | None) -> None:
+        self._raw[key] = (raw, source)
+
+    def drop(self, key: str) -> None:
+        self._raw.pop(key, None)
+        self._decoded.pop(key, None)
+
+    def reached(self, key: str, topic: str, partition: int, offset: int) -> bool:
+        """True once the row has folded the record at topic[partition]@offset (or one after it)."""
+        held = self._raw.get(key)
+        source = held[1] if held is not None else None
+        return source is not None and source[0] == topic and source[1] == partition and source[2] >= offset
+
+    def __getitem__(self, key: str) -> Any:
+        raw = self._raw[key][0]
+        memo = self._decoded.get(key)
+        if memo is not None and memo[0] is raw:
+            return memo[1]
+        row = decode(raw)
+        self._decoded[key] = (raw, row)  # tied to these bytes: a newer version put meanwhile is decoded afresh
+        return row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 class ReadCache:
@@ -27,7 +75,7 @@ class ReadCache:
         self.catalog: dict[str, Any] = {}
         self.hosts: dict[str, Any] = {}
         self.identity: dict[str, Any] = {}
-        self.quotas: dict[str, Any] = {}
+        self.quotas = LazyRows()
         self.aggregates: dict[str, Any] = {}
         # Key pairs (`keypair:<user>:<name>`) and server groups (`server_group:<id>`).
         self.tenant: dict[str, Any] = {}
@@ -41,7 +89,8 @@ class ReadCache:
             f"{prefix}.{topics.STATE_TENANT}": self.tenant,
         }
         self._instances_topic = f"{prefix}.{topics.STATE_INSTANCES}"
-        self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache")
+        self._quotas_topic = f"{prefix}.{topics.STATE_QUOTAS}"
+        self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache", raw_topics=[self._quotas_topic])
 
     @property
     def lock(self) -> Any:
@@ -56,8 +105,15 @@ class ReadCache:
         return self
 
     def _apply(self, msg: Message, row: Any) -> None:
-        table = self._tables[msg.topic()]
         key = msg.key().decode()
+        if msg.topic() == self._quotas_topic:
+            if row is None:
+                self.quotas.drop(key)
+            else:
+                source = dict(msg.headers() or ()).get(SOURCE_HEADER)
+                self.quotas.put(key, row, parse_source_position(source) if source else None)
+            return
+        table = self._tables[msg.topic()]
         if row is None:
             old = table.pop(key, None)
             if old is not None and msg.topic() == self._instances_topic:

@@ -28,6 +28,8 @@ DECISION_WAIT = 15.0
 
 
 class Appender(Protocol):
+    prefix: str  # of the topics it appends to
+
     def append(self, outs: Sequence[Outbound], timeout: float = 30.0) -> list[Any]: ...
 
 
@@ -37,7 +39,7 @@ class Cache(Protocol):
     lock: Any  # held while rows are applied
     catalog: dict[str, Any]
     hosts: dict[str, Any]
-    quotas: dict[str, Any]
+    quotas: Any  # cache.LazyRows: rows decoded when read, `reached` from their source headers
     aggregates: dict[str, Any]
 
     def wait_until(self, predicate: Any, timeout: float) -> bool: ...
@@ -101,18 +103,27 @@ class Api:
         self.authorize(rule, ctx, row.project_id, row.user_id)
         return row
 
-    def quota_decision(self, project_id: str, decision_id: str) -> str | None:
+    def quota_decision(self, project_id: str, decision_id: str, asked_at: Any = None) -> str | None:
         """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message.
 
         A decision, unlike a row to show, must be known before answering:
         waited for up to DECISION_WAIT (or write_wait, if longer), then 503;
         the request is in the log all the same and takes effect when the writer is back.
+        `asked_at`, the request's position in the log, lets the wait read the
+        rows' source headers instead of decoding each new version of the row.
         """
         backend = self.backend
-        seen = lambda: decision_id in getattr(backend.cache.quotas.get(project_id), "decisions", {})  # noqa: E731
-        if not backend.cache.wait_until(seen, max(DECISION_WAIT, backend.write_wait)):
+        rows = backend.cache.quotas
+        decided = lambda: decision_id in getattr(rows.get(project_id), "decisions", {})  # noqa: E731
+        seen = decided
+        if asked_at is not None and getattr(backend.log, "prefix", None) is not None:
+            # The row that folded the request, told by its source header: no row is decoded while waiting.
+            topic = asked_at.topic.removeprefix(f"{backend.log.prefix}.")
+            seen = lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset)  # noqa: E731
+        wait = max(DECISION_WAIT, backend.write_wait)
+        if not backend.cache.wait_until(seen, wait) or not backend.cache.wait_until(decided, wait):
             raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
-        return backend.cache.quotas[project_id].decisions[decision_id]
+        return rows[project_id].decisions[decision_id]
 
     def context(self, request: Request) -> RequestContext:
         token, request_id = request.headers.get("x-auth-token"), request.state.request_id

@@ -28,8 +28,11 @@ Apply = Callable[[Message, Any], None]
 class TopicFeed:
     """Applies every record of the topics, from the beginning, to `apply` (under the feed's lock)."""
 
-    def __init__(self, bootstrap: str, topics: Sequence[str], apply: Apply, name: str, **consumer_extra: Any) -> None:
+    def __init__(self, bootstrap: str, topics: Sequence[str], apply: Apply, name: str, raw_topics: Sequence[str] = (),
+                 **consumer_extra: Any) -> None:
         self.topics = list(topics)
+        # Records of these topics reach `apply` as their bytes: the reader decodes them when, and if, it needs to.
+        self.raw_topics = frozenset(raw_topics)
         self.name = name
         self._apply = apply
         self._changed = threading.Condition()
@@ -104,6 +107,9 @@ class TopicFeed:
     def _deliver(self, msg: Message) -> None:
         if msg.value() is None:
             self._apply(msg, None)  # a tombstone: the key is gone
+            return
+        if msg.topic() in self.raw_topics:
+            self._apply(msg, msg.value())
             return
         try:
             record = decode(msg.value())

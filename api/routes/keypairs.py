@@ -48,8 +48,8 @@ def router(api: Api) -> APIRouter:
         private, out = tenant_commands.create_keypair(ctx, wanted)
         # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
         asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
-        backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id)
+        (asked_at,) = backend.log.append([asked])
+        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at)
         if refusal:
             raise Forbidden(refusal)
         await_write(lambda: isinstance(r := backend.cache.tenant.get(key), KeypairState) and not r.deleted, key)

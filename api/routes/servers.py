@@ -149,8 +149,8 @@ def router(api: Api) -> APIRouter:
         # The project's quota processor decides how many may be built (and emits their builds).
         asked = commands.request_servers(ctx, [o.record for o in outs], min_count, backend.quota_defaults)
         reservation_id = asked.record.reservation_id
-        backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, reservation_id)
+        (asked_at,) = backend.log.append([asked])
+        refusal = api.quota_decision(ctx.project_id, reservation_id, asked_at)
         if refusal:
             raise Forbidden(refusal)
         accepted = backend.cache.quotas[ctx.project_id].accepted.get(reservation_id, [])

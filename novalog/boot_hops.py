@@ -2,7 +2,9 @@
 
     request accepted ─▶ quota decided ─▶ build requested ─▶ placement proposed ─▶ claim decided
     (ServersRequested)  (state.quotas     (InstanceBuild-    (PlacementProposed)    (ClaimAccepted)
-                         shows it)         Requested)
+                         shows it, or      Requested)
+                         the build it
+                         let through)
       ─▶ spawn ordered ─▶ hypervisor started ─▶ instance ACTIVE
          (InstanceSpawn-   (InstanceSpawned)     (state.instances shows
           Ordered)                               vm_state active)
@@ -80,6 +82,8 @@ class StageTimes:
                     for iid in self._reservations.get(reservation, ()):
                         self._mark(iid, "quota decided", ms)
             case InstanceBuildRequested():
+                # The quota writer appends the builds it lets through in the batch that decides, and its row after them.
+                self._mark(record.instance_id, "quota decided", ms)
                 self._mark(record.instance_id, "build requested", ms)
             case PlacementProposed():
                 self._mark(record.instance_id, "placement proposed", ms)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from fastapi import Request
 
@@ -43,6 +43,13 @@ class Cache(Protocol):
     aggregates: dict[str, Any]
 
     def wait_until(self, predicate: Any, timeout: float) -> bool: ...
+
+
+class QuotaAnswer(NamedTuple):
+    """A quota writer's decision on one request: Nova's 403 message ("" if let through), and the instances it let through."""
+
+    refusal: str
+    accepted: list[str]
 
 
 @dataclass
@@ -103,27 +110,31 @@ class Api:
         self.authorize(rule, ctx, row.project_id, row.user_id)
         return row
 
-    def quota_decision(self, project_id: str, decision_id: str, asked_at: Any = None) -> str | None:
-        """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message.
+    def quota_decision(self, project_id: str, decision_id: str, asked_at: Any = None) -> QuotaAnswer:
+        """The project's quota writer's answer to one request: "" (let through) or Nova's 403 message, and what it let through.
 
         A decision, unlike a row to show, must be known before answering:
         waited for up to DECISION_WAIT (or write_wait, if longer), then 503;
         the request is in the log all the same and takes effect when the writer is back.
         `asked_at`, the request's position in the log, lets the wait read the
-        rows' source headers instead of decoding each new version of the row.
+        rows' source headers instead of decoding each new version of the row;
+        the row that answers is then decoded once, outside the read cache's lock.
         """
         backend = self.backend
         rows = backend.cache.quotas
-        decided = lambda: decision_id in getattr(rows.get(project_id), "decisions", {})  # noqa: E731
-        seen = decided
-        if asked_at is not None and getattr(backend.log, "prefix", None) is not None:
-            # The row that folded the request, told by its source header: no row is decoded while waiting.
-            topic = asked_at.topic.removeprefix(f"{backend.log.prefix}.")
-            seen = lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset)  # noqa: E731
         wait = max(DECISION_WAIT, backend.write_wait)
-        if not backend.cache.wait_until(seen, wait) or not backend.cache.wait_until(decided, wait):
+        if asked_at is not None and getattr(backend.log, "prefix", None) is not None:
+            topic = asked_at.topic.removeprefix(f"{backend.log.prefix}.")
+            if not backend.cache.wait_until(lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset), wait):
+                raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
+            row = rows.get(project_id)
+            if row is not None and decision_id in row.decisions:
+                return QuotaAnswer(row.decisions[decision_id], row.accepted.get(decision_id, []))
+        decided = lambda: decision_id in getattr(rows.get(project_id), "decisions", {})  # noqa: E731
+        if not backend.cache.wait_until(decided, wait):
             raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
-        return rows[project_id].decisions[decision_id]
+        row = rows[project_id]
+        return QuotaAnswer(row.decisions[decision_id], row.accepted.get(decision_id, []))
 
     def context(self, request: Request) -> RequestContext:
         token, request_id = request.headers.get("x-auth-token"), request.state.request_id

@@ -49,7 +49,7 @@ def router(api: Api) -> APIRouter:
         # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
         asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
         (asked_at,) = backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at)
+        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at).refusal
         if refusal:
             raise Forbidden(refusal)
         await_write(lambda: isinstance(r := backend.cache.tenant.get(key), KeypairState) and not r.deleted, key)

@@ -41,7 +41,7 @@ def router(api: Api) -> APIRouter:
         # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
         asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
         (asked_at,) = backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at)
+        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at).refusal
         if refusal:
             raise Forbidden(refusal)
         await_write(lambda: out.key in backend.cache.tenant, out.key)

@@ -150,11 +150,10 @@ def router(api: Api) -> APIRouter:
         asked = commands.request_servers(ctx, [o.record for o in outs], min_count, backend.quota_defaults)
         reservation_id = asked.record.reservation_id
         (asked_at,) = backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, reservation_id, asked_at)
-        if refusal:
-            raise Forbidden(refusal)
-        accepted = backend.cache.quotas[ctx.project_id].accepted.get(reservation_id, [])
-        for instance_id in accepted:
+        answer = api.quota_decision(ctx.project_id, reservation_id, asked_at)
+        if answer.refusal:
+            raise Forbidden(answer.refusal)
+        for instance_id in answer.accepted:
             await_write(lambda key=instance_id: key in backend.cache.instances, instance_id)
         instance_id = outs[-1].key  # the first instance of the request
         base = base_url(request)

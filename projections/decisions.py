@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 DECIDING_TABLES = ("quotas", "host_state", "instances")
 CATCH_UP_PATIENCE_S = 60.0
 ROWS_KEPT_DECODED = 20_000
+SLOW_BATCH_S = 1.0  # a batch slower than this is logged, with where its time went
 
 
 def group(prefix: str) -> str:
@@ -188,6 +189,7 @@ class DecisionLoop:
     def run_once(self, timeout: float = 0.1) -> int:
         """Fold what one poll returns; append its effects; store the rows; commit. Returns the records handled."""
         msgs = poll_batch(self.consumer, 500, timeout)
+        began = time.monotonic()
         batch: dict[tuple[str, bytes], Any] = {}  # rows decided in this batch, decoded, overlaying the store
         encoded: dict[tuple[str, bytes], bytes] = {}
         ends: dict[tuple[str, int], int] = {}  # per source partition, the offset after the batch's last record
@@ -210,15 +212,20 @@ class DecisionLoop:
         for slot, (state_topic, header) in made_by.items():
             encoded[slot] = encode(batch[slot])
             appends.append((self.log.send_raw(state_topic, slot[1], encoded[slot], [(SOURCE_HEADER, header)]), state_topic))
+        folded = time.monotonic()
         read_to: dict[tuple[str, int], int] = {}
         for future, state_topic in appends:
             position = future.result(30)
             if state_topic is not None:
                 at = (position.topic, position.partition)
                 read_to[at] = max(read_to.get(at, 0), position.offset + 1)
+        acknowledged = time.monotonic()
         self.store.write(encoded, read_to)
         for slot, row in batch.items():
             self._keep(slot, row)
+        if (done := time.monotonic()) - began > SLOW_BATCH_S:
+            log.warning("decisions: a batch of %d records took %.2f s (folding %.2f s, appends acknowledged %.2f s, store %.2f s)",
+                        handled, done - began, folded - began, acknowledged - folded, done - acknowledged)
         # Asynchronous, with the batch's own offsets: everything the batch caused is acknowledged already,
         # and a commit lost in a crash only redelivers. Without explicit offsets, librdkafka commits the
         # offsets stored when it gets to the request, which may already count the next batch's records

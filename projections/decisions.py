@@ -132,6 +132,7 @@ class DecisionLoop:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Bring the store's rows of each assigned partition up to its state topic's end, then fold."""
         self._rows.clear()  # rows read back from a state topic replace what was kept decoded
+        log.info("decisions: assigned %d partitions", len(partitions))
         done: set[tuple[str, int]] = set()
         for tp in partitions:
             projection = self.by_source[tp.topic]
@@ -179,7 +180,8 @@ class DecisionLoop:
 
     def run(self) -> None:
         self.check_partitions()
-        self.consumer.subscribe(sorted(self.by_source), on_assign=self._on_assign)
+        self.consumer.subscribe(sorted(self.by_source), on_assign=self._on_assign,
+                                on_revoke=lambda _, parts: log.info("decisions: %d partitions revoked", len(parts)))
         try:
             while not self.stopping.is_set():
                 self.run_once()

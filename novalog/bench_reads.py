@@ -38,6 +38,7 @@ import click
 import httpx
 
 from novalog.bench_replay import PRODUCE_BATCH, _produce
+from novalog.boot_hops import percentile
 
 PROJECTS, HOSTS = 100, 100
 ADMIN = "admin:admin"  # noauth2: the user `admin` is an admin
@@ -62,12 +63,6 @@ class Size:
     api_rss: int
     worker_rss: int | None
     worker_ready_s: float | None
-
-
-def percentile(samples: list[float], p: float) -> float:
-    """The nearest-rank percentile (p in 0..100) of the samples."""
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def timed(client: httpx.Client, path: str, token: str, count: int, paths: Callable[[int], str] | None = None) -> tuple[list[float], int]:

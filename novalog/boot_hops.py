@@ -18,6 +18,7 @@ as taking no time. `hops` is pure; `read_stages` reads the topics.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,9 +52,9 @@ class Hop:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank percentile (q in 0..100) of a non-empty sequence."""
+    """The nearest-rank percentile (q in 0..100) of a non-empty sequence: the smallest value with q% at or below it."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 class StageTimes:

@@ -80,7 +80,8 @@ def test_hops_cover_only_the_chosen_creates_and_skip_missing_stages() -> None:
 
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
-    assert percentile(values, 50) == 51.0 and percentile(values, 99) == 99.0 and percentile([3.0], 99) == 3.0
+    assert percentile(values, 50) == 50.0 and percentile(values, 99) == 99.0 and percentile(values, 100) == 100.0
+    assert percentile([3.0], 99) == 3.0 and percentile([1.0, 2.0], 50) == 1.0 and percentile([1.0, 2.0], 51) == 2.0
 
 
 def test_boot_run_latency_runs_from_the_scheduled_time_and_counts_what_did_not_settle() -> None:

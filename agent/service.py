@@ -374,14 +374,14 @@ class NodeAgent:
             threading.Thread(target=self._every, args=(interval, make), daemon=True).start()
         threading.Thread(target=self._sync_every, args=(self.capacity_interval,), daemon=True).start()
         consumer = Consumer(consumer_config(self.bootstrap, f"{prefix}-agent-{self.host}"))
-        consumer.subscribe([f"{prefix}.{topics.AGENT_COMMANDS}.{self.host}"])
         self._loop = ConsumeLoop(self.log, consumer, self.producer, self.handle)
+        self._loop.subscribe([f"{prefix}.{topics.AGENT_COMMANDS}.{self.host}"])
         log.info("agent %s serving", self.host)
         try:
             while not self._stop.is_set():
                 self._loop.run_once()
         finally:
-            consumer.close()
+            self._loop.close()
 
     def stop(self) -> None:
         self._stop.set()

@@ -27,6 +27,12 @@ from novalog.events.topics import dead_letter
 
 log = logging.getLogger(__name__)
 
+# A consumer's finished offsets are committed at most this often. A commit per batch (up to ~100
+# a second under a steady boot load) queued the group's heartbeats behind them at the coordinator
+# until the session expired, and the group stalled ~13 s in a rebalance. A crash redelivers at
+# most this much, onto idempotent handlers.
+COMMIT_EVERY_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -141,11 +147,67 @@ def dead_letter_headers(exc: Exception, msg: Message, processor: str) -> list[tu
 Handler = Callable[[Message, Any], Sequence[Outbound]]
 
 
+class Committer:
+    """Commits the offsets of a consumer's finished records: explicitly, and at most every `every_s`.
+
+    Always with explicit offsets. Without them, librdkafka commits the
+    offsets stored when it gets to the request, which may already count
+    records polled meanwhile whose effects are not yet appended: a kill then
+    would lose them. Pending offsets are committed synchronously when the
+    partitions are revoked and on close; a lost session drops them (the
+    partitions' next owner redelivers those records).
+    """
+
+    def __init__(self, consumer: Consumer, name: str, every_s: float = COMMIT_EVERY_S) -> None:
+        self.consumer = consumer
+        self.name = name
+        self.every_s = every_s
+        self._pending: dict[tuple[str, int], int] = {}  # per partition, the offset after its last finished record
+        self._at = time.monotonic()
+
+    def subscribe(self, topics: Sequence[str], on_assign: Callable[[Consumer, list[TopicPartition]], None] | None = None) -> None:
+        """Subscribe with the revoke and lost hooks this committer needs."""
+        hooks: dict[str, Any] = {"on_revoke": self.on_revoke, "on_lost": self.on_lost}
+        if on_assign is not None:
+            hooks["on_assign"] = on_assign
+        self.consumer.subscribe(list(topics), **hooks)
+
+    def done(self, ends: Mapping[tuple[str, int], int]) -> None:
+        """These records and everything they caused are acknowledged; commit them when due."""
+        self._pending.update(ends)
+        self.tick()
+
+    def tick(self) -> None:
+        if self._pending and time.monotonic() - self._at >= self.every_s:
+            self.commit()
+
+    def commit(self, asynchronous: bool = True) -> None:
+        self._at = time.monotonic()
+        if not self._pending:
+            return
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items()]
+        self._pending = {}
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=asynchronous)
+        except KafkaException as exc:  # a partition already revoked, a coordinator gone: redelivery covers it
+            log.warning("%s: commit failed (its records will be redelivered): %s", self.name, exc)
+
+    def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("%s: %d partitions revoked", self.name, len(partitions))
+        self.commit(asynchronous=False)
+
+    def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("%s: %d partitions lost (session expired); their uncommitted records will be redelivered", self.name, len(partitions))
+        self._pending = {}
+
+
 class ConsumeLoop:
     """Reads topics, decodes each record, hands it to a handler and appends what it returns.
 
     The handler is called with the raw message and the decoded record. Its
-    outputs are acknowledged before the record's offset is committed.
+    outputs are acknowledged before the record's offset is committed (by a
+    Committer: at most once a second). Subscribe through the loop, so that
+    revoked partitions get their offsets committed first.
     """
 
     def __init__(self, log_: EventLog, consumer: Consumer, processor: str, handler: Handler, *, dead_letter_failures: bool = False) -> None:
@@ -159,6 +221,10 @@ class ConsumeLoop:
         # restarted and redelivered the record.
         self.dead_letter_failures = dead_letter_failures
         self.stopping = threading.Event()
+        self.committer = Committer(consumer, processor)
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        self.committer.subscribe(topics)
 
     def dead_letter(self, msg: Message, exc: Exception) -> Future[Position]:
         log.warning("%s: dead-lettering %s[%d]@%d: %s", self.processor, msg.topic(), msg.partition(), msg.offset(), exc)
@@ -191,19 +257,20 @@ class ConsumeLoop:
         """
         msgs = poll_batch(self.consumer, 500, timeout)
         handled, pending = 0, []
+        ends: dict[tuple[str, int], int] = {}
         for msg in msgs:
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     log.warning("%s: consumer error %s", self.processor, msg.error())
                 continue
             pending.extend(self.process(msg))
+            ends[(msg.topic(), msg.partition())] = msg.offset() + 1
             handled += 1
         if pending:
             self.log.flush(30)
         for done in pending:
             done.result(30)
-        if handled:
-            self.consumer.commit(asynchronous=False)
+        self.committer.done(ends)
         return handled
 
     def run(self) -> None:
@@ -212,6 +279,11 @@ class ConsumeLoop:
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def close(self) -> None:
+        """Commit what is finished, then leave the group."""
+        self.committer.commit(asynchronous=False)
+        self.consumer.close()
 
 
 def watermarks(consumer: Consumer, tp: TopicPartition, timeout: float = 10.0, patience: float = 30.0) -> tuple[int, int]:

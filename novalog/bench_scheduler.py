@@ -149,10 +149,10 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
         scheduler = Scheduler("bench-scheduler", ColumnViews(table, 3600.0), options, 3600.0)
         scheduler.views.current({}, utcnow())  # the columns the first request would build
         rss_hosts = rss_mb()
-        consumer.subscribe([f"{prefix}.{topics.INSTANCE_EVENTS}"])
+        loop = ConsumeLoop(log, consumer, "bench-scheduler", lambda msg, record: scheduler.handle(record), dead_letter_failures=True)
+        loop.subscribe([f"{prefix}.{topics.INSTANCE_EVENTS}"])  # as serve_scheduler subscribes
         _join_group(consumer)
         _in_child(_write_requests, bootstrap, prefix, requests)
-        loop = ConsumeLoop(log, consumer, "bench-scheduler", lambda msg, record: scheduler.handle(record), dead_letter_failures=True)
         placed, started, cpu_started = 0, time.monotonic(), time.process_time()
         deadline = started + timeout
         while placed < requests and time.monotonic() < deadline:

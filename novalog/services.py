@@ -82,14 +82,14 @@ def serve_scheduler(settings: Settings) -> None:
     options = OptionsFile(settings.scheduler_options_file, SchedulerOptions(max_attempts=settings.max_attempts))
     scheduler = Scheduler(name, ColumnViews(table, settings.service_down_time), options.current, settings.service_down_time)
     consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"{settings.topic_prefix}-scheduler"))
-    consumer.subscribe([settings.topic(topics.INSTANCE_EVENTS)])
     loop = ConsumeLoop(event_log, consumer, name, lambda msg, record: scheduler.handle(record), dead_letter_failures=True)
+    loop.subscribe([settings.topic(topics.INSTANCE_EVENTS)])
     _on_signals(loop.stop)
     log.info("scheduler %s serving", name)
     try:
         loop.run()
     finally:
-        consumer.close()
+        loop.close()
         table.stop()
         event_log.close()
 

@@ -44,7 +44,7 @@ from rocksdict import Options, Rdict, WriteBatch
 
 from novalog.events import topics
 from novalog.events.codec import decode, encode
-from novalog.events.kafka import EventLog, Position, consumer_config, dead_letter_headers, ensure_topics, poll_batch, watermarks
+from novalog.events.kafka import Committer, EventLog, Position, consumer_config, dead_letter_headers, ensure_topics, poll_batch, watermarks
 from novalog.events.topics import dead_letter
 from novalog.projections.registry import BY_TABLE, SOURCE_HEADER, Projection, source_position
 
@@ -55,10 +55,6 @@ DECIDING_TABLES = ("quotas", "host_state", "instances")
 CATCH_UP_PATIENCE_S = 60.0
 ROWS_KEPT_DECODED = 20_000
 SLOW_BATCH_S = 1.0  # a batch slower than this is logged, with where its time went
-# Source offsets are committed at most this often. A commit per batch (up to ~100 a second under
-# load) queued the group's heartbeats behind them at the coordinator until the session expired,
-# and the group stalled ~13 s in a rebalance. A crash redelivers at most this much, idempotently.
-COMMIT_EVERY_S = 1.0
 
 
 def group(prefix: str) -> str:
@@ -128,8 +124,7 @@ class DecisionLoop:
         self._reader = Consumer(consumer_config(bootstrap, None))
         self._known_agent_topics: set[str] = set()
         self._rows: dict[tuple[str, bytes], Any] = {}  # decoded rows, as the store holds them
-        self._to_commit: dict[tuple[str, int], int] = {}  # per source partition, the offset after the last batch done
-        self._committed_at = time.monotonic()
+        self.committer = Committer(self.consumer, "decisions")  # source offsets, at most once a second
         self.stopping = threading.Event()
         self.ready = threading.Event()
 
@@ -147,16 +142,6 @@ class DecisionLoop:
                 done.add((state_topic, tp.partition))
                 self._catch_up(projection.table, state_topic, tp.partition)
         self.ready.set()
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Commit what is done before the partitions go: their next owner starts from there."""
-        log.info("decisions: %d partitions revoked", len(partitions))
-        self.commit(asynchronous=False)
-
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """The session expired: the partitions may have a new owner already, so nothing is committed."""
-        log.warning("decisions: %d partitions lost (session expired); their uncommitted records will be redelivered", len(partitions))
-        self._to_commit = {}
 
     def _catch_up(self, table: str, state_topic: str, partition: int) -> None:
         start = self.store.read_to(state_topic, partition)
@@ -196,8 +181,7 @@ class DecisionLoop:
 
     def run(self) -> None:
         self.check_partitions()
-        self.consumer.subscribe(sorted(self.by_source), on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                on_lost=self._on_lost)
+        self.committer.subscribe(sorted(self.by_source), on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
                 self.run_once()
@@ -223,8 +207,7 @@ class DecisionLoop:
             ends[(msg.topic(), msg.partition())] = msg.offset() + 1
             appends.extend(self._fold(msg, batch, made_by))
         if not handled:
-            if self._to_commit and time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
-                self.commit()
+            self.committer.tick()
             return 0
         # Each changed row once per batch, as the batch left it: a row that several records of the
         # batch changed (a busy project's quota row, say) is encoded and published once, naming the
@@ -246,27 +229,8 @@ class DecisionLoop:
         if (done := time.monotonic()) - began > SLOW_BATCH_S:
             log.warning("decisions: a batch of %d records took %.2f s (folding %.2f s, appends acknowledged %.2f s, store %.2f s)",
                         handled, done - began, folded - began, acknowledged - folded, done - acknowledged)
-        self._to_commit.update(ends)
-        if time.monotonic() - self._committed_at >= COMMIT_EVERY_S:
-            self.commit()
+        self.committer.done(ends)  # everything the batch caused is acknowledged
         return handled
-
-    def commit(self, asynchronous: bool = True) -> None:
-        """Commit the offsets of the batches done: everything they caused is acknowledged already.
-
-        Always with explicit offsets. Without them, librdkafka commits the offsets stored when
-        it gets to the request, which may already count records of the next batch (polled
-        meanwhile, their effects not yet appended): a kill then would lose them.
-        """
-        self._committed_at = time.monotonic()
-        if not self._to_commit:
-            return
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self._to_commit.items()]
-        self._to_commit = {}
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=asynchronous)
-        except Exception as exc:  # a partition already revoked, a coordinator gone: redelivery covers it
-            log.warning("decisions: commit failed (its records will be redelivered, idempotently): %s", exc)
 
     def _fold(self, msg: Message, batch: dict, made_by: dict) -> list[tuple[Future[Position], str | None]]:
         projection = self.by_source[msg.topic()]
@@ -313,7 +277,7 @@ class DecisionLoop:
         self.stopping.set()
 
     def close(self) -> None:
-        self.commit(asynchronous=False)
+        self.committer.commit(asynchronous=False)
         self.consumer.close()
         self._reader.close()
         self.log.close()

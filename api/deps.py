@@ -117,8 +117,8 @@ class Api:
         waited for up to DECISION_WAIT (or write_wait, if longer), then 503;
         the request is in the log all the same and takes effect when the writer is back.
         `asked_at`, the request's position in the log, lets the wait read the
-        rows' source headers instead of decoding each new version of the row;
-        the row that answers is then decoded once, outside the read cache's lock.
+        rows' source headers, and the answer is the one the row announced in
+        its decided header: the row itself is not decoded.
         """
         backend = self.backend
         rows = backend.cache.quotas
@@ -127,7 +127,9 @@ class Api:
             topic = asked_at.topic.removeprefix(f"{backend.log.prefix}.")
             if not backend.cache.wait_until(lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset), wait):
                 raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
-            row = rows.get(project_id)
+            if (announced := rows.decision(project_id, decision_id)) is not None:
+                return QuotaAnswer(*announced)
+            row = rows.get(project_id)  # a row written without the header (by a replay's swap, say)
             if row is not None and decision_id in row.decisions:
                 return QuotaAnswer(row.decisions[decision_id], row.accepted.get(decision_id, []))
         decided = lambda: decision_id in getattr(rows.get(project_id), "decisions", {})  # noqa: E731

@@ -46,7 +46,7 @@ from novalog.events import topics
 from novalog.events.codec import decode, encode
 from novalog.events.kafka import Committer, EventLog, Position, consumer_config, dead_letter_headers, ensure_topics, poll_batch, watermarks
 from novalog.events.topics import dead_letter
-from novalog.projections.registry import BY_TABLE, SOURCE_HEADER, Projection, source_position
+from novalog.projections.registry import BY_TABLE, Projection, source_position
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,8 @@ class DecisionLoop:
         batch: dict[tuple[str, bytes], Any] = {}  # rows decided in this batch, decoded, overlaying the store
         encoded: dict[tuple[str, bytes], bytes] = {}
         ends: dict[tuple[str, int], int] = {}  # per source partition, the offset after the batch's last record
-        made_by: dict[tuple[str, bytes], tuple[str, bytes]] = {}  # changed rows: their state topic, and the last record that changed them
+        made_by: dict[tuple[str, bytes], tuple[Projection, bytes]] = {}  # changed rows: their table, and the last record that changed them
+        before: dict[tuple[str, bytes], Any] = {}  # each row the batch read, as it was before the batch
         appends: list[tuple[Future[Position], str | None]] = []  # with the state topic a row went to
         handled = 0
         for msg in msgs:
@@ -205,16 +206,18 @@ class DecisionLoop:
                 continue
             handled += 1
             ends[(msg.topic(), msg.partition())] = msg.offset() + 1
-            appends.extend(self._fold(msg, batch, made_by))
+            appends.extend(self._fold(msg, batch, made_by, before))
         if not handled:
             self.committer.tick()
             return 0
         # Each changed row once per batch, as the batch left it: a row that several records of the
         # batch changed (a busy project's quota row, say) is encoded and published once, naming the
         # last of them; on a compacted state topic the versions in between would only be overwritten.
-        for slot, (state_topic, header) in made_by.items():
+        for slot, (projection, source) in made_by.items():
             encoded[slot] = encode(batch[slot])
-            appends.append((self.log.send_raw(state_topic, slot[1], encoded[slot], [(SOURCE_HEADER, header)]), state_topic))
+            state_topic = f"{self.prefix}.{projection.state_topic}"
+            headers = projection.headers(source, before[slot], batch[slot])
+            appends.append((self.log.send_raw(state_topic, slot[1], encoded[slot], headers), state_topic))
         folded = time.monotonic()
         read_to: dict[tuple[str, int], int] = {}
         for future, state_topic in appends:
@@ -232,12 +235,15 @@ class DecisionLoop:
         self.committer.done(ends)  # everything the batch caused is acknowledged
         return handled
 
-    def _fold(self, msg: Message, batch: dict, made_by: dict) -> list[tuple[Future[Position], str | None]]:
+    def _fold(self, msg: Message, batch: dict, made_by: dict, before: dict) -> list[tuple[Future[Position], str | None]]:
         projection = self.by_source[msg.topic()]
         key, slot = msg.key(), (projection.table, msg.key())
         logical = msg.topic()[len(self.prefix) + 1:]
         try:
-            old = batch[slot] if slot in batch else self._stored(slot)
+            if slot in batch:
+                old = batch[slot]
+            else:
+                old = before[slot] = self._stored(slot)
             new, outs = projection.step(old, decode(msg.value()), msg.offset())
         except Exception as exc:  # undecodable, or a fold that cannot apply it: dead-letter, go on
             log.warning("decisions: dead-lettering %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), exc)
@@ -246,7 +252,7 @@ class DecisionLoop:
         appends = []
         if new is not None:
             batch[slot] = new
-            made_by[slot] = (f"{self.prefix}.{projection.state_topic}", source_position(logical, msg.partition(), msg.offset()))
+            made_by[slot] = (projection, source_position(logical, msg.partition(), msg.offset()))
         for out in outs:
             self._ensure_agent_topic(out.topic)
             appends.append((self.log.send(out), None))

@@ -145,5 +145,11 @@ def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequ
     return _remember(counted, decision_id, "", []), [Outbound.event(key, created)]
 
 
+def newly_decided(old: QuotaState | None, new: QuotaState) -> dict[str, tuple[str, list[str]]]:
+    """The decisions `new` holds that `old` did not: decision id -> (message, accepted instance ids)."""
+    before = old.decisions if old is not None else {}
+    return {d: (m, new.accepted.get(d, [])) for d, m in new.decisions.items() if d not in before}
+
+
 def apply(state: QuotaState | None, event: QuotaEvent) -> QuotaState:
     return fold(state, event)[0]

@@ -11,6 +11,7 @@ row is stored only when it changed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,11 @@ from novalog.projections import aggregates, catalog, host_state, identity, insta
 # Each published row names the record that made it (`<logical topic>:<partition>:<offset>`), so a
 # reader of a state topic knows how far into the log the rows it read go (replay compares there).
 SOURCE_HEADER = "novalog.source"
+# A quota row also names the decisions it newly holds (`{decision id: [message, [instance ids]]}`,
+# JSON), so a create waiting for its answer reads a few bytes instead of decoding the project's row,
+# which grows with the project (184 KB at 3,000 servers). The row holds the same decisions; the
+# header is only the index of what changed.
+DECIDED_HEADER = "novalog.decided"
 
 Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]
 
@@ -41,6 +47,9 @@ class Projection:
     accepts: tuple[type, ...]
     state_topic: str
     handle: Handle
+    # For a table whose rows answer requests (quotas): what a changed row newly decided, from
+    # (old row, new row), as {decision id: (message, accepted ids)}; sent as its DECIDED_HEADER.
+    newly_decided: Callable[[Any, Any], dict[str, tuple[str, list[str]]]] | None = None
 
     def step(self, old: Any, record: Any, offset: int) -> tuple[Any, list[Outbound]]:
         """Fold one decoded record: the row to store (None: leave the stored row as it is) and what to append."""
@@ -49,13 +58,20 @@ class Projection:
         new, outs = self.handle(old, record, offset)
         return (new if new is not None and changed(new, old) else None), outs
 
+    def headers(self, source: bytes, old: Any, new: Any) -> list[tuple[str, bytes]]:
+        """The headers a changed row is published with: the record that made it, and what it newly decided."""
+        headers = [(SOURCE_HEADER, source)]
+        if self.newly_decided is not None and (decided := self.newly_decided(old, new)):
+            headers.append((DECIDED_HEADER, decided_header(decided)))
+        return headers
+
 
 PROJECTIONS: tuple[Projection, ...] = (
     Projection("host_state", (topics.HOST_EVENTS, topics.HOST_HEARTBEATS), HostEvent.__args__, topics.STATE_HOSTS, host_state.handle),
     Projection("instances", (topics.INSTANCE_EVENTS,), InstanceEvent.__args__, topics.STATE_INSTANCES, instances.handle),
     Projection("catalog", (topics.CATALOG_EVENTS,), CatalogEvent.__args__, topics.STATE_CATALOG, catalog.handle),
     Projection("identity", (topics.IDENTITY_EVENTS,), IdentityEvent.__args__, topics.STATE_IDENTITY, identity.handle),
-    Projection("quotas", (topics.QUOTA_EVENTS,), QuotaEvent.__args__, topics.STATE_QUOTAS, quotas.handle),
+    Projection("quotas", (topics.QUOTA_EVENTS,), QuotaEvent.__args__, topics.STATE_QUOTAS, quotas.handle, quotas.newly_decided),
     Projection("aggregates", (topics.AGGREGATE_EVENTS,), AggregateEvent.__args__, topics.STATE_AGGREGATES, aggregates.handle),
     Projection("tenant", (topics.TENANT_EVENTS,), TenantEvent.__args__, topics.STATE_TENANT, tenant.handle),
 )
@@ -70,3 +86,11 @@ def source_position(topic: str, partition: int, offset: int) -> bytes:
 def parse_source_position(value: bytes) -> tuple[str, int, int]:
     topic, partition, offset = value.decode().rsplit(":", 2)
     return topic, int(partition), int(offset)
+
+
+def decided_header(decided: dict[str, tuple[str, list[str]]]) -> bytes:
+    return json.dumps({k: [m, ids] for k, (m, ids) in decided.items()}, separators=(",", ":")).encode()
+
+
+def parse_decided_header(value: bytes) -> dict[str, tuple[str, list[str]]]:
+    return {k: (m, ids) for k, (m, ids) in json.loads(value).items()}

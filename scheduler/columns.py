@@ -7,7 +7,11 @@
                                                   agg_sets      [(az1,), (az1, ssd)]  distinct aggregate tuples
                                                   hosts         [SchedHost, ...]      for plug-ins without a columnar form
 
-Row i of every array is `hosts[i]`. The scheduler builds this once per host
+Row i of every array is `hosts[i]`. Built with a `source` (the scheduler's
+ColumnViews), `hosts` keeps no view: row i's is built when read, from the
+source's table row and the columns, except the few a source cannot derive
+(those counting claims not in the table yet), which are kept. At 100,000
+hosts a kept view per host was ~35 MB, a quarter of the process. The scheduler builds this once per host
 table and patches a row when one host changes (`update`) or when it counts one
 more instance on it within a multi-instance request (`consume`), so a pass
 never pays for rebuilding it. A HostColumns is a working copy owned by one
@@ -16,9 +20,9 @@ scheduling loop; the SchedHost values in it stay frozen, a patch swaps one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from operator import attrgetter, index
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,6 +43,18 @@ BOOL_FIELDS = ("service_up", "disabled", "forced_down")
 DERIVED_FIELDS = ("ram_claimed_mb", "disk_claimed_gb", "ram_room_mb", "vcpu_room", "disk_room_gb")
 
 AggregateSetKey = tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+# Views built on read and cached (HostColumns with a source): a few hundred KB at most.
+BUILT_VIEWS_CACHED = 1024
+
+
+class ViewSource(Protocol):
+    """Where a HostColumns without kept views gets them: the view of a row its source can derive."""
+
+    def view(self, cols: HostColumns, row: int) -> SchedHost:
+        """The row's view, as the columns show it (same fields, same values)."""
+
+    def instance_ids(self, cols: HostColumns) -> Iterator[tuple[int, Collection[str]]]:
+        """(row, the ids of its view's `instances`) for the rows with any, in any order."""
 
 
 class HostColumns:
@@ -56,13 +72,17 @@ class HostColumns:
     agg_rep: list[int]  # per set, a row holding it (while any does): the host to ask per-set questions
     columns: dict[str, np.ndarray]
 
-    def __init__(self, hosts: Sequence[SchedHost]) -> None:
-        self.hosts, n = list(hosts), len(hosts)
-        self.names = [h.host for h in self.hosts]
+    def __init__(self, hosts: Sequence[SchedHost], source: ViewSource | None = None, kept: Iterable[int] = ()) -> None:
+        """Columns of `hosts`. With a `source`, only the views of the rows in `kept` are kept (see the module docstring)."""
+        views, n = list(hosts), len(hosts)
+        self._source = source
+        self._kept: dict[int, SchedHost] = {row: views[row] for row in kept} if source is not None else {}
+        self.hosts = views if source is None else _RowViews(self)
+        self.names = [h.host for h in views]
         self.columns = {}
         for names, dtype in ((INT_FIELDS, np.int64), (FLOAT_FIELDS, np.float64), (BOOL_FIELDS, np.bool_)):
             for name in names:
-                self.columns[name] = np.fromiter(map(attrgetter(name), self.hosts), dtype=dtype, count=n)
+                self.columns[name] = np.fromiter(map(attrgetter(name), views), dtype=dtype, count=n)
         self.columns.update(_derived(self.columns))
         # A name's row, or its rows (ascending) when several share it: a list per host would cost
         # ~120 bytes a host (12 MB at 100,000) for the rare repeated name.
@@ -72,10 +92,10 @@ class HostColumns:
         self.agg_sets, self.agg_rep = [], []
         self._agg_index: dict[AggregateSetKey, int] = {}
         # Hosts built from one aggregates tuple share it: key each object once.
-        # The ids stay valid because self.hosts keeps every tuple alive meanwhile.
+        # The ids stay valid because `views` keeps every tuple alive meanwhile.
         by_identity: dict[int, int] = {}
         keys = []
-        for row, host in enumerate(self.hosts):
+        for row, host in enumerate(views):
             index = by_identity.get(id(host.aggregates))
             if index is None:
                 index = by_identity[id(host.aggregates)] = self._agg_set_index(host.aggregates, row)
@@ -88,7 +108,7 @@ class HostColumns:
         return cls(hosts)
 
     def __len__(self) -> int:
-        return len(self.hosts)
+        return len(self.names)
 
     def __getattr__(self, name: str) -> np.ndarray:
         # cols.free_ram_mb reads the column; only reached for names that are not attributes.
@@ -125,13 +145,28 @@ class HostColumns:
         else:
             self._rows_by_name[name] = rest if len(rest) > 1 else rest[0]
 
-    def update(self, row: int, host: SchedHost) -> None:
-        """Put a newer view of one host in `row` (its table row changed); every column follows."""
-        old = self.hosts[row]
-        if old.host != host.host:
-            self._drop_name(old.host, row)
+    def update(self, row: int, host: SchedHost, derived: bool = False) -> None:
+        """Put a newer view of one host in `row` (its table row changed); every column follows.
+
+        `derived`: the view is the one the source builds for the row once the
+        columns are updated, so it need not be kept (ignored without a source).
+        """
+        old_name = self.names[row]
+        if old_name != host.host:
+            self._drop_name(old_name, row)
             self._add_name(host.host, row)
-        self.hosts[row], self.names[row] = host, host.host
+        self.names[row] = host.host
+        if self._source is None:
+            self.hosts[row] = host
+        else:
+            self.hosts.changed(row)
+            if derived:
+                self._kept.pop(row, None)
+            else:
+                self._kept[row] = host
+        self._update_columns(row, host)
+
+    def _update_columns(self, row: int, host: SchedHost) -> None:
         for name in (*INT_FIELDS, *FLOAT_FIELDS, *BOOL_FIELDS):
             self.columns[name][row] = getattr(host, name)
         # The same formula as from_hosts, on the row's numpy scalars (same dtypes, same arithmetic):
@@ -148,10 +183,33 @@ class HostColumns:
 
     def consume(self, row: int, request: Resources, claim_id: str, instance: Claim | None = None) -> SchedHost:
         """Count one more instance on the host in `row` (host_state.consume) and return its new view."""
-        host = consume(self.hosts[row], request, claim_id, instance)
-        if host is not self.hosts[row]:
+        before = self.hosts[row]
+        host = consume(before, request, claim_id, instance)
+        if host is not before:
             self.update(row, host)
         return host
+
+    def derived(self, row: int) -> bool:
+        """Whether the row's view is built by the source when read (not kept)."""
+        return self._source is not None and row not in self._kept
+
+    def instance_ids(self) -> Iterator[tuple[int, Collection[str]]]:
+        """(row, the ids of its view's `instances`) for every row with any, in no particular order.
+
+        What the group filters and weighers look up: without building a view per host.
+        """
+        if self._source is None:
+            for row, host in enumerate(self.hosts):
+                if host.instances:
+                    yield row, host.instances.keys()
+            return
+        kept = self._kept
+        for row, ids in self._source.instance_ids(self):
+            if row not in kept:
+                yield row, ids
+        for row, host in list(kept.items()):
+            if host.instances:
+                yield row, host.instances.keys()
 
     def per_aggregate_set(self, decide: Callable[[tuple[Aggregate, ...]], Any], dtype: Any = np.float64) -> np.ndarray:
         """decide(aggregates) for every row, computed once per distinct aggregate set and broadcast."""
@@ -167,6 +225,48 @@ class HostColumns:
             self.agg_sets.append(tuple(aggregates))
             self.agg_rep.append(row)
         return index
+
+
+class _RowViews(Sequence[SchedHost]):
+    """`HostColumns.hosts` with a source: a row's kept view, or the one the source builds for it.
+
+    The last views built are cached until their row is updated: every pass
+    asks the same few hosts (one per aggregate set) for weigher multipliers,
+    and a view costs ~8 us to build.
+    """
+
+    __slots__ = ("_cols", "_built")
+
+    def __init__(self, cols: HostColumns) -> None:
+        self._cols = cols
+        self._built: dict[int, SchedHost] = {}
+
+    def __len__(self) -> int:
+        return len(self._cols.names)
+
+    def __getitem__(self, row):  # type: ignore[override]
+        if isinstance(row, slice):
+            return [self[at] for at in range(*row.indices(len(self)))]
+        row = index(row)
+        n = len(self)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError("host row out of range")
+        view = self._cols._kept.get(row) or self._built.get(row)
+        if view is None:
+            view = self._cols._source.view(self._cols, row)
+            if len(self._built) >= BUILT_VIEWS_CACHED:
+                self._built.clear()
+            self._built[row] = view
+        return view
+
+    def changed(self, row: int) -> None:
+        """The row was updated: a view built before is stale."""
+        self._built.pop(row, None)
+
+    def __iter__(self) -> Iterator[SchedHost]:
+        return (self[row] for row in range(len(self)))
 
 
 def _agg_set_key(aggregates: Sequence[Aggregate]) -> AggregateSetKey:

@@ -31,6 +31,9 @@ def placed_only(spec: RequestSpec, hosts: Sequence[SchedHost] | HostColumns) -> 
     if group is None or not group.members:
         return spec
     wanted = set(group.members)
-    rows = hosts.hosts if isinstance(hosts, HostColumns) else hosts
-    on_hosts = {iid for host in rows for iid in host.instances.keys() & wanted}
+    if isinstance(hosts, HostColumns):
+        # Only the hosts that count instances, without a view per host.
+        on_hosts = {iid for _, ids in hosts.instance_ids() for iid in wanted.intersection(ids)}
+    else:
+        on_hosts = {iid for host in hosts for iid in host.instances.keys() & wanted}
     return replace(spec, instance_group=replace(group, members=sorted(on_hosts)))

@@ -89,13 +89,16 @@ def host_view(
     now: datetime,
     service_down_time: float,
     aggregates: Sequence[Aggregate] = (),
+    *,
+    service_up: bool | None = None,
 ) -> SchedHost:
     """The host as this scheduler must see it: the table's claims plus its own not yet in the table.
 
     Claims are united by claim id, so a claim both in the table and in flight
     counts once. An in-flight claim the table already rejected or released
     counts not at all (the answer is in; the caller just has not pruned it).
-    The service is up iff its last heartbeat is at most service_down_time old.
+    The service is up iff its last heartbeat is at most service_down_time old,
+    unless `service_up` says it (as checked by the caller at another time).
     `instances` maps each counted instance to its claim (flavor and project
     included), which is what the affinity and type filters look at.
     A host that never reported capacity has zero totals, so no resource filter
@@ -135,7 +138,11 @@ def host_view(
         reserved_memory_mb=reserved[1],
         reserved_disk_gb=reserved[2],
         # Forced down (os-services) is down whatever the heartbeat says (Nova 2.11+).
-        service_up=beat is not None and (now - beat).total_seconds() <= service_down_time and not state.forced_down,
+        service_up=(
+            service_up
+            if service_up is not None
+            else beat is not None and (now - beat).total_seconds() <= service_down_time and not state.forced_down
+        ),
         disabled=state.disabled,
         # An idle host's empty set and maps are shared: 344 bytes a host, the most of a view's own memory.
         claims_ids=frozenset(c.claim_id for c in claims) if claims else NO_CLAIMS,

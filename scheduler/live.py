@@ -12,7 +12,7 @@ Two views with one interface:
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -62,14 +62,21 @@ class ListViews:
 
 
 class ColumnViews:
-    """HostColumns over a table that reports its changed rows (`take_changed`)."""
+    """HostColumns over a table that reports its changed rows (`take_changed`).
+
+    It is the columns' view source: a host's SchedHost is built when a pass
+    reads it, from its table row and the columns, and kept only while it
+    counts claims the table does not show yet (this scheduler's proposals).
+    So each host is held once, as its row, besides its columns.
+    """
 
     def __init__(self, table, service_down_time: float, liveness_every: float = 0.5) -> None:
         self.table = table
         self.service_down_time = service_down_time
         self.liveness_every = liveness_every
         self.cols: HostColumns | None = None
-        self._rows: dict[str, HostState] = {}
+        # The table row of each row of the columns, in their order.
+        self._states: list[HostState] = []
         self._checked_at: datetime | None = None
         self._stale: set[str] = set()
         # Each row's last heartbeat (POSIX seconds, -inf if none), so a liveness check is one array operation.
@@ -77,11 +84,14 @@ class ColumnViews:
 
     def current(self, in_flight: InFlight, now: datetime) -> HostColumns:
         changed = self.table.take_changed()
-        for row in changed:
-            self._rows[row.host] = row
-        if self.cols is None or any(self.cols.row_of(row.host) is None for row in changed):
-            self._rebuild(in_flight, now)
+        cols = self.cols
+        if cols is None or any(cols.row_of(row.host) is None for row in changed):
+            rows = {} if cols is None else dict(zip(cols.names, self._states))
+            rows.update((row.host, row) for row in changed)
+            self._rebuild(rows, in_flight, now)
         else:
+            for row in changed:
+                self._states[cols.row_of(row.host)] = row
             for host in {row.host for row in changed} | self._stale:
                 self._patch(host, in_flight, now)
             self._stale.clear()
@@ -90,7 +100,24 @@ class ColumnViews:
         return self.cols
 
     def row(self, host: str) -> HostState | None:
-        return self._rows.get(host)
+        at = None if self.cols is None else self.cols.row_of(host)
+        return None if at is None else self._states[at]
+
+    def view(self, cols: HostColumns, row: int) -> SchedHost:
+        """The view of a row that counts no claim beyond its table row's: what `host_view` gave when it was patched.
+
+        Liveness and aggregates are the columns' (as last checked and patched), the rest is the row's.
+        """
+        return host_view(
+            self._states[row], NO_IN_FLIGHT, None, self.service_down_time,  # type: ignore[arg-type]  # no clock read
+            cols.agg_sets[cols.agg_key[row]], service_up=bool(cols.columns["service_up"][row]),
+        )  # fmt: skip
+
+    def instance_ids(self, cols: HostColumns) -> Iterator[tuple[int, Collection[str]]]:
+        """(row, its view's instance ids) for the rows whose table row counts claims."""
+        for row, state in enumerate(self._states):
+            if state.claims:
+                yield row, {claim.instance_id for claim in state.claims}
 
     def _aggregates_of(self, host: str) -> tuple:
         aggregates_of = getattr(self.table, "aggregates_of", None)
@@ -104,13 +131,17 @@ class ColumnViews:
     def forget(self, host: str, claim: Claim) -> None:
         self._stale.add(host)
 
-    def _rebuild(self, in_flight: InFlight, now: datetime) -> None:
-        names = sorted(self._rows)
-        views = [host_view(self._rows[n], in_flight.get(n, {}), now, self.service_down_time, self._aggregates_of(n)) for n in names]
-        self.cols = HostColumns.from_hosts(views)
-        self._beats = np.fromiter((_beat(self._rows[n]) for n in names), dtype=np.float64, count=len(names))
+    def _rebuild(self, rows: dict[str, HostState], in_flight: InFlight, now: datetime) -> None:
+        names = sorted(rows)
+        self._states = [rows[n] for n in names]
+        views = [host_view(rows[n], in_flight.get(n, {}), now, self.service_down_time, self._aggregates_of(n)) for n in names]
+        # Only the views counting in-flight claims are kept; the others are built again when read.
+        kept = [at for at, n in enumerate(names) if in_flight.get(n)]
+        self.cols = HostColumns(views, source=self, kept=kept)
+        del views, rows
+        self._beats = np.fromiter((_beat(state) for state in self._states), dtype=np.float64, count=len(names))
         self._checked_at = now
-        # The rows and views live until the next rebuild, and they are most of the process's objects: left
+        # The rows live until the next rebuild, and they are most of the process's objects: left
         # to the cyclic collector, each of its full sweeps walks them all, a cost that lands on whichever
         # pass triggers it (~30% of a placement at 10,000 hosts). Frozen, it skips them; they hold no
         # cycles, so reference counting still frees them once a later rebuild drops them.
@@ -118,8 +149,10 @@ class ColumnViews:
 
     def _patch(self, host: str, in_flight: InFlight, now: datetime) -> None:
         row = self.cols.row_of(host)
-        self.cols.update(row, host_view(self._rows[host], in_flight.get(host, {}), now, self.service_down_time, self._aggregates_of(host)))
-        self._beats[row] = _beat(self._rows[host])
+        state, pending = self._states[row], in_flight.get(host, {})
+        view = host_view(state, pending, now, self.service_down_time, self._aggregates_of(host))
+        self.cols.update(row, view, derived=not pending)
+        self._beats[row] = _beat(state)
 
     def _recheck_liveness(self, now: datetime) -> None:
         """Flip service_up where the heartbeat aged past service_down_time (or came back).
@@ -131,7 +164,11 @@ class ColumnViews:
         cols = self.cols
         up = ((now.timestamp() - self._beats) <= self.service_down_time) & ~cols.forced_down
         for row in np.flatnonzero(up != cols.service_up):
-            cols.update(int(row), replace(cols.hosts[row], service_up=bool(up[row])))
+            row = int(row)
+            cols.update(row, replace(cols.hosts[row], service_up=bool(up[row])), derived=cols.derived(row))
+
+
+NO_IN_FLIGHT: dict[str, Claim] = {}
 
 
 def _beat(row: HostState) -> float:

@@ -97,12 +97,20 @@ def prepare_hosts(
     if not (spec.ignore_hosts or spec.force_hosts or spec.requested_host or zone_wanted):
         # Nothing to prepare (the usual request): no per-host work at all.
         return (None if isinstance(hosts, HostColumns) else list(hosts)), False, []
-    views = hosts.hosts if isinstance(hosts, HostColumns) else hosts
-    names = [h.host for h in views]
+    # Over columns, the names and aggregate sets are read from them, without a view per host.
+    names = list(hosts.names) if isinstance(hosts, HostColumns) else [h.host for h in hosts]
     in_zone = None
     if spec.availability_zone and options is not None and "AvailabilityZoneFilter" not in options.enabled_filters:
         zone_filter = FILTERS["AvailabilityZoneFilter"]()
-        in_zone = {h.host for h in views if zone_filter.passes_aggregates(h.aggregates, spec, options)}
+        if isinstance(hosts, HostColumns):
+            held = np.zeros(len(hosts.agg_sets), dtype=bool)
+            held[hosts.agg_key] = True  # only the sets some host holds are asked about
+            verdict = np.zeros(len(hosts.agg_sets), dtype=bool)
+            for key in np.flatnonzero(held):
+                verdict[key] = bool(zone_filter.passes_aggregates(hosts.agg_sets[key], spec, options))
+            in_zone = {hosts.names[row] for row in np.flatnonzero(verdict[hosts.agg_key])}
+        else:
+            in_zone = {h.host for h in hosts if zone_filter.passes_aggregates(h.aggregates, spec, options)}
     keep = [True] * len(names)
     counts: list[FilterCount] = []
     steps = (

@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import numpy as np
+
 from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost
@@ -27,28 +29,31 @@ def driver_for(spec: RequestSpec, options: SchedulerOptions) -> str:
     return wanted if wanted in DRIVERS else options.driver
 
 
-def chance_select(hosts: Sequence[SchedHost], spec: RequestSpec, rng: random.Random) -> Selection:
+def chance_select(hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec, rng: random.Random) -> Selection:
     """Nova's ChanceScheduler: a uniform pick among hosts that are up and enabled.
 
     Hosts in `ignore_hosts` are left out (Nova), and so are the hosts already
     tried for this request: novalog retries a rejected claim elsewhere, as
     for every policy. No resource filter runs; the claim check still does.
     """
-    up = [h for h in hosts if h.service_up and not h.disabled and not h.forced_down]
-    candidates = [h for h in up if h.host not in spec.ignore_hosts and h.host not in spec.retry_hosts]
+    if isinstance(hosts, HostColumns):  # the columns say who is up, without a view per host
+        up = [hosts.names[row] for row in np.flatnonzero(hosts.service_up & ~hosts.disabled & ~hosts.forced_down)]
+    else:
+        up = [h.host for h in hosts if h.service_up and not h.disabled and not h.forced_down]
+    candidates = [name for name in up if name not in spec.ignore_hosts and name not in spec.retry_hosts]
     if spec.requested_host is not None:
-        candidates = [h for h in candidates if h.host == spec.requested_host]
+        candidates = [name for name in candidates if name == spec.requested_host]
     trace = PlacementTrace(
         hosts_before=len(hosts),
         filters=[FilterCount("ChanceScheduler(up and enabled)", len(up)), FilterCount("ChanceScheduler(not ignored or tried)", len(candidates))],
     )
     if not candidates:
         return Selection(host=None, trace=trace)
-    return Selection(host=rng.choice(candidates).host, trace=trace)
+    return Selection(host=rng.choice(candidates), trace=trace)
 
 
 def select(hosts: Sequence[SchedHost] | HostColumns, spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Selection:
     """The proposal of the driver this request asks for."""
     if driver_for(spec, options) == "chance_scheduler":
-        return chance_select(hosts.hosts if isinstance(hosts, HostColumns) else hosts, spec, rng)
+        return chance_select(hosts, spec, rng)
     return select_host(hosts, spec, options, rng)

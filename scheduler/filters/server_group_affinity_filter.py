@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 POLICY = "affinity"
 
 
-class ServerGroupAffinityFilter(BaseHostFilter):
+class ServerGroupAffinityFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff no member of the group is placed yet, or the host runs one of them.
 
     Acts only on an "affinity" group (Icehouse+: each group filter minds its
@@ -44,3 +48,14 @@ class ServerGroupAffinityFilter(BaseHostFilter):
         if not placed:
             return True
         return not host.instances.keys().isdisjoint(placed)
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        group = spec.instance_group
+        placed = set() if group is None or group.policy != POLICY else set(group.members) - {spec.instance_id}
+        if not placed:
+            return np.ones(len(cols), dtype=bool)
+        passed = np.zeros(len(cols), dtype=bool)
+        for row, ids in cols.instance_ids():  # only the hosts that run instances can run a member
+            if not placed.isdisjoint(ids):
+                passed[row] = True
+        return passed

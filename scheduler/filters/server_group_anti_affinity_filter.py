@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from novalog.events.records import RequestSpec
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:
+    from novalog.scheduler.columns import HostColumns
     from novalog.scheduler.options import SchedulerOptions
 
 POLICY = "anti-affinity"
 MAX_RULE = "max_server_per_host"
 
 
-class ServerGroupAntiAffinityFilter(BaseHostFilter):
+class ServerGroupAntiAffinityFilter(VectorizedFilter, BaseHostFilter):
     """Passes iff the group's members on the host are fewer than its `max_server_per_host` rule (default 1).
 
     Acts only on an "anti-affinity" group (Icehouse+: each group filter
@@ -42,6 +46,17 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
             return True
         on_host = host.instances.keys() & set(group.members)
         return len(on_host) < _max_server_per_host(group.rules)
+
+    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        group = spec.instance_group
+        if group is None or group.policy != POLICY:
+            return np.ones(len(cols), dtype=bool)
+        members, limit = set(group.members), _max_server_per_host(group.rules)
+        # A host running no instance holds no member: 0 < limit. Only the others are looked at.
+        passed = np.full(len(cols), 0 < limit, dtype=bool)
+        for row, ids in cols.instance_ids():
+            passed[row] = spec.instance_id in ids or len(members.intersection(ids)) < limit
+        return passed
 
 
 def _max_server_per_host(rules: dict[str, str]) -> int:

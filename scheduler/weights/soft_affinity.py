@@ -24,13 +24,16 @@ def members_on_host(host: SchedHost, spec: RequestSpec, policy: str) -> int:
 
 
 def members_per_row(cols: HostColumns, spec: RequestSpec, policy: str) -> np.ndarray:
-    """`members_on_host` of every row. Host by host, but only for a request whose group has this policy:
-    the pass skips the weigher for every other request (`weighs_nothing`)."""
+    """`members_on_host` of every row. Host by host (those with instances), but only for a request whose group
+    has this policy: the pass skips the weigher for every other request (`weighs_nothing`)."""
     group = spec.instance_group
     if group is None or group.policy != policy:
         return np.zeros(len(cols), dtype=np.int64)
     members = set(group.members)
-    return np.fromiter((len(host.instances.keys() & members) for host in cols.hosts), dtype=np.int64, count=len(cols))
+    counts = np.zeros(len(cols), dtype=np.int64)
+    for row, ids in cols.instance_ids():  # only the hosts that count instances, without a view per host
+        counts[row] = len(members.intersection(ids))
+    return counts
 
 
 class ServerGroupSoftAffinityWeigher(VectorizedWeigher, BaseHostWeigher):

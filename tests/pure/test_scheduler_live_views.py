@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from builders import NOW, build_flavor, build_host_state
+from builders import NOW, build_claim, build_flavor, build_host_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,3 +74,35 @@ def test_columns_patched_in_place_decide_like_views_rebuilt_each_time(sizes, hos
                     row = table.rows_by_host[out.record.host]
                     table.put(replace(row, rejected={**row.rejected, out.record.claim_id: "no"}))
                 assert simple.handle(rejected) == columns.handle(rejected)
+        # The views the columns build when read (or keep) are the views rebuilt from scratch.
+        cols = columns.views.current(columns.in_flight, NOW)
+        assert list(cols.hosts) == simple.views.current(simple.in_flight, NOW)
+
+
+def test_views_built_when_read_equal_views_built_eagerly() -> None:
+    """Rows with claims, released and rejected ones, an in-flight claim, a liveness flip: every view and instance lookup."""
+    claims = [build_claim("c1"), build_claim("c2", instance_id="i2"), build_claim("c3", instance_id="i3")]
+    rows = [
+        build_host_state("h0", claims=claims[:2], released=["old"], rejected={"r": "no"}),
+        build_host_state("h1", last_heartbeat_at=NOW - timedelta(seconds=30)),
+        build_host_state("h2", claims=claims[2:]),
+    ]
+    table = DictTable(rows)
+    views = ColumnViews(table, 60.0, liveness_every=0.0)
+    in_flight = {"h1": {"c4": build_claim("c4", instance_id="i4")}}
+    cols = views.current(in_flight, NOW)
+    eager = ListViews(table.rows, 60.0)
+    assert list(cols.hosts) == eager.current(in_flight, NOW)
+    assert cols.derived(0) and not cols.derived(1) and cols.derived(2)
+    ids = {row: set(found) for row, found in cols.instance_ids()}
+    assert ids == {row: set(h.instances) for row, h in enumerate(eager.current(in_flight, NOW)) if h.instances}
+    # h1's heartbeat ages past service_down_time: its kept view flips with the column.
+    later = NOW + timedelta(seconds=45)
+    cols = views.current(in_flight, later)
+    assert list(cols.hosts) == eager.current(in_flight, later) and not cols.hosts[1].service_up
+    assert cols.hosts[-1] == cols.hosts[2] and cols.hosts[1:] == list(eager.current(in_flight, later))[1:]
+    # The in-flight claim is in the table now: h1's view is derived again.
+    table.put(replace(table.rows_by_host["h1"], claims=[in_flight["h1"]["c4"]]))
+    cols = views.current({}, later)
+    assert list(cols.hosts) == eager.current({}, later) and cols.derived(1)
+

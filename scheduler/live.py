@@ -11,6 +11,7 @@ Two views with one interface:
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -89,6 +90,8 @@ class ColumnViews:
             rows = {} if cols is None else dict(zip(cols.names, self._states))
             rows.update((row.host, row) for row in changed)
             self._rebuild(rows, in_flight, now)
+            del rows, changed  # before the trim: the catch-up's rows came in one list, a large block
+            _return_free_heap()
         else:
             for row in changed:
                 self._states[cols.row_of(row.host)] = row
@@ -169,6 +172,30 @@ class ColumnViews:
 
 
 NO_IN_FLIGHT: dict[str, Claim] = {}
+
+
+def _return_free_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    A rebuild follows the table's catch-up, whose decoding freed far more than
+    it kept (each message's bytes and first copy of its row), and frees every
+    view it built to read the columns from. glibc keeps such freed memory
+    between live blocks resident: ~20 MB at 100,000 hosts. Trimming costs
+    about a millisecond, once per rebuild.
+    """
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL(None)  # the process's own symbols: the C library it runs on
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+_libc = _load_libc()
 
 
 def _beat(row: HostState) -> float:

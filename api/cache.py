@@ -141,8 +141,9 @@ class ReadCache:
                 self.servers.put(table.get(key), row)
             table[key] = row
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        return self._feed.wait_until(predicate, timeout)
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, key: str | None = None) -> bool:
+        """Wait for the predicate; with `key`, it reads only that row, and is checked when that row arrives."""
+        return self._feed.wait_until(predicate, timeout, key)
 
     def stop(self) -> None:
         self._feed.stop()

@@ -42,7 +42,7 @@ class Cache(Protocol):
     quotas: Any  # cache.LazyRows: rows decoded when read, `reached` from their source headers
     aggregates: dict[str, Any]
 
-    def wait_until(self, predicate: Any, timeout: float) -> bool: ...
+    def wait_until(self, predicate: Any, timeout: float, key: str | None = None) -> bool: ...
 
 
 class QuotaAnswer(NamedTuple):
@@ -97,9 +97,12 @@ class Api:
         return self.policy.allowed(rule, ctx, {"project_id": project_id or ctx.project_id, "user_id": ctx.user_id})
 
     def await_write(self, predicate: Any, key: str) -> None:
-        """Wait until the read cache shows a write's effect (read-your-writes); a lagging projection only logs."""
+        """Wait until the read cache shows a write's effect (read-your-writes); a lagging projection only logs.
+
+        `key` is the row's key on its state topic, and the predicate reads that row only.
+        """
         backend = self.backend
-        if not backend.cache.wait_until(predicate, backend.write_wait):
+        if not backend.cache.wait_until(predicate, backend.write_wait, key):
             log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
 
     def find_server(self, server_id: str, ctx: RequestContext, rule: str) -> Any:
@@ -125,7 +128,7 @@ class Api:
         wait = max(DECISION_WAIT, backend.write_wait)
         if asked_at is not None and getattr(backend.log, "prefix", None) is not None:
             topic = asked_at.topic.removeprefix(f"{backend.log.prefix}.")
-            if not backend.cache.wait_until(lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset), wait):
+            if not backend.cache.wait_until(lambda: rows.reached(project_id, topic, asked_at.partition, asked_at.offset), wait, project_id):
                 raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
             if (announced := rows.decision(project_id, decision_id)) is not None:
                 return QuotaAnswer(*announced)
@@ -133,7 +136,7 @@ class Api:
             if row is not None and decision_id in row.decisions:
                 return QuotaAnswer(row.decisions[decision_id], row.accepted.get(decision_id, []))
         decided = lambda: decision_id in getattr(rows.get(project_id), "decisions", {})  # noqa: E731
-        if not backend.cache.wait_until(decided, wait):
+        if not backend.cache.wait_until(decided, wait, project_id):
             raise ApiFault(503, "The quota decision for this request did not arrive in time; it may still take effect.")
         row = rows[project_id]
         return QuotaAnswer(row.decisions[decision_id], row.accepted.get(decision_id, []))

@@ -35,7 +35,8 @@ class TopicFeed:
         self.raw_topics = frozenset(raw_topics)
         self.name = name
         self._apply = apply
-        self._changed = threading.Condition()
+        self._changed = threading.Condition()  # its lock guards the view
+        self._waiters = Waiters(self._changed)
         self._stop = threading.Event()
         self.caught_up = threading.Event()
         self._consumer = Consumer(consumer_config(bootstrap, f"novalog-{name}-{uuid.uuid4()}", **consumer_extra))
@@ -92,16 +93,18 @@ class TopicFeed:
             if not msgs:
                 continue
             with self._changed:
+                touched: set[bytes | None] = set()
                 for msg in msgs:
                     if msg.error():
                         continue
                     self._deliver(msg)
+                    touched.add(msg.key())
                     pos = (msg.topic(), msg.partition())
                     if pos in ends and msg.offset() + 1 >= ends[pos]:
                         del ends[pos]
                         if not ends:
                             self.caught_up.set()
-                self._changed.notify_all()
+                self._waiters.wake(touched)
         self._consumer.close()
 
     def _deliver(self, msg: Message) -> None:
@@ -118,17 +121,55 @@ class TopicFeed:
             return
         self._apply(msg, record)
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Block until the predicate holds over the view, or the time is up."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._changed.wait(left)
-            return True
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, key: str | None = None) -> bool:
+        """Block until the predicate holds over the view, or the time is up (see Waiters.wait for `key`)."""
+        return self._waiters.wait(predicate, timeout, key)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+class Waiters:
+    """Threads waiting for a predicate over a view that another thread updates under `lock`.
+
+    A waiter that names the record key its predicate reads is checked again
+    only when a record with that key was applied; one that names none, after
+    every batch. Under a steady boot load some forty API request threads
+    wait at once, and waking every one of them for every batch (one
+    Condition.notify_all, itself quadratic in the waiters) was a sixth of
+    the API's CPU.
+    """
+
+    def __init__(self, lock: threading.Condition | threading.Lock | threading.RLock) -> None:
+        self.lock = lock
+        self._waiting: set[tuple[bytes | None, threading.Event]] = set()
+
+    def wait(self, predicate: Callable[[], bool], timeout: float, key: str | None = None) -> bool:
+        """Block until the predicate holds, or `timeout` seconds pass; False then. With `key`, it reads only that key's rows."""
+        deadline = time.monotonic() + timeout
+        waiter = (None if key is None else key.encode(), threading.Event())
+        with self.lock:
+            if predicate():
+                return True
+            self._waiting.add(waiter)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    with self.lock:
+                        return predicate()
+                waiter[1].wait(left)
+                waiter[1].clear()  # before the check: a batch applied after it sets the event again
+                with self.lock:
+                    if predicate():
+                        return True
+        finally:
+            with self.lock:
+                self._waiting.discard(waiter)
+
+    def wake(self, touched: set[bytes | None]) -> None:
+        """Wake the waiters a batch concerns (`touched`: its records' keys). Call it holding the lock."""
+        for key, event in self._waiting:
+            if key is None or key in touched:
+                event.set()

@@ -92,6 +92,12 @@ def page_servers(
     chosen: list[InstanceState] = []
     if limit == 0:
         return chosen
+    if "changes-since" in params:  # what changed since: few rows, read from the updated_at index and sorted
+        changed = sorted((r for i in index.changed_since(parse_time("changes-since", params["changes-since"])) if keep(r := rows[i])),
+                         key=sort_key, reverse=direction == "desc")
+        if after is not None:
+            changed = [r for r in changed if (sort_key(r) < after if direction == "desc" else sort_key(r) > after)]
+        return changed[:limit]
     for instance_id in index.walk(scope, with_deleted, direction == "desc", after):
         row = rows[instance_id]
         if keep(row):

@@ -12,6 +12,10 @@ from its marker and stops when its page is full:
 rows arrive ─▶ put(row) ─▶ ALL / project p  ×  with deleted / live only   (sorted keys)
 GET /servers?marker=m ─▶ scope(...) ─▶ walk(scope, after=key of m) ─▶ filter ─▶ limit rows
 ```
+
+It also keeps every row's `(updated_at, instance_id)` in order, so that
+`changes-since` (how clients poll for what changed) reads only the rows
+changed since then, not the whole table.
 """
 
 from __future__ import annotations
@@ -36,11 +40,16 @@ class ServerIndex:
     def __init__(self) -> None:
         # (scope, with_deleted) -> ascending keys
         self._keys: dict[tuple[str | None, bool], list[Key]] = {}
+        self._updated: list[Key] = []  # (updated_at, instance_id) of every row, ascending
 
     def put(self, old: Any, new: Any) -> None:
         """Index a row that arrived (`old`: the row it replaces, or None)."""
+        if old is None or old.updated_at != new.updated_at:
+            if old is not None:
+                _remove(self._updated, (old.updated_at, old.instance_id))
+            insort(self._updated, (new.updated_at, new.instance_id))
         if old is not None and sort_key(old) != sort_key(new) or old is not None and old.project_id != new.project_id:
-            self.drop(old)
+            self._drop_keys(old)
             old = None
         key = sort_key(new)
         for scope in (ALL, new.project_id):
@@ -53,6 +62,10 @@ class ServerIndex:
 
     def drop(self, old: Any) -> None:
         """Forget a row (a tombstone on the state topic)."""
+        _remove(self._updated, (old.updated_at, old.instance_id))
+        self._drop_keys(old)
+
+    def _drop_keys(self, old: Any) -> None:
         key = sort_key(old)
         for scope in (ALL, old.project_id):
             _remove(self._list(scope, True), key)
@@ -67,6 +80,11 @@ class ServerIndex:
             return (keys[i][1] for i in range(start, -1, -1))
         start = 0 if after is None else bisect_right(keys, after)
         return (keys[i][1] for i in range(start, len(keys)))
+
+    def changed_since(self, when: datetime) -> list[str]:
+        """Ids of the rows updated at or after `when` (every scope, deleted ones too). Read under the cache's lock."""
+        start = bisect_left(self._updated, (when,))
+        return [key[1] for key in self._updated[start:]]
 
     def __len__(self) -> int:
         return len(self._keys.get((ALL, True), []))

@@ -60,6 +60,8 @@ QUERIES = [
     ({"changes-since": (NOW + timedelta(minutes=5)).isoformat(), "limit": "4"}, "p1", False, False),
     ({"changes-since": (NOW + timedelta(minutes=3)).isoformat()}, "p2", True, True),
     ({"limit": "0"}, "p1", True, True),
+    ({"changes-since": (NOW + timedelta(minutes=7)).isoformat(), "limit": "2", "sort_dir": "asc"}, "p3", True, True),
+    ({"changes-since": NOW.isoformat(), "limit": "3", "status": "active"}, "p1", True, False),
 ]
 
 
@@ -126,3 +128,17 @@ def test_a_page_of_kept_encodings_is_what_json_gives_for_the_views_and_a_changed
     renamed = build_instance_state(rows[-1].instance_id, name="renamed")
     assert json.loads(rendered.detail("http://api", renamed, True, version))["name"] == "renamed"
     assert json.loads(rendered.detail("http://api", renamed, False, version)).get("OS-EXT-SRV-ATTR:host", "absent") == "absent"
+
+
+def test_changes_since_reads_the_rows_updated_since_as_they_change() -> None:
+    index = ServerIndex()
+    first = build_instance_state("a", project_id="p1", vm_state="building", updated_at=NOW)
+    index.put(None, first)
+    index.put(None, build_instance_state("b", project_id="p1", vm_state="active", updated_at=NOW + timedelta(minutes=1)))
+    assert index.changed_since(NOW + timedelta(seconds=30)) == ["b"]
+    later = build_instance_state("a", project_id="p1", vm_state="active", updated_at=NOW + timedelta(minutes=2))
+    index.put(first, later)
+    assert index.changed_since(NOW + timedelta(seconds=30)) == ["b", "a"]
+    assert index.changed_since(NOW) == ["b", "a"], "a row is indexed once, at its latest update"
+    index.drop(later)
+    assert index.changed_since(NOW) == ["b"]

@@ -55,6 +55,7 @@ DECIDING_TABLES = ("quotas", "host_state", "instances")
 CATCH_UP_PATIENCE_S = 60.0
 ROWS_KEPT_DECODED = 20_000
 SLOW_BATCH_S = 1.0  # a batch slower than this is logged, with where its time went
+BATCH_LINGER_MS = 100  # longer than folding a batch takes; the flush after it sends at once
 
 
 def group(prefix: str) -> str:
@@ -119,7 +120,9 @@ class DecisionLoop:
         self.projections = tuple(projections or (BY_TABLE[t] for t in DECIDING_TABLES))
         self.by_source = {f"{prefix}.{s}": p for p in self.projections for s in p.sources}
         self.store = Store(store_path)
-        self.log = EventLog(bootstrap, prefix)
+        # A batch's appends leave together: they linger until the batch is folded, then one flush sends
+        # them (one produce request, not one per record still unsent when the previous one left).
+        self.log = EventLog(bootstrap, prefix, linger_ms=BATCH_LINGER_MS)
         self.consumer = Consumer(consumer_config(bootstrap, group(prefix), **{"partition.assignment.strategy": "range"}))
         self._reader = Consumer(consumer_config(bootstrap, None))
         self._known_agent_topics: set[str] = set()
@@ -219,6 +222,7 @@ class DecisionLoop:
             headers = projection.headers(source, before[slot], batch[slot])
             appends.append((self.log.send_raw(state_topic, slot[1], encoded[slot], headers), state_topic))
         folded = time.monotonic()
+        self.log.flush(30)
         read_to: dict[tuple[str, int], int] = {}
         for future, state_topic in appends:
             position = future.result(30)

@@ -89,7 +89,9 @@ class ReadCache:
         # The instance rows in Nova's list order, per project, kept as they arrive (server_index.py).
         self.servers = ServerIndex()
         self.catalog: dict[str, Any] = {}
-        self.hosts: dict[str, Any] = {}
+        # Rows that grow with what they count (a host's claims, a project's instances) and change with
+        # every create: kept as bytes, decoded when a request reads them (LazyRows).
+        self.hosts = LazyRows()
         self.identity: dict[str, Any] = {}
         self.quotas = LazyRows()
         self.aggregates: dict[str, Any] = {}
@@ -105,8 +107,8 @@ class ReadCache:
             f"{prefix}.{topics.STATE_TENANT}": self.tenant,
         }
         self._instances_topic = f"{prefix}.{topics.STATE_INSTANCES}"
-        self._quotas_topic = f"{prefix}.{topics.STATE_QUOTAS}"
-        self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache", raw_topics=[self._quotas_topic])
+        self._lazy = {f"{prefix}.{topics.STATE_QUOTAS}": self.quotas, f"{prefix}.{topics.STATE_HOSTS}": self.hosts}
+        self._feed = TopicFeed(bootstrap, list(self._tables), self._apply, "api-read-cache", raw_topics=list(self._lazy))
 
     @property
     def lock(self) -> Any:
@@ -122,14 +124,14 @@ class ReadCache:
 
     def _apply(self, msg: Message, row: Any) -> None:
         key = msg.key().decode()
-        if msg.topic() == self._quotas_topic:
+        if (lazy := self._lazy.get(msg.topic())) is not None:
             if row is None:
-                self.quotas.drop(key)
+                lazy.drop(key)
             else:
                 headers = dict(msg.headers() or ())
                 source, decided = headers.get(SOURCE_HEADER), headers.get(DECIDED_HEADER)
-                self.quotas.put(key, row, parse_source_position(source) if source else None,
-                                parse_decided_header(decided) if decided else None)
+                lazy.put(key, row, parse_source_position(source) if source else None,
+                         parse_decided_header(decided) if decided else None)
             return
         table = self._tables[msg.topic()]
         if row is None:

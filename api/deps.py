@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -38,7 +38,7 @@ class Cache(Protocol):
     servers: Any  # server_index.ServerIndex over `instances`
     lock: Any  # held while rows are applied
     catalog: dict[str, Any]
-    hosts: dict[str, Any]
+    hosts: Mapping[str, Any]  # cache.LazyRows: decoded when read
     quotas: Any  # cache.LazyRows: rows decoded when read, `reached` from their source headers
     aggregates: dict[str, Any]
 

@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novalog.api import microversion
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
@@ -25,40 +27,71 @@ from novalog.api.routes import compute_hosts, flavors, identity, images, servers
 log = logging.getLogger(__name__)
 
 
-def create_app(backend: ApiBackend) -> FastAPI:
-    app = FastAPI(title="novalog compute API", version="2.1", openapi_url="/openapi.json", docs_url=None, redoc_url=None)
-    app.state.backend = backend
+class RequestFrame:
+    """Every request's frame: its id, the body-size cap, the microversion, and faults from anything unhandled.
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Any) -> Response:
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware`)
+    runs each request in a task group with memory streams between it and the
+    app, a cost paid by every request, the cheapest reads included.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         rid = f"req-{uuid.uuid4()}"
-        request.state.request_id = rid
-        compute = request.url.path.startswith("/v2.1/")
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        path, method = scope["path"], scope["method"]
+        compute = path.startswith("/v2.1/")
         version = microversion.MIN
+        started = False
+
+        async def framed(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                headers["x-openstack-request-id"] = rid
+                headers["x-compute-request-id"] = rid
+                if compute:
+                    headers[microversion.HEADER] = f"compute {version}"
+                    headers[microversion.LEGACY_HEADER] = str(version)
+                    headers["Vary"] = f"{microversion.HEADER}, {microversion.LEGACY_HEADER}"
+            await send(message)
+
         try:
-            length = request.headers.get("content-length")
+            request_headers = Headers(scope=scope)
+            length = request_headers.get("content-length")
             # Image data (PUT /image/v2/images/{id}/file) is bounded by the image store's own cap instead.
-            upload = request.method == "PUT" and request.url.path.startswith("/image/") and request.url.path.endswith("/file")
+            upload = method == "PUT" and path.startswith("/image/") and path.endswith("/file")
             if length is not None and length.isdigit() and int(length) > MAX_BODY and not upload:
                 raise ApiFault(413, f"Request is too large: {length} bytes, at most {MAX_BODY}.")
             if compute:
-                version = microversion.requested({k.lower(): v for k, v in request.headers.items()})
-            request.state.microversion = version
-            response = await call_next(request)
+                version = microversion.requested({k.lower(): v for k, v in request_headers.items()})
+            state["microversion"] = version
+            await self.app(scope, receive, framed)
+            return
         except microversion.VersionError as exc:
             response = JSONResponse(fault_body(exc.status, str(exc)), status_code=exc.status)
         except ApiFault as exc:
             response = JSONResponse(fault_body(exc.status, exc.message), status_code=exc.status)
         except Exception:
-            log.exception("unhandled error in %s %s (%s)", request.method, request.url.path, rid)
+            if started:  # the answer is already on its way: nothing better can be sent
+                raise
+            log.exception("unhandled error in %s %s (%s)", method, path, rid)
             response = JSONResponse(fault_body(500, "Unexpected API Error. Please report this at the project's issue tracker."), status_code=500)
-        response.headers["x-openstack-request-id"] = rid
-        response.headers["x-compute-request-id"] = rid
-        if compute:
-            response.headers[microversion.HEADER] = f"compute {version}"
-            response.headers[microversion.LEGACY_HEADER] = str(version)
-            response.headers["Vary"] = f"{microversion.HEADER}, {microversion.LEGACY_HEADER}"
-        return response
+        await response(scope, receive, framed)
+
+
+def create_app(backend: ApiBackend) -> FastAPI:
+    app = FastAPI(title="novalog compute API", version="2.1", openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+    app.state.backend = backend
+
+    app.add_middleware(RequestFrame)
 
     @app.exception_handler(ApiFault)
     async def on_fault(request: Request, exc: ApiFault) -> JSONResponse:

@@ -11,7 +11,10 @@ Two loads:
 
 One watcher notes when each server is first ACTIVE (or ERROR) by polling
 `GET /servers/detail?changes-since=...` every 20 ms, so it reads only the
-servers that changed since its last look, not all of them. After the run,
+servers that changed since its last look, not all of them. A row is stamped
+with its event's time, which may be older than the look that first shows
+it (the projections lag behind the log), so each look reaches back to the
+oldest create that has not settled yet, never later than a second ago. After the run,
 the log gives each hop's share (novalog/boot_hops.py).
 """
 
@@ -47,7 +50,19 @@ class BootRun:
     due: dict[str, float] = field(default_factory=dict)  # server id -> when its create was scheduled (monotonic)
     settled: dict[str, tuple[float, str]] = field(default_factory=dict)  # server id -> (when, ACTIVE or ERROR)
     refused: list[str] = field(default_factory=list)  # creates that got no 202
+    sending: dict[str, float] = field(default_factory=dict)  # name -> due, while its POST awaits an answer
     began: float = 0.0
+
+    def oldest_unsettled(self) -> float | None:
+        """The due time of the oldest create that may still change: in flight, or answered and not yet settled.
+
+        No server of this run can be stamped earlier than its create's due
+        time, so a look from there on misses none of them.
+        """
+        pending = list(self.sending.values())
+        settled = self.settled.keys()
+        pending += [due for sid, due in list(self.due.items()) if sid not in settled]
+        return min(pending, default=None)
 
     def latencies_ms(self) -> list[float]:
         return [(at - self.due[sid]) * 1000 for sid, (at, status) in self.settled.items() if status == "ACTIVE" and sid in self.due]
@@ -88,6 +103,9 @@ class Watcher:
                 if server["status"] in ("ACTIVE", "ERROR") and server["id"] not in self.run.settled:
                     self.run.settled[server["id"]] = (now, server["status"])
             since = asked - timedelta(seconds=1)  # a margin for rows stamped just before the look
+            oldest = self.run.oldest_unsettled()
+            if oldest is not None:
+                since = min(since, asked - timedelta(seconds=now - oldest))
             time.sleep(WATCH_EVERY_S)
 
     def __enter__(self) -> Watcher:
@@ -111,10 +129,13 @@ def _creator(api_url: str) -> ComputeClient:
 
 
 def _boot(client: ComputeClient, run: BootRun, name: str, due: float) -> None:
+    run.sending[name] = due
     try:
         run.due[client.boot(name, TINY["id"])] = due
     except RuntimeError as exc:
         run.refused.append(str(exc))
+    finally:
+        del run.sending[name]
 
 
 def _wait_settled(run: BootRun, timeout: float) -> None:

@@ -95,3 +95,18 @@ def test_boot_run_latency_runs_from_the_scheduled_time_and_counts_what_did_not_s
     assert [round(ms, 6) for ms in run.latencies_ms()] == [40.0]
     assert (summary["servers"], summary["active"], summary["error"], summary["refused"], summary["unsettled"]) == (4, 1, 1, 1, 1)
     assert round(summary["throughput_per_s"], 6) == round(2 / 0.6, 6)  # a and b settled within 0.6 s of the start
+
+
+def test_the_watcher_looks_back_to_the_oldest_create_that_has_not_settled() -> None:
+    run = BootRun(began=100.0)
+    assert run.oldest_unsettled() is None
+
+    run.due = {"a": 100.0, "b": 100.5}
+    run.settled = {"a": (100.04, "ACTIVE")}
+    run.sending = {"bench-7": 101.0}
+    assert run.oldest_unsettled() == 100.5  # a settled; b answered but not settled; bench-7 still in flight
+
+    run.settled["b"] = (102.0, "ACTIVE")
+    assert run.oldest_unsettled() == 101.0
+    run.sending.clear()
+    assert run.oldest_unsettled() is None

@@ -62,6 +62,7 @@ from novalog.agent.driver import (
     LifecycleEvent,
     NodeInfo,
     PowerState,
+    domain_name,
 )
 from novalog.agent.disks import DiskError, cache_image_files, make_overlay, read_console, remove_instance_files
 from novalog.agent.node import (
@@ -627,10 +628,21 @@ class LibvirtDriver(Driver):
                 log.warning("%s: could not start %s again after its shutdown", self._node_name, uuid, exc_info=True)
 
     def _find(self, instance_id: str) -> libvirt.virDomain | None:
-        for domain, found in self._our_domains():
-            if found == instance_id:
-                return domain
-        return None
+        """The instance's guest, looked up by the name the agent gives it and checked against its metadata.
+
+        A lookup by name, not a walk of every domain: reading each domain's
+        metadata made a spawn cost time in proportion to the guests already
+        on the host (about 0.1 ms each on the test driver).
+        """
+        try:
+            domain = self._conn.lookupByName(domain_name(instance_id))
+            found = self._read_instance_id(domain)
+        except libvirt.libvirtError as error:
+            if _is_gone(error):
+                return None
+            raise
+        self._remember(domain.UUIDString(), found)
+        return domain if found == instance_id else None
 
     def _domain_xml(self, action: str, spec: GuestSpec) -> str:
         """The guest's definition; on QEMU its overlay disk is made first."""

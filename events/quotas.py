@@ -32,6 +32,19 @@ def limits_of(state: QuotaState | None, defaults: dict[str, int]) -> dict[str, i
 
 
 def usage_of(state: QuotaState | None) -> dict[str, int]:
-    """What the project's counted instances use, per enforced resource."""
-    rows = list(state.instances.values()) if state else []
-    return {"instances": len(rows), "cores": sum(r[0] for r in rows), "ram": sum(r[1] for r in rows)}
+    """What the project's counted instances use, per enforced resource: the running totals, and what an older row counted one by one."""
+    if state is None:
+        return {"instances": 0, "cores": 0, "ram": 0}
+    legacy = state.instances.values()
+    return {
+        "instances": state.used.get("instances", 0) + len(legacy),
+        "cores": state.used.get("cores", 0) + sum(r[0] for r in legacy),
+        "ram": state.used.get("ram", 0) + sum(r[1] for r in legacy),
+    }
+
+
+def group_members(state: QuotaState | None, group_id: str) -> int:
+    """How many of the project's counted instances are in the server group."""
+    if state is None:
+        return 0
+    return state.group_members.get(group_id, 0) + sum(1 for g in state.groups.values() if g == group_id)

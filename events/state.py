@@ -95,6 +95,9 @@ class InstanceState:
     image_files: ImageFiles | None = None
     # The server group it joined at create (the `group` hint); it leaves the group when deleted.
     server_group: str | None = None
+    # What its project's quota counted for it at create, [vcpus, ram MiB] (its flavor then; a resize
+    # does not change it), given back when it is deleted; empty on rows written before it was kept.
+    quota_counted: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +174,15 @@ class UserState:
 class QuotaState:
     """One project's quota: its limit overrides, what its instances use, and the recent create decisions.
 
-    `instances` maps each counted instance to [vcpus, ram MiB]; `decisions`
-    maps a create's reservation id to "" (accepted, all or part: `accepted`
-    lists them) or Nova's 403 message.
+    `used` holds the running totals of what the counted instances use
+    ("instances", "cores", "ram") and `group_members` how many of them are in
+    each server group: the row keeps its size however large the project
+    grows. `instances` and `groups` are what rows written before the totals
+    counted instance by instance (instance -> [vcpus, ram MiB], instance ->
+    group); such an instance counts from there until it is released.
+    `decisions` maps a create's reservation id to "" (accepted, all or part:
+    `accepted` lists them) or Nova's 403 message; `released` the instances
+    given back most recently, so a release appended twice counts once.
     """
 
     FAMILY: ClassVar[str] = "state"
@@ -187,6 +196,9 @@ class QuotaState:
     groups: dict[str, str] = field(default_factory=dict)
     # Counted key pairs and server groups: their tenant key -> "key_pairs" or "server_groups".
     tenant: dict[str, str] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
+    group_members: dict[str, int] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

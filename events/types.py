@@ -458,12 +458,19 @@ class QuotaUpdated:
 
 @dataclass(frozen=True, slots=True)
 class QuotaUsageReleased:
-    """An instance is gone: what it used no longer counts against its project."""
+    """An instance is gone: what it used no longer counts against its project.
+
+    It carries what the project's quota counted for the instance (vCPUs,
+    RAM MiB, its server group); -1 on records written before it did.
+    """
 
     FAMILY: ClassVar[str] = "quota"
     envelope: Envelope
     project_id: str
     instance_id: str
+    vcpus: int = -1
+    ram: int = -1
+    server_group: str | None = None
 
 
 # --- key pairs and server groups (tenant.events, keyed `keypair:<user_id>:<name>`, `server_group:<id>`) ---

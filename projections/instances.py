@@ -62,6 +62,7 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         image_properties=event.image_properties,
         image_files=event.image_files,
         server_group=None if event.instance_group is None else event.instance_group.id,
+        quota_counted=[event.flavor.vcpus, event.flavor.ram],  # what the quota fold counted for this build
     )
 
 
@@ -131,6 +132,9 @@ def _usage_released(state: InstanceState, cause: InstanceDeleted | InstanceDelet
         envelope=cause.envelope.caused("QuotaUsageReleased", PRODUCER, occurred_at=cause.envelope.occurred_at),
         project_id=state.project_id,
         instance_id=state.instance_id,
+        vcpus=state.quota_counted[0] if state.quota_counted else -1,
+        ram=state.quota_counted[1] if state.quota_counted else -1,
+        server_group=state.server_group,
     )
     return Outbound.event(state.project_id, released)
 

@@ -2,9 +2,12 @@
 
 Like a host's claims, a project's quota is decided in log order by the one
 processor that owns the project's partition: 50 concurrent creates against
-a limit of 10 instances give exactly 10. Usage is counted per instance from
-the creates it accepted (Nova counts an ERROR instance too, until deleted)
-and given back when an instance is gone.
+a limit of 10 instances give exactly 10. Usage is counted from the creates
+it accepted (Nova counts an ERROR instance too, until deleted) and given
+back when an instance is gone, as running totals: the release says what the
+instance counted, so the row does not grow with the project (it is encoded
+and published at every decision; at 3,000 servers a row that listed every
+instance was 150 KB and 3.4 ms to encode).
 
 Nova's rule for a create of min..max servers: as many as fit, if at least
 min; otherwise none, with "Quota exceeded for instances: Requested 1, but
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
-from novalog.events.quotas import ENFORCED, UNLIMITED, limits_of, usage_of
+from novalog.events.quotas import ENFORCED, UNLIMITED, group_members, limits_of, usage_of
 from novalog.events.state import QuotaState
 from novalog.events.tenant import keypair_key, server_group_key
 from novalog.events.types import (
@@ -33,6 +36,8 @@ from novalog.events.types import (
 PRODUCER = "novalog-projections"
 # Decisions kept per project, so a redelivered create is recognised; far more than are ever in flight.
 DECISIONS_KEEP = 512
+# Releases kept per project, so a release appended twice (its writer redelivered) is given back once.
+RELEASED_KEEP = 512
 
 def decide(state: QuotaState | None, request: ServersRequested) -> tuple[int, str]:
     """How many of the request's servers fit (0 with Nova's message when fewer than min_count do)."""
@@ -54,8 +59,7 @@ def decide(state: QuotaState | None, request: ServersRequested) -> tuple[int, st
         fits = min(fits, room)
     group = request.builds[0].instance_group
     if group is not None and (limit := limits["server_group_members"]) != UNLIMITED:
-        members = sum(1 for g in (state.groups.values() if state else ()) if g == group.id)
-        room = max(0, limit - members)
+        room = max(0, limit - group_members(state, group.id))
         if room < request.min_count:
             return 0, "Quota exceeded, too many servers in group"
         fits = min(fits, room)
@@ -106,9 +110,7 @@ def fold(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, list[
                 return current, [Outbound.event(b.instance_id, b) for b in _accepted_builds(event, len(builds))] if builds else []
             count, message = decide(current, event)
             builds = _accepted_builds(event, count)
-            counted = {**current.instances, **{b.instance_id: [b.flavor.vcpus, b.flavor.ram] for b in builds}}
-            grouped = {**current.groups, **{b.instance_id: b.instance_group.id for b in builds if b.instance_group is not None}}
-            decided = _remember(replace(current, instances=counted, groups=grouped), event.reservation_id, message, [b.instance_id for b in builds])
+            decided = _remember(_count(current, builds), event.reservation_id, message, [b.instance_id for b in builds])
             return decided, [Outbound.event(b.instance_id, b) for b in builds]
         case KeypairRequested() | ServerGroupRequested():
             return _tenant_request(current, event)
@@ -118,10 +120,51 @@ def fold(state: QuotaState | None, event: QuotaEvent) -> tuple[QuotaState, list[
             base = {} if event.reset else dict(current.limits)
             return replace(current, limits={**base, **event.limits}), []
         case QuotaUsageReleased():
-            if event.instance_id not in current.instances:
-                return current, []
-            kept = {k: v for k, v in current.instances.items() if k != event.instance_id}
-            return replace(current, instances=kept, groups={k: v for k, v in current.groups.items() if k != event.instance_id}), []
+            return _release(current, event), []
+
+
+def _count(state: QuotaState, builds: list[InstanceBuildRequested]) -> QuotaState:
+    """The builds let through now count: added to the running totals, and to their server group's members."""
+    if not builds:
+        return state
+    used = dict(state.used)
+    used["instances"] = used.get("instances", 0) + len(builds)
+    used["cores"] = used.get("cores", 0) + sum(b.flavor.vcpus for b in builds)
+    used["ram"] = used.get("ram", 0) + sum(b.flavor.ram for b in builds)
+    members = dict(state.group_members)
+    for b in builds:
+        if b.instance_group is not None:
+            members[b.instance_group.id] = members.get(b.instance_group.id, 0) + 1
+    return replace(state, used=used, group_members=members)
+
+
+def _release(state: QuotaState, event: QuotaUsageReleased) -> QuotaState:
+    """Give back what the instance counted, once.
+
+    An instance an older row counted one by one is taken out of that map.
+    Otherwise the release says what to give back; one written before it did
+    gives back the instance alone (its cores and RAM stay counted: too much
+    counted, never too little). Totals never go below zero, whatever a log
+    that bypassed the quota (a synthetic one) releases.
+    """
+    iid = event.instance_id
+    if iid in state.instances:
+        return replace(state, instances={k: v for k, v in state.instances.items() if k != iid},
+                       groups={k: v for k, v in state.groups.items() if k != iid})
+    if iid in state.released:
+        return state
+    used = dict(state.used)
+    used["instances"] = max(0, used.get("instances", 0) - 1)
+    if event.vcpus >= 0:
+        used["cores"] = max(0, used.get("cores", 0) - event.vcpus)
+    if event.ram >= 0:
+        used["ram"] = max(0, used.get("ram", 0) - event.ram)
+    members = state.group_members
+    if event.server_group is not None and event.server_group in members:
+        members = {**members, event.server_group: members[event.server_group] - 1}
+        if members[event.server_group] <= 0:
+            del members[event.server_group]
+    return replace(state, used=used, group_members=members, released=[*state.released, iid][-RELEASED_KEEP:])
 
 
 def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequested) -> tuple[QuotaState, list[Outbound]]:

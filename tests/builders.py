@@ -573,6 +573,7 @@ def build_instance_state(instance_id: str = "instance-1", **fields: Any) -> Inst
         updated_at=NOW,
         request_id="req-1",
         task_state="scheduling",
+        quota_counted=[1, 512],
     )
     return replace(state, **fields)
 

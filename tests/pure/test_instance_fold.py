@@ -489,3 +489,16 @@ def test_an_instance_gone_gives_its_quota_back_each_time_it_is_told() -> None:
     (released,) = [o for o in outs if isinstance(o.record, QuotaUsageReleased)]
     assert (released.topic, released.key, released.record.instance_id) == ("quota.events", "project-1", "instance-1")
     assert [o.record for o in again if isinstance(o.record, QuotaUsageReleased)] == [released.record]
+
+
+def test_the_release_gives_back_what_the_quota_counted_at_create_even_after_a_resize() -> None:
+    built, _ = instances.fold(None, replace(BUILD, flavor=replace(BUILD.flavor, vcpus=2, ram=2048)))
+    assert built.quota_counted == [2, 2048]
+    resized = replace(built, flavor=replace(built.flavor, vcpus=8, ram=8192), server_group="g-1", host="host-1",
+                      claim_id="claim-1", vm_state="active", task_state="deleting")
+    _, outs = instances.fold(resized, build_deleted(host="host-1", at=T[4]))
+    (released,) = [o.record for o in outs if isinstance(o.record, QuotaUsageReleased)]
+    assert (released.vcpus, released.ram, released.server_group) == (2, 2048, "g-1")
+    _, outs = instances.fold(replace(resized, quota_counted=[]), build_deleted(host="host-1", at=T[4]))
+    (unknown,) = [o.record for o in outs if isinstance(o.record, QuotaUsageReleased)]
+    assert (unknown.vcpus, unknown.ram) == (-1, -1), "a row from before the counts were kept cannot say"

@@ -8,8 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from builders import build_flavor, build_quota_updated, build_servers_requested, build_usage_released
 
+from novalog.events.codec import encode
+from novalog.events.quotas import usage_of
+from novalog.events.state import QuotaState
 from novalog.events.types import InstanceBuildRequested
-from novalog.projections.quotas import decide, fold as handle
+from novalog.projections.quotas import RELEASED_KEEP, decide, fold as handle
 
 
 def request(count: int, reservation: str, min_count: int = 1, vcpus: int = 1, ram: int = 512, **fields):
@@ -23,14 +26,14 @@ def test_within_quota_every_build_goes_through_and_counts() -> None:
     row, outs = handle(None, request(3, "r1"))
     assert sorted(o.record.instance_id for o in outs) == ["r1-instance-1", "r1-instance-2", "r1-instance-3"]
     assert all(isinstance(o.record, InstanceBuildRequested) and o.topic == "instance.events" for o in outs)
-    assert len(row.instances) == 3 and row.decisions == {"r1": ""}
+    assert row.used == {"instances": 3, "cores": 3, "ram": 1536} and row.decisions == {"r1": ""}
 
 
 def test_the_eleventh_instance_is_refused_with_novas_message() -> None:
     row, _ = handle(None, request(10, "r1"))
     row, outs = handle(row, request(1, "r2"))
     assert outs == [] and row.decisions["r2"] == "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances"
-    assert len(row.instances) == 10
+    assert row.used["instances"] == 10
 
 
 def test_cores_and_ram_count_too() -> None:
@@ -57,9 +60,10 @@ def test_a_deleted_instance_frees_its_share_and_a_redelivered_create_is_not_coun
     row, first = handle(None, request(10, "r1"))
     again, second = handle(row, request(10, "r1"))
     assert again == row and sorted(o.record.instance_id for o in first) == sorted(o.record.instance_id for o in second)
-    freed, _ = handle(row, build_usage_released("r1-instance-4"))
+    freed, _ = handle(row, build_usage_released("r1-instance-4", vcpus=1, ram=512))
+    assert freed.used == {"instances": 9, "cores": 9, "ram": 9 * 512}
     freed, outs = handle(freed, request(1, "r2"))
-    assert len(outs) == 1 and len(freed.instances) == 10
+    assert len(outs) == 1 and freed.used["instances"] == 10
 
 
 def test_limits_overrides_unlimited_and_reset() -> None:
@@ -81,12 +85,16 @@ def test_no_interleaving_of_creates_and_deletes_passes_the_limit(steps, limit) -
     row, _ = handle(None, build_quota_updated(limits={"instances": limit}))
     live: list[str] = []
     for n, (count, min_count, delete_one) in enumerate(steps):
-        row, outs = handle(row, request(count, f"r{n}", min_count=min(min_count, count)))
-        live += [o.record.instance_id for o in outs]
-        assert len(row.instances) <= limit
+        row, outs = handle(row, request(count, f"r{n}", min_count=min(min_count, count), vcpus=count))
+        live += [(o.record.instance_id, o.record.flavor.vcpus) for o in outs]
+        assert usage_of(row)["instances"] <= limit
         if delete_one and live:
-            row, _ = handle(row, build_usage_released(live.pop(0)))
-    assert len(row.instances) == len(live)
+            gone, vcpus = live.pop(0)
+            released = build_usage_released(gone, vcpus=vcpus, ram=512)
+            row, _ = handle(row, released)
+            again, _ = handle(row, released)  # appended twice: given back once
+            assert again == row
+    assert usage_of(row) == {"instances": len(live), "cores": sum(v for _, v in live), "ram": 512 * len(live)}
 
 
 def test_a_server_group_holds_at_most_server_group_members() -> None:
@@ -102,8 +110,10 @@ def test_a_server_group_holds_at_most_server_group_members() -> None:
     assert outs == [] and row.decisions["r2"] == "Quota exceeded, too many servers in group"
     row, outs = handle(row, in_group(request(3, "r3")))  # one more fits
     assert len(outs) == 1
-    row, _ = handle(row, build_usage_released(outs[0].record.instance_id))
-    assert list(row.groups.values()) == ["g-1", "g-1"]
+    row, _ = handle(row, build_usage_released(outs[0].record.instance_id, vcpus=1, ram=512, server_group="g-1"))
+    assert row.group_members == {"g-1": 2}
+    row, outs = handle(row, in_group(request(1, "r4")))  # the freed place
+    assert len(outs) == 1
 
 
 def test_key_pairs_and_server_groups_are_let_through_by_the_projects_writer() -> None:
@@ -162,3 +172,34 @@ def test_a_counted_key_pair_refused_as_a_duplicate_gives_its_slot_back() -> None
     after, outs = tenant.fold(kept, second)
     assert after.keypair_id == first.keypair_id
     assert [type(o.record) for o in outs] == [TenantQuotaReleased]
+
+
+def test_the_row_does_not_grow_with_the_project() -> None:
+    """It is encoded and published at every decision: its size must not follow the number of servers."""
+    row, _ = handle(None, build_quota_updated(limits={"instances": -1, "cores": -1, "ram": -1}))
+    sizes = []
+    for n in range(3 * RELEASED_KEEP):
+        row, outs = handle(row, request(2, f"r{n:05d}"))
+        row, _ = handle(row, build_usage_released(outs[0].record.instance_id, vcpus=1, ram=512))
+        if n in (RELEASED_KEEP, 3 * RELEASED_KEEP - 1):
+            sizes.append(len(encode(row)))
+    assert usage_of(row) == {"instances": 3 * RELEASED_KEEP, "cores": 3 * RELEASED_KEEP, "ram": 3 * RELEASED_KEEP * 512}
+    assert sizes[1] <= sizes[0], sizes  # 1,536 servers counted, as many released: the memories are bounded
+
+
+def test_a_row_written_instance_by_instance_keeps_counting_until_its_instances_are_released() -> None:
+    older = QuotaState("project-1", instances={"old-1": [2, 1024], "old-2": [4, 2048]}, groups={"old-2": "g-1"})
+    row, outs = handle(older, request(1, "r1", vcpus=1, ram=512))
+    assert len(outs) == 1 and usage_of(row) == {"instances": 3, "cores": 7, "ram": 3584}
+    row, _ = handle(row, build_usage_released("old-2"))  # written before releases said what they give back
+    assert usage_of(row) == {"instances": 2, "cores": 3, "ram": 1536} and row.groups == {}
+    row, _ = handle(row, build_usage_released(outs[0].record.instance_id, vcpus=1, ram=512))
+    assert usage_of(row) == {"instances": 1, "cores": 2, "ram": 1024}
+
+
+def test_a_release_that_does_not_say_what_it_gives_back_frees_the_instance_only() -> None:
+    row, outs = handle(None, request(2, "r1", vcpus=4, ram=1024))
+    row, _ = handle(row, build_usage_released(outs[0].record.instance_id))
+    assert usage_of(row) == {"instances": 1, "cores": 8, "ram": 2048}  # too much counted, never too little
+    row, _ = handle(row, build_usage_released("never-counted", vcpus=64, ram=10**6))
+    assert usage_of(row) == {"instances": 0, "cores": 0, "ram": 0}  # whatever a log that bypassed the quota releases

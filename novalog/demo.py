@@ -41,7 +41,10 @@ class ComputeClient:
             raise RuntimeError(f"DELETE answered {resp.status_code}: {resp.text}")
 
     def hypervisors(self) -> list[dict[str, Any]]:
-        return self.http.get("/os-hypervisors/detail").json()["hypervisors"]
+        resp = self.http.get("/os-hypervisors/detail")
+        if resp.status_code != 200:
+            raise RuntimeError(f"GET /os-hypervisors/detail answered {resp.status_code}: {resp.text}")
+        return resp.json()["hypervisors"]
 
     def wait_settled(self, server_ids: list[str], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
         """Poll until every server is ACTIVE or ERROR (or the time is up)."""

@@ -103,10 +103,16 @@ class LocalStack:
 
         client = ComputeClient(self.api_url, token)
         deadline = time.monotonic() + timeout
-        while len([h for h in client.hypervisors() if h["state"] == "up"]) < count:
+        while True:
+            try:  # an API still reading its tables back may answer 503 for a moment
+                up, last = len([h for h in client.hypervisors() if h["state"] == "up"]), ""
+            except RuntimeError as exc:
+                up, last = 0, f" (last answer: {exc})"
+            if up >= count:
+                return
             self.check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the hosts did not all report in {timeout:g} s; see the logs in {self.log_dir}")
+                raise TimeoutError(f"the hosts did not all report in {timeout:g} s{last}; see the logs in {self.log_dir}")
             time.sleep(0.3)
 
     def check_alive(self) -> None:

@@ -148,9 +148,10 @@ def _release(state: QuotaState, event: QuotaUsageReleased) -> QuotaState:
     that bypassed the quota (a synthetic one) releases.
     """
     iid = event.instance_id
+    released = [*state.released, iid][-RELEASED_KEEP:]
     if iid in state.instances:
         return replace(state, instances={k: v for k, v in state.instances.items() if k != iid},
-                       groups={k: v for k, v in state.groups.items() if k != iid})
+                       groups={k: v for k, v in state.groups.items() if k != iid}, released=released)
     if iid in state.released:
         return state
     used = dict(state.used)
@@ -164,7 +165,7 @@ def _release(state: QuotaState, event: QuotaUsageReleased) -> QuotaState:
         members = {**members, event.server_group: members[event.server_group] - 1}
         if members[event.server_group] <= 0:
             del members[event.server_group]
-    return replace(state, used=used, group_members=members, released=[*state.released, iid][-RELEASED_KEEP:])
+    return replace(state, used=used, group_members=members, released=released)
 
 
 def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequested) -> tuple[QuotaState, list[Outbound]]:

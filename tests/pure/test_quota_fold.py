@@ -193,6 +193,8 @@ def test_a_row_written_instance_by_instance_keeps_counting_until_its_instances_a
     assert len(outs) == 1 and usage_of(row) == {"instances": 3, "cores": 7, "ram": 3584}
     row, _ = handle(row, build_usage_released("old-2"))  # written before releases said what they give back
     assert usage_of(row) == {"instances": 2, "cores": 3, "ram": 1536} and row.groups == {}
+    again, _ = handle(row, build_usage_released("old-2", vcpus=4, ram=2048))  # appended twice: given back once
+    assert again == row
     row, _ = handle(row, build_usage_released(outs[0].record.instance_id, vcpus=1, ram=512))
     assert usage_of(row) == {"instances": 1, "cores": 2, "ram": 1024}
 

@@ -25,11 +25,12 @@ class LazyRows(Mapping[str, Any]):
     `reached` tells from that position alone whether a row has folded a
     given record, and `decision` answers a create from the decisions the
     row's versions announced in their header (projections/registry.py
-    DECIDED_HEADER). A create thus never decodes its project's row, which
-    grows with the project: decoding every version as it arrived (184 KB at
-    3,000 servers, 4.6 ms) was over a third of the API's CPU under a steady
-    boot load. A row is decoded when something reads it (limits, quota
-    sets), once per version.
+    DECIDED_HEADER). A create thus never decodes its project's row: when
+    that row still listed every counted instance, decoding each version as
+    it arrived (184 KB at 3,000 servers, 4.6 ms) was over a third of the
+    API's CPU under a steady boot load; it now keeps running totals and the
+    recent decisions (about 27 KB at 3,000 servers). A row is decoded when
+    something reads it (limits, quota sets), once per version.
     """
 
     def __init__(self, decisions_kept: int = 1024) -> None:
@@ -89,8 +90,8 @@ class ReadCache:
         # The instance rows in Nova's list order, per project, kept as they arrive (server_index.py).
         self.servers = ServerIndex()
         self.catalog: dict[str, Any] = {}
-        # Rows that grow with what they count (a host's claims, a project's instances) and change with
-        # every create: kept as bytes, decoded when a request reads them (LazyRows).
+        # Rows that change with every create and are tens of KB each (a host's claims, a project's
+        # recent quota decisions): kept as bytes, decoded when a request reads them (LazyRows).
         self.hosts = LazyRows()
         self.identity: dict[str, Any] = {}
         self.quotas = LazyRows()

@@ -26,9 +26,9 @@ from novalog.projections import aggregates, catalog, host_state, identity, insta
 # reader of a state topic knows how far into the log the rows it read go (replay compares there).
 SOURCE_HEADER = "novalog.source"
 # A quota row also names the decisions it newly holds (`{decision id: [message, [instance ids]]}`,
-# JSON), so a create waiting for its answer reads a few bytes instead of decoding the project's row,
-# which grows with the project (184 KB at 3,000 servers). The row holds the same decisions; the
-# header is only the index of what changed.
+# JSON), so a create waiting for its answer reads a few bytes instead of decoding the project's row
+# (its recent decisions and totals, about 27 KB at 3,000 servers). The row holds the same decisions;
+# the header is only the index of what changed.
 DECIDED_HEADER = "novalog.decided"
 
 Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]

@@ -122,6 +122,10 @@ class ColumnViews:
             if state.claims:
                 yield row, {claim.instance_id for claim in state.claims}
 
+    def counts_claim(self, cols: HostColumns, row: int, claim_id: str) -> bool:
+        """Whether the row's table row counts this claim (so its view does)."""
+        return any(claim.claim_id == claim_id for claim in self._states[row].claims)
+
     def _aggregates_of(self, host: str) -> tuple:
         aggregates_of = getattr(self.table, "aggregates_of", None)
         return aggregates_of(host) if aggregates_of else ()

@@ -106,3 +106,26 @@ def test_views_built_when_read_equal_views_built_eagerly() -> None:
     cols = views.current({}, later)
     assert list(cols.hosts) == eager.current({}, later) and cols.derived(1)
 
+
+
+def test_a_claimed_row_counts_in_its_columns_at_once_and_in_its_view_when_read() -> None:
+    """ColumnViews.claimed patches the chosen row's columns without building its view; the view read later agrees."""
+    from novalog.scheduler.columns import HostColumns
+
+    in_table = build_claim("c1")
+    table = DictTable([build_host_state("h0", claims=[in_table]), build_host_state("h1")])
+    views = ColumnViews(table, 60.0)
+    cols = views.current({}, NOW)
+    fresh, again = build_claim("c2", instance_id="i2"), build_claim("c3", instance_id="i3")
+    for host, claim in (("h0", fresh), ("h0", in_table), ("h0", fresh), ("h1", again)):
+        views.claimed(host, claim)  # a claim the table or an earlier proposal counts is not counted twice
+
+    in_flight = {"h0": {"c2": fresh}, "h1": {"c3": again}}
+    eager = ListViews(table.rows, 60.0).current(in_flight, NOW)
+    rebuilt = HostColumns.from_hosts(eager)
+    assert {name: cols.columns[name].tolist() for name in rebuilt.columns} == {
+        name: column.tolist() for name, column in rebuilt.columns.items()
+    }
+    assert not cols.derived(0) and not cols.derived(1)
+    assert {row: set(ids) for row, ids in cols.instance_ids()} == {0: {"instance-of-c1", "i2"}, 1: {"i3"}}
+    assert list(cols.hosts) == eager

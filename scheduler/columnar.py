@@ -158,7 +158,7 @@ def _zero_part_multipliers(
     if not (isinstance(weigher, VectorizedWeigher) and weigher.weighs_nothing(spec)):
         return None
     # A handful of floats: plain Python is cheaper than numpy here, and float x 0.0 is the same IEEE product.
-    per_set = [float(weigher.weight_multiplier(options, cols.hosts[row])) for row in cols.agg_rep]
+    per_set = [float(value) for value in cols.set_multipliers(weigher, options)]
     return per_set if all(map(math.isfinite, per_set)) else None
 
 
@@ -212,7 +212,7 @@ def _multipliers(weigher: BaseHostWeigher, cols: HostColumns, rows: np.ndarray, 
     its value is never read. One value for all sets: a plain float.
     """
     if isinstance(weigher, VectorizedWeigher):
-        per_set = [weigher.weight_multiplier(options, cols.hosts[row]) for row in cols.agg_rep]
+        per_set = cols.set_multipliers(weigher, options)
         if all(value == per_set[0] for value in per_set):
             return per_set[0]
         return np.take(np.array(per_set, dtype=np.float64), np.take(cols.agg_key, rows))

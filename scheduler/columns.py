@@ -88,6 +88,8 @@ class HostColumns:
         # Per row, what `consume` counted since its view was last built or kept: the columns count it
         # already, the view counts it when read (see `consume`).
         self._consumed: dict[int, list[tuple[Resources, str, Claim | None]]] = {}
+        # Per weigher, its multiplier per aggregate set under one options value (see `set_multipliers`).
+        self._multipliers: dict[int, tuple[Any, Any, list[Any]]] = {}
         self.hosts = views if source is None else _RowViews(self)
         self.names = [h.host for h in views]
         self.columns = {}
@@ -262,6 +264,22 @@ class HostColumns:
         """decide(aggregates) for every row, computed once per distinct aggregate set and broadcast."""
         per_set = np.array([decide(aggregates) for aggregates in self.agg_sets], dtype=dtype)
         return per_set[self.agg_key] if len(per_set) else np.zeros(len(self), dtype=dtype)
+
+    def set_multipliers(self, weigher: Any, options: Any) -> list[Any]:
+        """`weigher.weight_multiplier(options, host)` per aggregate set, for a VectorizedWeigher.
+
+        Its contract makes the multiplier depend on the options and the
+        aggregates only, and an aggregate set never changes (a host that moves
+        gets another set), so each set is asked once per weigher and options
+        value, when it first shows up, instead of once per pass.
+        """
+        entry = self._multipliers.get(id(weigher))
+        if entry is None or entry[0] is not options or entry[1] is not weigher:
+            entry = self._multipliers[id(weigher)] = (options, weigher, [])
+        values = entry[2]
+        while len(values) < len(self.agg_sets):
+            values.append(weigher.weight_multiplier(options, self.hosts[self.agg_rep[len(values)]]))
+        return values
 
     def _agg_set_index(self, aggregates: Sequence[Aggregate], row: int) -> int:
         """The index of this aggregate set, made (with `row` as its representative) if it is new."""

@@ -163,3 +163,30 @@ def test_a_set_whose_representative_row_moves_to_another_set_gets_another_holder
 
     assert cols.agg_rep == [2, 1, 0]
     assert all(cols.agg_key[cols.agg_rep[key]] == key for key in cols.agg_key.tolist())
+
+
+def test_set_multipliers_asks_each_aggregate_set_once_per_weigher_and_options() -> None:
+    from novalog.scheduler.options import SchedulerOptions
+    from novalog.scheduler.weights import WEIGHERS
+
+    class Counting(WEIGHERS["CPUWeigher"]):
+        asked: list = []
+
+        def weight_multiplier(self, options, host):
+            self.asked.append(host.aggregates)
+            return super().weight_multiplier(options, host)
+
+    hosts = sample_hosts()
+    cols = HostColumns.from_hosts(hosts)
+    weigher, options = Counting(), SchedulerOptions()
+    expected = [WEIGHERS["CPUWeigher"]().weight_multiplier(options, hosts[row]) for row in cols.agg_rep]
+
+    assert cols.set_multipliers(weigher, options) == expected
+    assert cols.set_multipliers(weigher, options) == expected
+    assert len(weigher.asked) == len(cols.agg_sets)  # the second pass asked nothing
+    assert 2.0 in expected  # the SSD aggregate's own multiplier, per set
+
+    cols.update(0, replace(hosts[0], aggregates=(SSD, SSD)))  # a set never seen: asked for that set alone
+    assert len(cols.set_multipliers(weigher, options)) == len(cols.agg_sets) == len(weigher.asked)
+    cols.set_multipliers(weigher, replace(options, cpu_weight_multiplier=3.0))  # other options: asked again
+    assert len(weigher.asked) == 2 * len(cols.agg_sets)

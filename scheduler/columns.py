@@ -40,7 +40,9 @@ FLOAT_FIELDS = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation
 BOOL_FIELDS = ("service_up", "disabled", "forced_down")
 # Derived once per build (and per patched row) rather than in every pass: what
 # the resource filters and the CPU weigher would otherwise recompute each time.
-DERIVED_FIELDS = ("ram_claimed_mb", "disk_claimed_gb", "ram_room_mb", "vcpu_room", "disk_room_gb")
+DERIVED_FIELDS = (
+    "ram_claimed_mb", "disk_claimed_gb", "ram_room_mb", "vcpu_room", "disk_room_gb", "ram_fit_mb", "vcpu_fit", "disk_fit_gb",
+)  # fmt: skip
 # The columns DERIVED_FIELDS are computed from.
 DERIVED_INPUTS = (
     "total_usable_ram_mb", "reserved_memory_mb", "free_ram_mb", "total_usable_disk_gb", "reserved_disk_gb", "free_disk_mb",
@@ -347,23 +349,37 @@ def _agg_set_key(aggregates: Sequence[Aggregate]) -> AggregateSetKey:
 
 
 def _derived(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Claimed and room per resource, exactly as SchedHost's properties and the resource filters compute them."""
+    """Claimed, room and fit per resource, exactly as SchedHost's properties and the resource filters compute them.
+
+    Fit is the largest request a resource filter lets through: the room, but
+    never more than the physical total (an instance never overcommits
+    against itself), and none on a host without vCPUs. One comparison with
+    it answers a resource filter, where the filter's own rule takes two or
+    three (totals are whole numbers below 2**53, so as floats they are exact).
+    """
     ram_claimed = columns["total_usable_ram_mb"] - columns["reserved_memory_mb"] - columns["free_ram_mb"]
     # free_disk_mb only moves by whole GB; floor division as SchedHost.disk_claimed_gb (numpy floors like Python).
     disk_claimed = columns["total_usable_disk_gb"] - columns["reserved_disk_gb"] - columns["free_disk_mb"] // 1024
+    ram_room = np.asarray(
+        room(columns["total_usable_ram_mb"], columns["ram_allocation_ratio"], columns["reserved_memory_mb"], ram_claimed),
+        dtype=np.float64,
+    )
+    vcpu_room = np.asarray(
+        room(columns["vcpus_total"], columns["cpu_allocation_ratio"], columns["reserved_vcpus"], columns["vcpus_used"]),
+        dtype=np.float64,
+    )
+    disk_room = np.asarray(
+        room(columns["total_usable_disk_gb"], columns["disk_allocation_ratio"], columns["reserved_disk_gb"], disk_claimed),
+        dtype=np.float64,
+    )
+    vcpus_total = columns["vcpus_total"]
     return {
         "ram_claimed_mb": ram_claimed,
         "disk_claimed_gb": disk_claimed,
-        "ram_room_mb": np.asarray(
-            room(columns["total_usable_ram_mb"], columns["ram_allocation_ratio"], columns["reserved_memory_mb"], ram_claimed),
-            dtype=np.float64,
-        ),
-        "vcpu_room": np.asarray(
-            room(columns["vcpus_total"], columns["cpu_allocation_ratio"], columns["reserved_vcpus"], columns["vcpus_used"]),
-            dtype=np.float64,
-        ),
-        "disk_room_gb": np.asarray(
-            room(columns["total_usable_disk_gb"], columns["disk_allocation_ratio"], columns["reserved_disk_gb"], disk_claimed),
-            dtype=np.float64,
-        ),
+        "ram_room_mb": ram_room,
+        "vcpu_room": vcpu_room,
+        "disk_room_gb": disk_room,
+        "ram_fit_mb": np.minimum(columns["total_usable_ram_mb"], ram_room, dtype=np.float64),
+        "vcpu_fit": np.where(vcpus_total > 0, np.minimum(vcpus_total, vcpu_room, dtype=np.float64), -np.inf),
+        "disk_fit_gb": np.minimum(columns["total_usable_disk_gb"], disk_room, dtype=np.float64),
     }

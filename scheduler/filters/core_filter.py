@@ -43,5 +43,5 @@ class CoreFilter(VectorizedFilter, BaseHostFilter):
         return left >= wanted
 
     def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        wanted = Resources.of(spec.flavor).vcpus
-        return (cols.vcpus_total > 0) & (cols.vcpus_total >= wanted) & (cols.vcpu_room >= wanted)
+        # vcpu_fit: the least of the total and the room, -inf without vCPUs (HostColumns' derived columns).
+        return cols.vcpu_fit >= Resources.of(spec.flavor).vcpus

@@ -42,5 +42,4 @@ class DiskFilter(VectorizedFilter, BaseHostFilter):
         return left >= wanted
 
     def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        wanted = Resources.of(spec.flavor).disk_gb
-        return (cols.total_usable_disk_gb >= wanted) & (cols.disk_room_gb >= wanted)
+        return cols.disk_fit_gb >= Resources.of(spec.flavor).disk_gb

@@ -39,6 +39,5 @@ class RamFilter(VectorizedFilter, BaseHostFilter):
         return left >= wanted
 
     def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        # ram_room_mb is the same capacity.room over the same columns, computed once per build.
-        wanted = Resources.of(spec.flavor).memory_mb
-        return (cols.total_usable_ram_mb >= wanted) & (cols.ram_room_mb >= wanted)
+        # ram_fit_mb is the least of the total and the same capacity.room, computed once per build.
+        return cols.ram_fit_mb >= Resources.of(spec.flavor).memory_mb

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import replace
 
 import numpy as np
@@ -23,13 +25,20 @@ def columns_as_rows(cols: HostColumns) -> list[dict]:
 
 def expected_row(host: SchedHost) -> dict:
     fields = {name: getattr(host, name) for name in (*INT_FIELDS, *FLOAT_FIELDS, *BOOL_FIELDS)}
+    ram_room = host.total_usable_ram_mb * host.ram_allocation_ratio - host.reserved_memory_mb - host.ram_claimed_mb
+    vcpu_room = host.vcpus_total * host.cpu_allocation_ratio - host.reserved_vcpus - host.vcpus_used
+    disk_room = host.total_usable_disk_gb * host.disk_allocation_ratio - host.reserved_disk_gb - host.disk_claimed_gb
     return {
         **fields,
         "ram_claimed_mb": host.ram_claimed_mb,
         "disk_claimed_gb": host.disk_claimed_gb,
-        "ram_room_mb": host.total_usable_ram_mb * host.ram_allocation_ratio - host.reserved_memory_mb - host.ram_claimed_mb,
-        "vcpu_room": host.vcpus_total * host.cpu_allocation_ratio - host.reserved_vcpus - host.vcpus_used,
-        "disk_room_gb": host.total_usable_disk_gb * host.disk_allocation_ratio - host.reserved_disk_gb - host.disk_claimed_gb,
+        "ram_room_mb": ram_room,
+        "vcpu_room": vcpu_room,
+        "disk_room_gb": disk_room,
+        # The largest request each resource filter lets through.
+        "ram_fit_mb": min(float(host.total_usable_ram_mb), ram_room),
+        "vcpu_fit": min(float(host.vcpus_total), vcpu_room) if host.vcpus_total > 0 else -math.inf,
+        "disk_fit_gb": min(float(host.total_usable_disk_gb), disk_room),
     }
 
 

@@ -63,7 +63,7 @@ def run_filters(
         if survivors is not alive:  # a filter the request alone passed leaves the very array, and the count
             alive, left = survivors, int(np.count_nonzero(survivors))
         counts.append(FilterCount(name=host_filter.NAME, hosts_after=left))
-    return np.flatnonzero(alive), counts
+    return (cols.all_rows if left == len(cols) else np.flatnonzero(alive)), counts
 
 
 def passing(
@@ -108,6 +108,9 @@ def weigh_columns(
     """
     if len(rows) < 2:
         return [WeighedHost(host=cols.names[row], weight=0.0, parts={}) for row in rows[:count]]
+    ranked = _rank_by_whole_raw_values(cols, rows, spec, weighers, options, count)
+    if ranked is not None:
+        return ranked
     # A repeated weigher name keeps its first place and its last part, as a dict does. A part is
     # an array over the rows, or, for a weigher that weighs nothing, its multipliers per aggregate set.
     parts: dict[str, np.ndarray] = {}
@@ -141,6 +144,98 @@ def weigh_columns(
         )
         for at in best_first(total, count)
     ]
+
+
+def _rank_by_whole_raw_values(
+    cols: HostColumns,
+    rows: np.ndarray,
+    spec: RequestSpec,
+    weighers: Sequence[BaseHostWeigher],
+    options: SchedulerOptions,
+    count: int,
+) -> list[WeighedHost] | None:
+    """`weigh_columns`' answer when one weigher alone weighs anything and its raw values are whole numbers; else None.
+
+    The default pass is such a case: RAMWeigher (free MB) and the soft group
+    weighers, which weigh nothing for a request without a group. Then every
+    weight is f(raw) = (raw - lo) / (hi - lo) x m + 0.0, with one multiplier
+    m for all rows, and f is strictly monotone over whole numbers this close
+    together (|raw|, and the weigher's minval and maxval if set, whole and at
+    most 2**40: each step of raw moves the normalized value by at least
+    2**-41, far more than the float rounding; |m| >= 1e-200 keeps the
+    products normal floats): equal raw values give equal weights
+    and distinct ones distinct weights in the same order (reversed when m < 0).
+    So the best rows by raw value, ties in input order, are the best rows by
+    weight, and only their weights are computed, with the same float
+    operations as normalize_array and the part sums. The arrays of
+    normalized values, parts and totals are never built.
+    """
+    if len({weigher.NAME for weigher in weighers}) != len(weighers):
+        return None
+    zero_parts: dict[str, list[float]] = {}
+    active = None
+    for weigher in weighers:
+        per_set = _zero_part_multipliers(weigher, cols, spec, options)
+        if per_set is not None:
+            zero_parts[weigher.NAME] = per_set
+        elif active is None:
+            active = weigher
+        else:
+            return None
+    if not isinstance(active, VectorizedWeigher) or active.weighs_nothing(spec):
+        return None
+    bounds = [bound for bound in (active.minval, active.maxval) if bound is not None]
+    if not all(float(bound).is_integer() for bound in bounds):  # RAMWeigher's minval is 0
+        return None
+    per_set = cols.set_multipliers(active, options)
+    multiplier = float(per_set[0])
+    if any(value != per_set[0] for value in per_set) or not math.isfinite(multiplier):
+        return None
+    if multiplier != 0.0 and abs(multiplier) < 1e-200:
+        return None
+    raw = np.asarray(active.raw_values(cols, spec))
+    if raw.dtype.kind not in "iu":
+        return None
+    values = raw if len(rows) == len(cols) else np.take(raw, rows)
+    # normalize_array's bounds: the values' own, widened to minval and maxval.
+    lo, hi = int(values.min()), int(values.max())
+    if active.minval is not None:
+        lo = min(lo, int(active.minval))
+    if active.maxval is not None:
+        hi = max(hi, int(active.maxval))
+    if lo < -(2**40) or hi > 2**40:
+        return None
+    if lo == hi or multiplier == 0.0:  # every weight is the same zero: input order
+        order = np.arange(min(count, len(values)))
+    else:
+        order = _best_whole(values if multiplier > 0 else -values, count)
+    lo_f, span = float(lo), float(hi) - float(lo)
+    ranked = []
+    for at in order.tolist():
+        row = rows[at]
+        part = (0.0 if lo == hi else (float(values[at]) - lo_f) / span) * multiplier
+        parts = {
+            weigher.NAME: part if weigher is active else float(zero_parts[weigher.NAME][cols.agg_key[row]] * 0.0)
+            for weigher in weighers
+        }
+        ranked.append(WeighedHost(host=cols.names[row], weight=part + 0.0, parts=parts))
+    return ranked
+
+
+def _best_whole(keys: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the `count` largest whole-number keys, largest first, ties in input order (as best_first).
+
+    Hosts alike (a fleet of one size, idle) often share the top key: then
+    the first `count` of them are the answer, found in two array operations.
+    """
+    if count >= len(keys):
+        return np.argsort(-keys, kind="stable")
+    if count <= 0:
+        return np.zeros(0, dtype=np.intp)
+    at_top = np.flatnonzero(keys == keys.max())
+    if len(at_top) >= count:
+        return at_top[:count]
+    return best_first(keys.astype(np.float64), count)
 
 
 def _zero_part_multipliers(

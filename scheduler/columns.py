@@ -125,6 +125,15 @@ class HostColumns:
     def __len__(self) -> int:
         return len(self.names)
 
+    @property
+    def all_rows(self) -> np.ndarray:
+        """0 .. len-1, read-only: the rows of a pass that every host survived, without building them each time."""
+        rows = self.__dict__.get("_all_rows")
+        if rows is None or len(rows) != len(self.names):
+            rows = self.__dict__["_all_rows"] = np.arange(len(self.names), dtype=np.intp)
+            rows.setflags(write=False)
+        return rows
+
     def __getattr__(self, name: str) -> np.ndarray:
         # cols.free_ram_mb reads the column; only reached for names that are not attributes.
         try:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from builders import build_claim, build_flavor, build_instance_group, build_sched_host, build_spec
 from novalog.events.capacity import room
 from novalog.events.records import FilterCount, RequestSpec, Resources
-from novalog.scheduler.columnar import best_first, run_filters, weigh_columns
+from novalog.scheduler.columnar import _best_whole, best_first, run_filters, weigh_columns
 from novalog.scheduler.columns import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, HostColumns
 from novalog.scheduler.filters import FILTERS, BaseHostFilter, ComputeFilter, RamFilter
 from novalog.scheduler.host_state import Aggregate, SchedHost, consume
@@ -383,6 +383,35 @@ def test_best_first_is_the_prefix_of_a_stable_descending_sort(weights, count) ->
     ranked = sorted(range(len(weights)), key=lambda i: weights[i], reverse=True)
 
     assert best_first(np.array(weights), count).tolist() == ranked[:count]
+
+
+@given(keys=st.lists(st.integers(-3, 3), max_size=40), count=st.integers(0, 45))
+def test_best_whole_is_the_prefix_of_a_stable_descending_sort(keys, count) -> None:
+    # Few distinct keys: the top key is often shared by more rows than the count (its shortcut), sometimes not.
+    ranked = sorted(range(len(keys)), key=lambda i: keys[i], reverse=True)
+
+    assert _best_whole(np.array(keys, dtype=np.int64), count).tolist() == ranked[:count]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hosts=clusters(),
+    spec=specs(),
+    opts=options(),
+    lead=st.sampled_from(["RAMWeigher", "CPUWeigher", "IoOpsWeigher", "NumInstancesWeigher"]),
+    count=st.integers(1, 6),
+)
+def test_one_weigher_of_whole_numbers_ranks_the_best_few_as_the_scalar_weighers(hosts, spec, opts, lead, count) -> None:
+    # One weigher that weighs (whole or not), the soft group ones beside it, and only the head of the
+    # ranking asked for, as a scheduler asks: the shortcut that ranks by raw value, and its refusals.
+    opts = replace(opts, weight_classes=(lead, "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher"))
+    weighers = [WEIGHERS[name]() for name in opts.weight_classes]
+    cols = HostColumns.from_hosts(hosts)
+
+    ranked = outcome(lambda: weigh_columns(cols, np.arange(len(hosts)), spec, weighers, opts, count=count))
+
+    scalar = outcome(lambda: weigh_hosts(hosts, spec, weighers, opts))
+    assert ranked == (scalar if isinstance(scalar, type) else scalar[:count])
 
 
 @given(

@@ -70,15 +70,26 @@ def consumer_config(bootstrap: str, group: str | None, **extra: Any) -> dict[str
     return config
 
 
-class EventLog:
-    """Appends records to topics and reports where they landed once Kafka acknowledged them."""
+# How long each wait of EventLog.flush lasts at most before it looks again (see there).
+FLUSH_SLICE_S = 0.001
 
-    def __init__(self, bootstrap: str, prefix: str, *, linger_ms: int = 0) -> None:
+
+class EventLog:
+    """Appends records to topics and reports where they landed once Kafka acknowledged them.
+
+    A poller thread serves the delivery reports, so a send's future settles
+    whichever thread waits for it. A log whose one user flushes before it
+    reads its futures (a consume loop) does without: `polled=False`, and
+    each flush serves the reports itself, at once.
+    """
+
+    def __init__(self, bootstrap: str, prefix: str, *, linger_ms: int = 0, polled: bool = True) -> None:
         self.prefix = prefix
         self._producer = Producer(producer_config(bootstrap, linger_ms=linger_ms))
         self._closed = threading.Event()
-        self._poller = threading.Thread(target=self._poll, name="eventlog-poll", daemon=True)
-        self._poller.start()
+        self._poller = threading.Thread(target=self._poll, name="eventlog-poll", daemon=True) if polled else None
+        if self._poller is not None:
+            self._poller.start()
 
     def _poll(self) -> None:
         while not self._closed.is_set():
@@ -114,13 +125,27 @@ class EventLog:
         return [f.result(timeout) for f in futures]
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Send whatever is queued now, lingering or not, and wait until Kafka answered for all of it."""
-        self._producer.flush(timeout)
+        """Send whatever is queued now, lingering or not, and wait until Kafka answered for all of it.
+
+        In short slices: librdkafka's flush waits for the delivery reports by
+        serving them itself, up to 10 ms at a time, and the poller thread
+        serves them too. A report the poller took left the flush waiting out
+        its slice: 10.2 ms measured to flush one record that Kafka acknowledged
+        in 0.2 ms, on every hop that flushes a batch. Each slice also keeps
+        lingering records from waiting (a flush in progress sends them at once).
+        """
+        if self._poller is None:  # this thread is the only one serving the reports
+            self._producer.flush(timeout)
+            return
+        deadline = time.monotonic() + timeout
+        while self._producer.flush(FLUSH_SLICE_S) and time.monotonic() < deadline:
+            pass
 
     def close(self, timeout: float = 10.0) -> None:
-        self._producer.flush(timeout)
+        self.flush(timeout)
         self._closed.set()
-        self._poller.join(1.0)
+        if self._poller is not None:
+            self._poller.join(1.0)
 
 
 def poll_batch(consumer: Consumer, max_messages: int = 500, timeout: float = 0.2) -> list[Message]:

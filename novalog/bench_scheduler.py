@@ -143,7 +143,7 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
     rss_empty = rss_mb()
     options = SchedulerOptions()  # the service's defaults (it adds only max_attempts, which no pass reads)
     table = HostTable(bootstrap, f"{prefix}.{topics.STATE_HOSTS}", f"{prefix}.{topics.HOST_HEARTBEATS}").start(300)
-    log = EventLog(bootstrap, prefix, linger_ms=SCHEDULER_LINGER_MS)  # as serve_scheduler makes it
+    log = EventLog(bootstrap, prefix, linger_ms=SCHEDULER_LINGER_MS, polled=False)  # as serve_scheduler makes it
     consumer = Consumer(consumer_config(bootstrap, f"{prefix}-scheduler"))
     try:
         scheduler = Scheduler("bench-scheduler", ColumnViews(table, 3600.0), options, 3600.0)

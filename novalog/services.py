@@ -59,7 +59,8 @@ def serve_projections(settings: Settings) -> None:
 
 # The scheduler's proposals linger in the producer until its consume loop flushes them, once per
 # polled batch (ConsumeLoop.run_once): a burst's proposals go out in a few produce requests instead
-# of one each, and a lone request's proposal still leaves as soon as it is handled.
+# of one each, and a lone request's proposal still leaves as soon as it is handled. The loop is the
+# log's only user and flushes before it reads a future, so the log needs no poller thread (polled=False).
 SCHEDULER_LINGER_MS = 50
 
 
@@ -73,7 +74,7 @@ def serve_scheduler(settings: Settings) -> None:
     from novalog.scheduler.table import HostTable
 
     ensure_all_topics(settings)
-    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix, linger_ms=SCHEDULER_LINGER_MS)
+    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix, linger_ms=SCHEDULER_LINGER_MS, polled=False)
     table = HostTable(
         settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS),
         settings.topic(topics.STATE_AGGREGATES),

@@ -122,7 +122,8 @@ class DecisionLoop:
         self.store = Store(store_path)
         # A batch's appends leave together: they linger until the batch is folded, then one flush sends
         # them (one produce request, not one per record still unsent when the previous one left).
-        self.log = EventLog(bootstrap, prefix, linger_ms=BATCH_LINGER_MS)
+        # Only this loop's thread appends, and it flushes before it reads a future: no poller thread.
+        self.log = EventLog(bootstrap, prefix, linger_ms=BATCH_LINGER_MS, polled=False)
         self.consumer = Consumer(consumer_config(bootstrap, group(prefix), **{"partition.assignment.strategy": "range"}))
         self._reader = Consumer(consumer_config(bootstrap, None))
         self._known_agent_topics: set[str] = set()

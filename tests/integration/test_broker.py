@@ -140,3 +140,26 @@ def test_a_produced_record_is_consumed_back(kafka_bootstrap: str, topic_name: Ca
     assert message.value() == b'{"event": "HostRegistered"}'
     assert message.headers() == [("schema", b"v1")]
     assert message.offset() == 0
+
+
+@pytest.mark.parametrize("polled", [True, False], ids=["poller-thread", "flush-serves-reports"])
+def test_an_event_log_flush_settles_every_send_lingering_or_not(
+    kafka_bootstrap: str, topic_name: Callable[[str], str], polled: bool
+) -> None:
+    from novalog.events.kafka import EventLog
+
+    topic = topic_name("flush")
+    ensure_topics(kafka_bootstrap, {topic: (2, KEEP_FOREVER)})
+    # A linger far longer than the test: only the flush can send these records.
+    log = EventLog(kafka_bootstrap, "test", linger_ms=60_000, polled=polled)
+    try:
+        futures = [log.send_raw(topic, f"key-{i}".encode(), f"value-{i}".encode()) for i in range(20)]
+        log.flush(30)
+        # Settled when the flush returns: no wait on the futures themselves.
+        assert all(future.done() for future in futures)
+        positions = [future.result(0) for future in futures]
+    finally:
+        log.close()
+
+    assert {p.topic for p in positions} == {topic}
+    assert sorted((p.partition, p.offset) for p in positions) == sorted(set((p.partition, p.offset) for p in positions))

@@ -56,6 +56,8 @@ class BootRun:
     refused: list[str] = field(default_factory=list)  # creates that got no 202
     sending: dict[str, float] = field(default_factory=dict)  # name -> due, while its POST awaits an answer
     began: float = 0.0
+    # Wall clock minus monotonic clock: turns this run's times into the log's (epoch) times.
+    offset_s: float = field(default_factory=lambda: time.time() - time.monotonic())
 
     def oldest_unsettled(self) -> float | None:
         """The due time of the oldest create that may still change: in flight, or answered and not yet settled.
@@ -179,6 +181,26 @@ def steady(api_url: str, rate: float, duration: float, timeout: float = 300.0, s
     return run
 
 
+def client_hops(at: dict[str, dict[str, float]], run: BootRun) -> list[Hop]:
+    """The path's two ends that only the client sees, p50 and p99 in ms.
+
+    From a create's due time to its request's append (the client's send,
+    the API's handling), and from the ACTIVE row's append to the look that
+    first showed it (the API's read of the row, the watcher's poll). The
+    client's clock and the broker's are the same machine's.
+    """
+    sent, seen = [], []
+    for sid, due in run.due.items():
+        stages = at.get(sid, {})
+        if "request accepted" in stages:
+            sent.append(stages["request accepted"] - (due + run.offset_s) * 1000)
+        settled = run.settled.get(sid)
+        if settled is not None and settled[1] == "ACTIVE" and "instance ACTIVE" in stages:
+            seen.append((settled[0] + run.offset_s) * 1000 - stages["instance ACTIVE"])
+    names = ("create due → request accepted", "instance ACTIVE → seen by the client")
+    return [Hop(name, len(deltas), statistics.median(deltas), percentile(deltas, 99)) for name, deltas in zip(names, (sent, seen)) if deltas]
+
+
 def hosts_file(work: Path, hosts: int, servers: int) -> Path:
     """Test-driver hosts that hold `servers` tiny servers between them, with room to spare."""
     vcpus = max(4, servers // hosts + 2)
@@ -222,9 +244,12 @@ def print_cpu(before: dict[str, float], after: dict[str, float], servers: int) -
         click.echo(f"  {name:<20} {seconds:6.1f} s  {1000 * seconds / max(servers, 1):6.2f} ms per server")
 
 
-def print_hops(breakdown: list[Hop]) -> None:
+def print_hops(breakdown: list[Hop], ends: list[Hop]) -> None:
     click.echo("per hop, from the log (each record's append time):")
     for hop in breakdown:
+        click.echo(f"  {hop.name:<42} p50 {hop.p50_ms:6.1f} ms, p99 {hop.p99_ms:6.1f} ms  ({hop.count} servers)")
+    click.echo("the client's ends (its clock against the append times):")
+    for hop in ends:
         click.echo(f"  {hop.name:<42} p50 {hop.p50_ms:6.1f} ms, p99 {hop.p99_ms:6.1f} ms  ({hop.count} servers)")
 
 
@@ -267,7 +292,8 @@ def bench_boot(count: int, concurrency: int, rate: float | None, duration: float
         before = cpu_seconds(pids)
         run = steady(stack.api_url, rate, duration) if rate is not None else burst(stack.api_url, count, concurrency)
         after = cpu_seconds(pids)
-        breakdown = hops(read_stages(bench_settings.kafka_bootstrap, bench_settings.topic_prefix).at, list(run.due))
+        stages = read_stages(bench_settings.kafka_bootstrap, bench_settings.topic_prefix).at
+        breakdown, ends = hops(stages, list(run.due)), client_hops(stages, run)
     finally:
         stack.stop_all()
         prefix = bench_settings.topic_prefix
@@ -282,6 +308,6 @@ def bench_boot(count: int, concurrency: int, rate: float | None, duration: float
                f"{r['active']} ACTIVE, {r['error']} ERROR, {r['refused']} refused, {r['unsettled']} unsettled")  # fmt: skip
     click.echo(f"POST-to-ACTIVE latency: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms")
     click.echo(f"throughput: {r['throughput_per_s']:.1f} servers/s ({r['wall_s']:.1f} s wall)")
-    print_hops(breakdown)
+    print_hops(breakdown, ends)
     print_cpu(before, after, r["servers"])
     click.echo(f"deleted the bench topics ({prefix}.*)")

@@ -13,7 +13,7 @@ from builders import (
 )
 
 from novalog.boot_hops import STAGES, StageTimes, hops, percentile
-from novalog.bench_boot import BootRun
+from novalog.bench_boot import BootRun, client_hops
 from novalog.events.state import QuotaState
 
 
@@ -110,3 +110,20 @@ def test_the_watcher_looks_back_to_the_oldest_create_that_has_not_settled() -> N
     assert run.oldest_unsettled() == 101.0
     run.sending.clear()
     assert run.oldest_unsettled() is None
+
+
+def test_the_clients_ends_run_from_the_due_time_to_the_append_and_from_the_active_row_to_the_look() -> None:
+    # Monotonic 100.0 is epoch 1,000,000.0 s here; the log's times are epoch ms.
+    run = BootRun(began=100.0, offset_s=999_900.0)
+    run.due = {"a": 100.0, "b": 100.5, "gone": 101.0}
+    run.settled = {"a": (100.040, "ACTIVE"), "b": (100.6, "ERROR")}
+    at = {
+        "a": {"request accepted": 1_000_000_004.0, "instance ACTIVE": 1_000_000_031.0},
+        "b": {"request accepted": 1_000_000_507.0},
+    }
+
+    sent, seen = client_hops(at, run)
+
+    assert (sent.name, sent.count, sent.p50_ms, sent.p99_ms) == ("create due → request accepted", 2, 5.5, 7.0)
+    assert (seen.name, seen.count) == ("instance ACTIVE → seen by the client", 1)  # an ERROR is not an ACTIVE seen
+    assert round(seen.p50_ms, 6) == 9.0

@@ -34,7 +34,8 @@ def test_bench_boot_boots_prints_every_hop_and_deletes_its_topics(kafka_bootstra
     assert re.search(r"^boot 4 servers \(.*2 test-driver hosts\): 4 ACTIVE, 0 ERROR, 0 refused, 0 unsettled$", out, re.M), out
     assert re.search(r"^POST-to-ACTIVE latency: p50 \d+ ms, p99 \d+ ms$", out, re.M), out
     hops = re.findall(r"^  (.+?) +p50 +[\d.]+ ms, p99 +[\d.]+ ms  \(4 servers\)$", out, re.M)
-    assert hops == [f"{a} → {b}" for a, b in zip(STAGES, STAGES[1:])] + ["whole path"], out
+    ends = ["create due → request accepted", "instance ACTIVE → seen by the client"]
+    assert hops == [f"{a} → {b}" for a, b in zip(STAGES, STAGES[1:])] + ["whole path", *ends], out
     assert re.search(r"^  kafka broker +[\d.]+ s", out, re.M) and re.search(r"^  projections +[\d.]+ s", out, re.M), out
     prefix = re.search(r"deleted the bench topics \((\w+)\.\*\)", out).group(1)
     assert not [t for t in AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics if t.startswith(prefix)]

@@ -49,6 +49,7 @@ class PlacementRun:
     rss_end_mb: float
     filters: tuple[str, ...]
     weighers: tuple[str, ...]
+    prefix: str = ""  # the run's topics, deleted at its end
 
 
 def rss_mb() -> float:
@@ -163,12 +164,23 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
         consumer.close()
         table.stop()
         log.close()
+        _delete_bench_topics(bootstrap, prefix)
     return PlacementRun(
         hosts=host_count, requests=requests, placed=placed, seconds=elapsed, cpu_seconds=cpu,
         per_second=placed / elapsed if elapsed >= MIN_TIMED_S else None,
         rss_empty_mb=rss_empty, rss_hosts_mb=rss_hosts, rss_end_mb=rss_end,
-        filters=options.enabled_filters, weighers=options.weight_classes,
+        filters=options.enabled_filters, weighers=options.weight_classes, prefix=prefix,
     )  # fmt: skip
+
+
+def _delete_bench_topics(bootstrap: str, prefix: str) -> None:
+    """The run's topics go with it: each costs the broker its partitions until deleted (135 a run)."""
+    from confluent_kafka.admin import AdminClient
+
+    from novalog.bench_replay import delete_topics
+
+    names = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    delete_topics(bootstrap, [name for name in names if name.startswith(f"{prefix}.")])
 
 
 def nova_host_json(host: Any) -> dict[str, Any]:
@@ -250,6 +262,7 @@ def _echo_kafka_run(r: PlacementRun) -> None:
         f"  scheduler RSS: {r.rss_empty_mb:.0f} MB before the host table loads, {r.rss_hosts_mb:.0f} MB with {r.hosts} hosts "
         f"(+{r.rss_hosts_mb - r.rss_empty_mb:.0f} MB), {r.rss_end_mb:.0f} MB after the run"
     )
+    click.echo(f"  deleted the bench topics ({r.prefix}.*)")
 
 
 def _plugins_of(r: PlacementRun) -> str:

@@ -52,3 +52,5 @@ def test_bench_placements_places_the_requests_it_wrote(kafka_bootstrap: str, tmp
     assert re.search(r"^one scheduler fed from Kafka, 50 hosts \(filters: ComputeFilter, .*; weighers: RAMWeigher", run.stdout, re.M), run.stdout
     assert re.search(r"^  20 placements in [\d.]+ s(: too short to time| = \d+ placements/s)", run.stdout, re.M), run.stdout
     assert re.search(r"^  scheduler RSS: \d+ MB before the host table loads, \d+ MB with 50 hosts", run.stdout, re.M), run.stdout
+    prefix = re.search(r"^  deleted the bench topics \((\w+)\.\*\)", run.stdout, re.M).group(1)
+    assert not [t for t in AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10).topics if t.startswith(f"{prefix}.")]

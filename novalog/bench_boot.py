@@ -261,9 +261,7 @@ def print_hops(breakdown: list[Hop], ends: list[Hop]) -> None:
 @click.option("--hosts", "host_count", default=3, show_default=True, help="simulated hosts of the fresh bench stack")
 def bench_boot(count: int, concurrency: int, rate: float | None, duration: float | None, host_count: int) -> None:
     """Boot servers through the API on a fresh local stack; print POST-to-ACTIVE p50/p99, the throughput, and each hop."""
-    from confluent_kafka.admin import AdminClient
-
-    from novalog.bench_replay import delete_topics
+    from novalog.bench_replay import delete_prefixed_topics
     from novalog.cli import _ensure_local_broker
     from novalog.services import ensure_all_topics
     from novalog.settings import get_settings
@@ -297,8 +295,7 @@ def bench_boot(count: int, concurrency: int, rate: float | None, duration: float
     finally:
         stack.stop_all()
         prefix = bench_settings.topic_prefix
-        names = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=10).topics
-        delete_topics(settings.kafka_bootstrap, [t for t in names if t.startswith((f"{prefix}.", f"{prefix}-"))])
+        delete_prefixed_topics(settings.kafka_bootstrap, prefix)
         if broker is not None:
             broker.stop()
     r = run.summary()

@@ -201,7 +201,7 @@ def bench_reads(servers: str, requests: int, worker: bool, seed: int, keep: bool
     from novalog.services import ensure_all_topics
     from novalog.settings import get_settings
     from novalog.stack import LocalStack
-    from novalog.bench_replay import delete_topics
+    from novalog.bench_replay import delete_prefixed_topics
 
     sizes = [int(s) for s in servers.split(",")]
     if sizes != sorted(sizes) or sizes[0] < 1:
@@ -226,10 +226,7 @@ def bench_reads(servers: str, requests: int, worker: bool, seed: int, keep: bool
                 _report_size(results[-1])
     finally:
         if not keep:
-            from confluent_kafka.admin import AdminClient
-
-            names = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=10).topics
-            delete_topics(settings.kafka_bootstrap, [t for t in names if t.startswith((f"{prefix}.", f"{prefix}-"))])
+            delete_prefixed_topics(settings.kafka_bootstrap, prefix)
         shutil.rmtree(work, ignore_errors=True)
         if broker is not None:
             broker.stop()

@@ -88,6 +88,14 @@ def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
         future.result(60)
 
 
+def delete_prefixed_topics(bootstrap: str, prefix: str) -> None:
+    """Every topic of a benchmark's prefix: its own (`<prefix>.`) and its Faust changelogs (`<prefix>-`)."""
+    from confluent_kafka.admin import AdminClient
+
+    names = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    delete_topics(bootstrap, [name for name in names if name.startswith((f"{prefix}.", f"{prefix}-"))])
+
+
 @click.command("replay")
 @click.option("--events", default=1_000_000, show_default=True, help="records in the generated log")
 @click.option("--seed", default=0, show_default=True, help="the generator's seed (the same seed, the same log)")

@@ -129,6 +129,7 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
 
     from confluent_kafka import Consumer
 
+    from novalog.bench_replay import delete_prefixed_topics
     from novalog.events import topics
     from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
     from novalog.events.records import utcnow
@@ -164,23 +165,13 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
         consumer.close()
         table.stop()
         log.close()
-        _delete_bench_topics(bootstrap, prefix)
+        delete_prefixed_topics(bootstrap, prefix)
     return PlacementRun(
         hosts=host_count, requests=requests, placed=placed, seconds=elapsed, cpu_seconds=cpu,
         per_second=placed / elapsed if elapsed >= MIN_TIMED_S else None,
         rss_empty_mb=rss_empty, rss_hosts_mb=rss_hosts, rss_end_mb=rss_end,
         filters=options.enabled_filters, weighers=options.weight_classes, prefix=prefix,
     )  # fmt: skip
-
-
-def _delete_bench_topics(bootstrap: str, prefix: str) -> None:
-    """The run's topics go with it: each costs the broker its partitions until deleted (135 a run)."""
-    from confluent_kafka.admin import AdminClient
-
-    from novalog.bench_replay import delete_topics
-
-    names = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
-    delete_topics(bootstrap, [name for name in names if name.startswith(f"{prefix}.")])
 
 
 def nova_host_json(host: Any) -> dict[str, Any]:

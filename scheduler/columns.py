@@ -28,7 +28,7 @@ import numpy as np
 
 from novalog.events.capacity import room
 from novalog.events.records import Claim, Resources
-from novalog.scheduler.host_state import Aggregate, SchedHost, consume
+from novalog.scheduler.host_state import Aggregate, SchedHost, consume, consumption
 
 # The numeric and flag fields of SchedHost that become columns, with Nova's names.
 INT_FIELDS = (
@@ -79,6 +79,7 @@ class HostColumns:
     names: list[str]
     agg_sets: list[tuple[Aggregate, ...]]
     agg_key: np.ndarray  # intp, one per row: agg_sets[agg_key[row]] == hosts[row].aggregates
+    all_rows: np.ndarray  # 0 .. len-1, read-only
     agg_rep: list[int]  # per set, a row holding it (while any does): the host to ask per-set questions
     columns: dict[str, np.ndarray]
 
@@ -116,6 +117,9 @@ class HostColumns:
                 index = by_identity[id(host.aggregates)] = self._agg_set_index(host.aggregates, row)
             keys.append(index)
         self.agg_key = np.array(keys, dtype=np.intp)
+        # 0 .. n-1, read-only: the rows of a pass that every host survived, without building them each time.
+        self.all_rows = np.arange(n, dtype=np.intp)
+        self.all_rows.setflags(write=False)
 
     @classmethod
     def from_hosts(cls, hosts: Sequence[SchedHost]) -> HostColumns:
@@ -124,15 +128,6 @@ class HostColumns:
 
     def __len__(self) -> int:
         return len(self.names)
-
-    @property
-    def all_rows(self) -> np.ndarray:
-        """0 .. len-1, read-only: the rows of a pass that every host survived, without building them each time."""
-        rows = self.__dict__.get("_all_rows")
-        if rows is None or len(rows) != len(self.names):
-            rows = self.__dict__["_all_rows"] = np.arange(len(self.names), dtype=np.intp)
-            rows.setflags(write=False)
-        return rows
 
     def __getattr__(self, name: str) -> np.ndarray:
         # cols.free_ram_mb reads the column; only reached for names that are not attributes.
@@ -230,13 +225,8 @@ class HostColumns:
             return
         self._consumed.setdefault(row, []).append((request, claim_id, instance))
         self.hosts.changed(row)
-        # host_state.consume's arithmetic, on the row's columns.
-        columns = self.columns
-        columns["free_ram_mb"][row] -= request.memory_mb
-        columns["free_disk_mb"][row] -= request.disk_gb * 1024
-        columns["vcpus_used"][row] += request.vcpus
-        columns["num_instances"][row] += 1
-        columns["num_io_ops"][row] += 1
+        for name, change in consumption(request).items():  # host_state.consume's arithmetic, on the columns
+            self.columns[name][row] += change
         self._derive_row(row)
 
     def _fold(self, row: int) -> SchedHost:

@@ -158,6 +158,17 @@ def host_view(
     )
 
 
+def consumption(request: Resources) -> dict[str, int]:
+    """What counting one more instance adds to a host's numeric fields (free ones go down)."""
+    return {
+        "free_ram_mb": -request.memory_mb,
+        "free_disk_mb": -request.disk_gb * 1024,
+        "vcpus_used": request.vcpus,
+        "num_instances": 1,
+        "num_io_ops": 1,
+    }
+
+
 def consume(host: SchedHost, request: Resources, claim_id: str, instance: Claim | None = None) -> SchedHost:
     """The host after also counting one more instance (Nova's consume_from_request).
 
@@ -170,11 +181,7 @@ def consume(host: SchedHost, request: Resources, claim_id: str, instance: Claim 
         return host
     return replace(
         host,
-        free_ram_mb=host.free_ram_mb - request.memory_mb,
-        free_disk_mb=host.free_disk_mb - request.disk_gb * 1024,
-        vcpus_used=host.vcpus_used + request.vcpus,
-        num_instances=host.num_instances + 1,
-        num_io_ops=host.num_io_ops + 1,
+        **{name: getattr(host, name) + change for name, change in consumption(request).items()},
         claims_ids=host.claims_ids | {claim_id},
         instances={**host.instances, instance.instance_id: instance} if instance is not None else host.instances,
     )

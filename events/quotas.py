@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from novalog.events.records import Flavor
 from novalog.events.state import QuotaState
 
 UNLIMITED = -1
@@ -29,6 +30,11 @@ ENFORCED = ("instances", "cores", "ram")
 def limits_of(state: QuotaState | None, defaults: dict[str, int]) -> dict[str, int]:
     """The limits in force: the defaults, then the project's overrides."""
     return {**DEFAULT_LIMITS, **defaults, **(state.limits if state else {})}
+
+
+def counted(flavor: Flavor) -> dict[str, int]:
+    """What one instance of the flavor counts against its project, per enforced resource."""
+    return {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
 
 
 def usage_of(state: QuotaState | None) -> dict[str, int]:

@@ -14,6 +14,7 @@ from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, R
 from novalog.projections import instance_actions, moves
 from novalog.events import orders
 from novalog.events.outbound import Outbound
+from novalog.events.quotas import counted
 from novalog.events.records import InstanceAction, guest_name
 from novalog.events.state import InstanceState
 from novalog.events.types import (
@@ -42,6 +43,7 @@ PRODUCER = "novalog-projections"
 
 def _created(event: InstanceBuildRequested) -> InstanceState:
     at = event.envelope.occurred_at
+    quota = counted(event.flavor)  # what the quota fold counted for this build
     return InstanceState(
         instance_id=event.instance_id,
         name=event.name,
@@ -62,7 +64,7 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         image_properties=event.image_properties,
         image_files=event.image_files,
         server_group=None if event.instance_group is None else event.instance_group.id,
-        quota_counted=[event.flavor.vcpus, event.flavor.ram],  # what the quota fold counted for this build
+        quota_counted=[quota["cores"], quota["ram"]],
     )
 
 

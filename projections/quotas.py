@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
-from novalog.events.quotas import ENFORCED, UNLIMITED, group_members, limits_of, usage_of
+from novalog.events.quotas import ENFORCED, UNLIMITED, counted, group_members, limits_of, usage_of
 from novalog.events.state import QuotaState
 from novalog.events.tenant import keypair_key, server_group_key
 from novalog.events.types import (
@@ -45,7 +45,7 @@ def decide(state: QuotaState | None, request: ServersRequested) -> tuple[int, st
     if wanted == 0:
         return 0, ""
     flavor = request.builds[0].flavor
-    per = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
+    per = counted(flavor)
     limits, used = limits_of(state, request.default_limits), usage_of(state)
     fits = wanted
     overs = []
@@ -128,9 +128,9 @@ def _count(state: QuotaState, builds: list[InstanceBuildRequested]) -> QuotaStat
     if not builds:
         return state
     used = dict(state.used)
-    used["instances"] = used.get("instances", 0) + len(builds)
-    used["cores"] = used.get("cores", 0) + sum(b.flavor.vcpus for b in builds)
-    used["ram"] = used.get("ram", 0) + sum(b.flavor.ram for b in builds)
+    for b in builds:
+        for resource, amount in counted(b.flavor).items():
+            used[resource] = used.get(resource, 0) + amount
     members = dict(state.group_members)
     for b in builds:
         if b.instance_group is not None:

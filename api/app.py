@@ -22,7 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from novalog.api import microversion
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
-from novalog.api.routes import compute_hosts, flavors, identity, images, servers, versions, quotas, keypairs, server_groups, instance_actions, aggregates, tenant_usage
+from novalog.api.compute.routes import aggregates, flavors, hosts, instance_actions, keypairs, quotas, server_groups, servers, usage, versions
+from novalog.api.identity import routes as identity
+from novalog.api.image import routes as images
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
 
     api = Api(backend)
-    for family in (versions, flavors, servers, compute_hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, tenant_usage):
+    for family in (versions, flavors, servers, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage):
         app.include_router(family.router(api))
 
     def openapi() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from novalog.api.server_index import ServerIndex
+from novalog.api.compute.server_index import ServerIndex
 from novalog.events import topics
 from novalog.events.codec import decode
 from novalog.events.feed import TopicFeed

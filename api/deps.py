@@ -18,7 +18,7 @@ from novalog.api.policy import Policy
 from novalog.events.outbound import Outbound
 
 if TYPE_CHECKING:
-    from novalog.api.auth import IdentityService
+    from novalog.api.identity.auth import IdentityService
 
 log = logging.getLogger(__name__)
 # Nova's [oslo_middleware] max_request_body_size: larger bodies are refused (413).

@@ -137,7 +137,7 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
 
-    from novalog.api.token_keys import KeyRepository
+    from novalog.api.identity.token_keys import KeyRepository
 
     # The local demo trusts Nova's development tokens ('admin:admin'); Keystone tokens work too once
     # `novalog identity bootstrap` has made an admin (the keys are set up here).
@@ -290,7 +290,7 @@ def _identity_admin():
 
 def _identity_call(action):
     """Run one administration step; a refusal or a write nobody folded is the command's error."""
-    from novalog.api.identity_commands import InvalidIdentityRequest
+    from novalog.api.identity.commands import InvalidIdentityRequest
     from novalog.identity_admin import IdentityAdminError
 
     with _identity_admin() as admin:
@@ -412,7 +412,7 @@ def token_keys() -> None:
 @token_keys.command("setup")
 def token_keys_setup() -> None:
     """Make the key directory and its first key (idempotent)."""
-    from novalog.api.token_keys import KeyRepository
+    from novalog.api.identity.token_keys import KeyRepository
 
     repo = KeyRepository(get_settings().token_keys())
     made = repo.setup()
@@ -422,7 +422,7 @@ def token_keys_setup() -> None:
 @token_keys.command("rotate")
 def token_keys_rotate() -> None:
     """A new primary key; the newest NOVALOG_TOKEN_MAX_ACTIVE_KEYS are kept, so tokens sealed before stay valid."""
-    from novalog.api.token_keys import KeyRepository, NoTokenKeys
+    from novalog.api.identity.token_keys import KeyRepository, NoTokenKeys
 
     settings = get_settings()
     repo = KeyRepository(settings.token_keys())

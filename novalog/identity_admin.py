@@ -12,8 +12,8 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from novalog.api import identity_commands as commands
-from novalog.api.passwords import hash_password, verify_password
+from novalog.api.identity import commands
+from novalog.api.identity.passwords import hash_password, verify_password
 from novalog.events import topics
 from novalog.events.feed import TopicFeed
 from novalog.events.identity import DEFAULT_DOMAIN_ID, effective_roles, project_key, user_key

@@ -149,10 +149,10 @@ def serve_api(settings: Settings) -> None:
     import uvicorn
 
     from novalog.api.app import ApiBackend, create_app
-    from novalog.api.auth import IdentityService
+    from novalog.api.identity.auth import IdentityService
     from novalog.api.cache import ReadCache
-    from novalog.api.image_store import ImageStore
-    from novalog.api.token_keys import KeyRepository, KeyRing
+    from novalog.api.image.store import ImageStore
+    from novalog.api.identity.token_keys import KeyRepository, KeyRing
 
     ensure_all_topics(settings)
     keys = KeyRepository(settings.token_keys())

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
-from novalog.api.tokens import new_claims, seal
+from novalog.api.identity.tokens import new_claims, seal
 from novalog.demo import ComputeClient
 from novalog.events.records import utcnow
 from identity_harness import ADMIN_PASSWORD, ALICE_PASSWORD, Identity, keystone_stack, novalog, ok

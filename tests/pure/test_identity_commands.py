@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builders import build_project_state, build_user_state
-from novalog.api import identity_commands as commands
+from novalog.api.identity import commands
 from novalog.events import topics
 from novalog.events.types import ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated
 

@@ -11,9 +11,9 @@ import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
 from builders import NOW, build_user_created
-from novalog.api.passwords import hash_password, verify_password
-from novalog.api.token_keys import KeyRepository, KeyRing, NoTokenKeys
-from novalog.api.tokens import TokenRefused, new_claims, open_token, seal
+from novalog.api.identity.passwords import hash_password, verify_password
+from novalog.api.identity.token_keys import KeyRepository, KeyRing, NoTokenKeys
+from novalog.api.identity.tokens import TokenRefused, new_claims, open_token, seal
 from novalog.events.codec import decode, encode
 
 CLAIMS = new_claims("u-alice", "p-demo", ("member", "reader"), ("password",), NOW, 3600)

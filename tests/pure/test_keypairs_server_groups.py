@@ -28,7 +28,9 @@ from tempest.lib.api_schema.response.compute.v2_1 import server_groups as groups
 from tempest.lib.api_schema.response.compute.v2_2 import keypairs as keypairs_v22
 from tempest_schemas import check
 
-from novalog.api import keys, tenant_commands, tenant_views
+from novalog.api.compute import keys
+from novalog.api.compute import tenant_commands
+from novalog.api.compute import tenant_views
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.api.microversion import Version

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from builders import build_flavor, build_instance_state
 
-from novalog.api.tenant_usage import (
+from novalog.api.compute.usage import (
     INVALID_TIME,
     MAX_SERVERS,
     START_AFTER_END,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from novalog.api import image_catalog, image_commands
+from novalog.api.image import catalog as image_catalog
+from novalog.api.image import commands as image_commands
 from novalog.api.context import RequestContext
 from novalog.api.deps import MAX_BODY, Api, base_url
 from novalog.api.faults import ApiFault, BadRequest, NotFound

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from novalog.api import commands, paging, tenant_commands, tenant_views
+from novalog.api.compute import commands
+from novalog.api import paging
+from novalog.api.compute import tenant_commands
+from novalog.api.compute import tenant_views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import Forbidden, NotFound

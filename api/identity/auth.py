@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from novalog.api import keystone
+from novalog.api.identity import keystone
 from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import Unauthorized
-from novalog.api.keystone import Grant, KeystoneError
-from novalog.api.passwords import verify_password
-from novalog.api.token_keys import KeyRing, NoTokenKeys
-from novalog.api.tokens import TokenClaims, TokenRefused, new_claims, open_token, seal
+from novalog.api.identity.keystone import Grant, KeystoneError
+from novalog.api.identity.passwords import verify_password
+from novalog.api.identity.token_keys import KeyRing, NoTokenKeys
+from novalog.api.identity.tokens import TokenClaims, TokenRefused, new_claims, open_token, seal
 from novalog.events.records import utcnow
 
 STRATEGIES = ("keystone", "noauth2")

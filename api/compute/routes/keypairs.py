@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import commands, tenant_commands, tenant_views
+from novalog.api.compute import commands
+from novalog.api.compute import tenant_commands
+from novalog.api.compute import tenant_views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import Forbidden, Conflict, NotFound

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from novalog.api import commands, views
+from novalog.api.compute import commands
+from novalog.api.compute import views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import BadRequest, NotFound

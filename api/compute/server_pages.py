@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from novalog.api import views
+from novalog.api.compute import views
 from novalog.api.microversion import Version
 
 # Encoded rows kept (the most recently listed); about 1.5 KB each.

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from novalog.api import views
+from novalog.api.compute import views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import ApiFault, BadRequest, NotFound

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from novalog.api import keys
+from novalog.api.compute import keys
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.api.microversion import Version

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from novalog.api import commands, paging, queries, views
+from novalog.api.compute import commands
+from novalog.api import paging
+from novalog.api.compute import queries
+from novalog.api.compute import views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
 from novalog.api.faults import ApiFault, BadRequest, NotFound

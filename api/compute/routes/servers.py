@@ -8,14 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from novalog.api import commands, image_catalog, paging, queries, server_pages, tenant_commands, views
+from novalog.api.compute import commands
+from novalog.api.image import catalog as image_catalog
+from novalog.api import paging
+from novalog.api.compute import queries
+from novalog.api.compute import server_pages
+from novalog.api.compute import tenant_commands
+from novalog.api.compute import views
 from novalog.api.paging import truthy
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, base_url
 from novalog.api.faults import BadRequest, Conflict, Forbidden, NotFound
 from novalog.api.microversion import Version
 from novalog.api.policy import ACTION_RULES
-from novalog.api.routes.aggregates import availability_zones
+from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.events.actions import MOVE_ALLOWED, move_refusal, refusal
 from novalog.events.records import utcnow
 

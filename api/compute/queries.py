@@ -7,8 +7,8 @@ from typing import Any
 
 from novalog.api.faults import BadRequest
 from novalog.api.paging import name_matches, parse_limit, parse_time, sort, truthy
-from novalog.api.server_index import ALL, ServerIndex, sort_key
-from novalog.api.views import server_status
+from novalog.api.compute.server_index import ALL, ServerIndex, sort_key
+from novalog.api.compute.views import server_status
 from novalog.events.state import FlavorState, InstanceState
 
 # Filters only an admin's query may use (Nova ignores them for others).

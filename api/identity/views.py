@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from novalog.api.keystone import Grant
-from novalog.api.tokens import TokenClaims
+from novalog.api.identity.keystone import Grant
+from novalog.api.identity.tokens import TokenClaims
 from novalog.events.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME
 
 IDENTITY_VERSION = "v3.14"

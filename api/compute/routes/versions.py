@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from novalog.api import views
+from novalog.api.compute import views
 from novalog.api.deps import Api, base_url
 
 

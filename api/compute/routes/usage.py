@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api
 from novalog.api.faults import BadRequest
-from novalog.api.tenant_usage import InvalidPeriod, Period, parse_query, tenant_usages
+from novalog.api.compute.usage import InvalidPeriod, Period, parse_query, tenant_usages
 
 
 def _query(name: str, description: str) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from novalog.api import keystone_views as views
-from novalog.api.auth import IdentityService
+from novalog.api.identity import views
+from novalog.api.identity.auth import IdentityService
 from novalog.api.deps import Api, base_url
-from novalog.api.keystone import KeystoneError
+from novalog.api.identity.keystone import KeystoneError
 
 
 def router(api: Api) -> APIRouter:

@@ -11,7 +11,7 @@ import logging
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -19,7 +19,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from novalog.api import microversion
+from novalog.api import bodies, microversion
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
 from novalog.api.compute.routes import aggregates, flavors, hosts, instance_actions, keypairs, quotas, server_groups, servers, usage, versions
@@ -106,11 +106,12 @@ def create_app(backend: ApiBackend) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(fault_body(400, f"Invalid input: {exc.errors()[0].get('msg', 'malformed request')}"), status_code=400)
+        return JSONResponse(fault_body(400, bodies.nova_message(exc.errors(), exc.body)), status_code=400)
 
-    api = Api(backend)
+    api = app.state.api = Api(backend)
     for family in (versions, flavors, servers, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage):
-        app.include_router(family.router(api))
+        router = family.router
+        app.include_router(router if isinstance(router, APIRouter) else router(api))
 
     def openapi() -> dict[str, Any]:
         """The routes' OpenAPI document; every POST and PUT takes a JSON object (what a fuzzer should send)."""

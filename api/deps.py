@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from novalog.api.context import RequestContext, context_from_token
-from novalog.api.faults import ApiFault, BadRequest, NotFound
+from novalog.api.faults import ApiFault, BadRequest, Forbidden, NotFound
 from novalog.api.microversion import MIN, Version
 from novalog.api.policy import Policy
+from novalog.events import topics
 from novalog.events.outbound import Outbound
 
 if TYPE_CHECKING:
@@ -43,6 +44,17 @@ class Cache(Protocol):
     aggregates: dict[str, Any]
 
     def wait_until(self, predicate: Any, timeout: float, key: str | None = None) -> bool: ...
+
+
+# Which read-cache table folds the records of each topic a route appends to.
+TABLE_OF_TOPIC = {
+    topics.INSTANCE_EVENTS: "instances",
+    topics.CATALOG_EVENTS: "catalog",
+    topics.TENANT_EVENTS: "tenant",
+    topics.QUOTA_EVENTS: "quotas",
+    topics.AGGREGATE_EVENTS: "aggregates",
+    topics.HOST_EVENTS: "hosts",
+}
 
 
 class QuotaAnswer(NamedTuple):
@@ -95,6 +107,34 @@ class Api:
 
     def allowed(self, rule: str, ctx: RequestContext, project_id: str | None = None) -> bool:
         return self.policy.allowed(rule, ctx, {"project_id": project_id or ctx.project_id, "user_id": ctx.user_id})
+
+    def write(self, out: Outbound, until: Callable[[Any], bool] | None = None) -> Any:
+        """Append one record, wait until its row shows it (read-your-writes), and return that row (None if it lags).
+
+        The row is the one keyed `out.key` in the table that folds `out.topic`.
+        Its `offset` (of the last record folded) reaching the record's own
+        position shows the write; rows without one (a host's) show it by
+        `until(row)`, which may also ask more of the row.
+        """
+        (position,) = self.backend.log.append([out])
+        table = getattr(self.backend.cache, TABLE_OF_TOPIC[out.topic])
+
+        def shown() -> bool:
+            row = table.get(out.key)
+            if row is None or (until is not None and not until(row)):
+                return False
+            return until is not None or getattr(row, "offset", -1) >= position.offset
+
+        self.await_write(shown, out.key)
+        return table.get(out.key)
+
+    def ask(self, asked: Outbound, project_id: str, decision_id: str) -> QuotaAnswer:
+        """Append a quota-gated request and wait for its project's writer to decide it; a refusal is Nova's 403."""
+        (asked_at,) = self.backend.log.append([asked])
+        answer = self.quota_decision(project_id, decision_id, asked_at)
+        if answer.refusal:
+            raise Forbidden(answer.refusal)
+        return answer
 
     def await_write(self, predicate: Any, key: str) -> None:
         """Wait until the read cache shows a write's effect (read-your-writes); a lagging projection only logs.
@@ -164,3 +204,26 @@ class Api:
         if not isinstance(body, dict):
             raise BadRequest("Malformed request body: a JSON object is required")
         return body
+
+
+def current_api(request: Request) -> Api:
+    """The app's Api (set by create_app)."""
+    return request.app.state.api  # type: ignore[no-any-return]
+
+
+ApiDep = Annotated[Api, Depends(current_api)]
+
+
+def request_context(request: Request, api: ApiDep) -> RequestContext:
+    """Who is asking: the token's user, project and roles."""
+    return api.context(request)
+
+
+def request_version(request: Request) -> Version:
+    return Api.version(request)
+
+
+Ctx = Annotated[RequestContext, Depends(request_context)]
+Microversion = Annotated[Version, Depends(request_version)]
+BaseUrl = Annotated[str, Depends(base_url)]
+JsonBody = Annotated[dict[str, Any], Depends(Api.json_body)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from typing import Any
 
@@ -81,24 +79,6 @@ def request_servers(ctx: RequestContext, builds: list[InstanceBuildRequested], m
 def update_quota(ctx: RequestContext, project_id: str, limits: dict[str, int], reset: bool = False) -> Outbound:
     event = QuotaUpdated(envelope=_envelope("QuotaUpdated", ctx), project_id=project_id, limits=limits, reset=reset)
     return Outbound.event(project_id, event)
-
-
-def check_keys(where: str, given: dict[str, Any], allowed: Any) -> None:
-    """Nova's request schemas allow no other keys: 400 naming the first unexpected one."""
-    unexpected = sorted(set(given) - set(allowed))
-    if unexpected:
-        raise BadRequest(f"Invalid input for field/attribute {where}. Value: {given}. Additional properties are not allowed ('{unexpected[0]}' was unexpected)")
-
-
-def valid_user_data(value: Any) -> bool:
-    """Nova's rule: a base64 string of at most 65535 bytes."""
-    if not isinstance(value, str) or len(value) > 65535:
-        return False
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
 
 
 def delete_server(ctx: RequestContext, instance_id: str) -> Outbound:

@@ -75,7 +75,7 @@ class RequestFrame:
             if compute:
                 version = microversion.requested({k.lower(): v for k, v in request_headers.items()})
             state["microversion"] = version
-            await self.app(scope, receive, framed)
+            await self.app(scope, receive if upload else capped(receive), framed)
             return
         except microversion.VersionError as exc:
             response = JSONResponse(fault_body(exc.status, str(exc)), status_code=exc.status)
@@ -87,6 +87,26 @@ class RequestFrame:
             log.exception("unhandled error in %s %s (%s)", method, path, rid)
             response = JSONResponse(fault_body(500, "Unexpected API Error. Please report this at the project's issue tracker."), status_code=500)
         await response(scope, receive, framed)
+
+
+def capped(receive: Receive) -> Receive:
+    """The request's body as it arrives, refused (413) past MAX_BODY: a chunked body declares no length to check first.
+
+    Raised as Starlette's HTTPException, which FastAPI lets through while it
+    reads a body (any other error there becomes a 400).
+    """
+    received = 0
+
+    async def receive_capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY:
+                raise StarletteHTTPException(413, f"Request is too large: more than {MAX_BODY} bytes.")
+        return message
+
+    return receive_capped
 
 
 def create_app(backend: ApiBackend) -> FastAPI:

@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from novalog.agent.driver import Guest, PowerState
-from novalog.events.types import AgentCommand, InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.agent import (
+    AgentCommand,
+    InstanceActionOrdered,
+    InstanceDeleteOrdered,
+    InstanceMoveOrdered,
+    InstanceSpawnOrdered,
+)
 
 # The steps of a move after which this host runs the instance's guest (with the order's flavor).
 RUNS_HERE_AFTER = frozenset({"finish", "restore", "rebuild", "adopt"})

@@ -25,20 +25,16 @@ from novalog.events.codec import DecodeError, decode
 from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
-from novalog.events.types import (
-    HostCapacityReported,
+from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.host import HostCapacityReported, HostHeartbeatReported
+from novalog.events.types.instance import (
     InstanceActionFailed,
-    InstanceActionOrdered,
-    HostHeartbeatReported,
     InstanceDeleted,
-    InstanceDeleteOrdered,
     InstanceMoveFailed,
-    InstanceMoveOrdered,
     InstanceMoveProgressed,
     InstancePowerStateChanged,
-    InstanceSpawned,
     InstanceSpawnFailed,
-    InstanceSpawnOrdered,
+    InstanceSpawned,
 )
 
 log = logging.getLogger(__name__)

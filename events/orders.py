@@ -11,7 +11,8 @@ from datetime import datetime
 
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope
-from novalog.events.types import ClaimReleased, InstanceDeleteOrdered
+from novalog.events.types.agent import InstanceDeleteOrdered
+from novalog.events.types.placement import ClaimReleased
 
 
 def delete_order(instance_id: str, cause: Envelope, producer: str, host: str, claim_id: str | None, *, salt: str) -> Outbound:

@@ -7,7 +7,8 @@ Agent command topics (one per host, one partition) are made per host.
 
 from __future__ import annotations
 
-from novalog.events import state, types
+from novalog.events import state
+from novalog.events.types import agent, aggregate, catalog, host, identity, image, instance, placement, quota, tenant
 
 INSTANCE_EVENTS = "instance.events"
 HOST_EVENTS = "host.events"
@@ -32,75 +33,36 @@ LATEST_ONLY = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS, QUOTA_EVENTS, TENANT_EVENTS, AGGREGATE_EVENTS)
 COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY, STATE_QUOTAS, STATE_TENANT, STATE_AGGREGATES)
 
+# Each family travels on its family's topic; the few records that travel elsewhere
+# follow it (a later key wins). State rows go to their table's compacted topic.
 TOPIC_OF: dict[type, str] = {
-    types.KeypairRequested: QUOTA_EVENTS,
-    types.ServerGroupRequested: QUOTA_EVENTS,
-    types.TenantQuotaReleased: QUOTA_EVENTS,
-    types.FlavorAccessAdded: CATALOG_EVENTS,
-    types.FlavorAccessRemoved: CATALOG_EVENTS,
-    types.AggregateCreated: AGGREGATE_EVENTS,
-    types.AggregateUpdated: AGGREGATE_EVENTS,
-    types.AggregateDeleted: AGGREGATE_EVENTS,
-    types.AggregateHostAdded: AGGREGATE_EVENTS,
-    types.AggregateHostRemoved: AGGREGATE_EVENTS,
-    types.AggregateMetadataSet: AGGREGATE_EVENTS,
-    state.AggregatesState: STATE_AGGREGATES,
-    types.ServersRequested: QUOTA_EVENTS,
-    types.QuotaUpdated: QUOTA_EVENTS,
-    types.QuotaUsageReleased: QUOTA_EVENTS,
-    state.QuotaState: STATE_QUOTAS,
-    types.InstanceBuildRequested: INSTANCE_EVENTS,
-    types.InstanceDeleteRequested: INSTANCE_EVENTS,
-    types.InstanceSchedulingFailed: INSTANCE_EVENTS,
-    types.InstanceSpawned: INSTANCE_EVENTS,
-    types.InstanceSpawnFailed: INSTANCE_EVENTS,
-    types.InstancePowerStateChanged: INSTANCE_EVENTS,
-    types.InstanceDeleted: INSTANCE_EVENTS,
-    types.InstanceActionRequested: INSTANCE_EVENTS,
-    types.InstanceActionFailed: INSTANCE_EVENTS,
-    types.InstanceActionOrdered: AGENT_COMMANDS,
-    types.InstanceMoveRequested: INSTANCE_EVENTS,
-    types.InstanceMoveProgressed: INSTANCE_EVENTS,
-    types.InstanceMoveFailed: INSTANCE_EVENTS,
-    types.InstanceMoveOrdered: AGENT_COMMANDS,
+    **dict.fromkeys(instance.EVENTS, INSTANCE_EVENTS),
+    **dict.fromkeys(placement.EVENTS, HOST_EVENTS),
     # A claim decision is the instance's placement result, so it travels keyed
     # by instance: the scheduler that owns the instance sees it (and retries),
     # and the instance table folds it, without co-partitioning across keys.
-    types.ClaimAccepted: INSTANCE_EVENTS,
-    types.ClaimRejected: INSTANCE_EVENTS,
-    types.PlacementProposed: HOST_EVENTS,
-    types.ClaimReleased: HOST_EVENTS,
-    types.HostCapacityReported: HOST_EVENTS,
-    types.HostServiceUpdated: HOST_EVENTS,
-    types.HostHeartbeatReported: HOST_HEARTBEATS,
-    types.FlavorCreated: CATALOG_EVENTS,
-    types.FlavorDeleted: CATALOG_EVENTS,
-    types.FlavorExtraSpecsSet: CATALOG_EVENTS,
-    types.FlavorExtraSpecDeleted: CATALOG_EVENTS,
-    types.InstanceSpawnOrdered: AGENT_COMMANDS,
-    types.InstanceDeleteOrdered: AGENT_COMMANDS,
-    types.ProjectCreated: IDENTITY_EVENTS,
-    types.UserCreated: IDENTITY_EVENTS,
-    types.UserPasswordChanged: IDENTITY_EVENTS,
-    types.RoleAssigned: IDENTITY_EVENTS,
-    types.RoleUnassigned: IDENTITY_EVENTS,
+    placement.ClaimAccepted: INSTANCE_EVENTS,
+    placement.ClaimRejected: INSTANCE_EVENTS,
+    **dict.fromkeys(host.EVENTS, HOST_EVENTS),
+    host.HostHeartbeatReported: HOST_HEARTBEATS,
+    **dict.fromkeys(agent.EVENTS, AGENT_COMMANDS),
+    **dict.fromkeys(catalog.EVENTS, CATALOG_EVENTS),
     # Images are catalog entities like flavors (key `image:<id>`): one table, one state topic the API already reads.
-    types.ImageCreated: CATALOG_EVENTS,
-    types.ImageUploaded: CATALOG_EVENTS,
-    types.ImageUpdated: CATALOG_EVENTS,
-    types.ImageDeleted: CATALOG_EVENTS,
-    state.ImageState: STATE_CATALOG,
-    types.KeypairCreated: TENANT_EVENTS,
-    types.KeypairDeleted: TENANT_EVENTS,
-    types.ServerGroupCreated: TENANT_EVENTS,
-    types.ServerGroupDeleted: TENANT_EVENTS,
-    state.KeypairState: STATE_TENANT,
-    state.ServerGroupState: STATE_TENANT,
+    **dict.fromkeys(image.EVENTS, CATALOG_EVENTS),
+    **dict.fromkeys(aggregate.EVENTS, AGGREGATE_EVENTS),
+    **dict.fromkeys(quota.EVENTS, QUOTA_EVENTS),
+    **dict.fromkeys(tenant.EVENTS, TENANT_EVENTS),
+    **dict.fromkeys(identity.EVENTS, IDENTITY_EVENTS),
     state.HostState: STATE_HOSTS,
     state.InstanceState: STATE_INSTANCES,
     state.FlavorState: STATE_CATALOG,
+    state.ImageState: STATE_CATALOG,
     state.ProjectState: STATE_IDENTITY,
     state.UserState: STATE_IDENTITY,
+    state.QuotaState: STATE_QUOTAS,
+    state.KeypairState: STATE_TENANT,
+    state.ServerGroupState: STATE_TENANT,
+    state.AggregatesState: STATE_AGGREGATES,
 }
 
 

@@ -65,7 +65,7 @@ def _entry(entry_type: Any, decode: Any, logical: str, msg: Any) -> Any:
 
 def _who(entries: list[Any]) -> dict[str, tuple[str, str]]:
     """Each instance's project and user, from the request that built it."""
-    from novalog.events.types import InstanceBuildRequested
+    from novalog.events.types.instance import InstanceBuildRequested
 
     return {e.record.instance_id: (e.record.project_id, e.record.user_id) for e in entries if isinstance(e.record, InstanceBuildRequested)}
 

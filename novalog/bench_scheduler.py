@@ -99,7 +99,7 @@ def _write_requests(bootstrap: str, prefix: str, requests: int) -> None:
     from novalog.events.kafka import EventLog
     from novalog.events.outbound import Outbound
     from novalog.events.records import Envelope, Flavor
-    from novalog.events.types import InstanceBuildRequested
+    from novalog.events.types.instance import InstanceBuildRequested
 
     log = EventLog(bootstrap, prefix, linger_ms=20)
     flavor = Flavor(id="bench", name="bench.small", vcpus=1, ram=1024, disk=10)

@@ -26,14 +26,10 @@ from typing import Any
 
 from novalog.events import topics
 from novalog.events.state import InstanceState, QuotaState
-from novalog.events.types import (
-    ClaimAccepted,
-    InstanceBuildRequested,
-    InstanceSpawned,
-    InstanceSpawnOrdered,
-    PlacementProposed,
-    ServersRequested,
-)
+from novalog.events.types.agent import InstanceSpawnOrdered
+from novalog.events.types.instance import InstanceBuildRequested, InstanceSpawned
+from novalog.events.types.placement import ClaimAccepted, PlacementProposed
+from novalog.events.types.quota import ServersRequested
 
 STAGES = (
     "request accepted", "quota decided", "build requested", "placement proposed",

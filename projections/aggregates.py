@@ -15,7 +15,7 @@ from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.records import HostAggregate
 from novalog.events.state import AggregatesState
-from novalog.events.types import (
+from novalog.events.types.aggregate import (
     AggregateCreated,
     AggregateDeleted,
     AggregateEvent,

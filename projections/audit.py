@@ -31,16 +31,10 @@ from novalog.events.capacity import shortfall
 from novalog.events.quotas import ENFORCED, limits_of
 from novalog.events.records import Resources
 from novalog.events.state import HostState, QuotaState
-from novalog.events.types import (
-    ClaimAccepted,
-    ClaimReleased,
-    HostCapacityReported,
-    InstanceBuildRequested,
-    PlacementProposed,
-    QuotaUpdated,
-    QuotaUsageReleased,
-    ServersRequested,
-)
+from novalog.events.types.host import HostCapacityReported
+from novalog.events.types.instance import InstanceBuildRequested
+from novalog.events.types.placement import ClaimAccepted, ClaimReleased, PlacementProposed
+from novalog.events.types.quota import QuotaUpdated, QuotaUsageReleased, ServersRequested
 from novalog.projections import host_state, moves
 from novalog.projections.registry import BY_TABLE, PROJECTIONS
 

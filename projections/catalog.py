@@ -7,7 +7,7 @@ from typing import assert_never
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.state import FlavorState, ImageState
-from novalog.events.types import (
+from novalog.events.types.catalog import (
     CatalogEvent,
     FlavorAccessAdded,
     FlavorAccessRemoved,
@@ -15,15 +15,15 @@ from novalog.events.types import (
     FlavorDeleted,
     FlavorExtraSpecDeleted,
     FlavorExtraSpecsSet,
-    ImageCreated,
-    ImageDeleted,
-    ImageUpdated,
-    ImageUploaded,
 )
+from novalog.events.types.image import ImageCreated, ImageDeleted, ImageEvent, ImageUpdated, ImageUploaded
 from novalog.projections import images
 
+# What the table folds: flavors and images, both catalog entities on catalog.events.
+Folded = CatalogEvent | ImageEvent
 
-def key_of(event: CatalogEvent) -> str:
+
+def key_of(event: Folded) -> str:
     """The catalog entity an event is about (its Kafka key)."""
     match event:
         case FlavorCreated():
@@ -36,13 +36,13 @@ def key_of(event: CatalogEvent) -> str:
             assert_never(event)
 
 
-def handle(state: FlavorState | ImageState | None, event: CatalogEvent, offset: int) -> tuple[FlavorState | ImageState | None, list[Outbound]]:
+def handle(state: FlavorState | ImageState | None, event: Folded, offset: int) -> tuple[FlavorState | ImageState | None, list[Outbound]]:
     """The declared fold (projections/registry.py): `apply`, the row stamped with the event's log offset; it orders nothing."""
     new = apply(state, event)
     return (None if new is None else replace(new, offset=offset)), []
 
 
-def apply(state: FlavorState | ImageState | None, event: CatalogEvent) -> FlavorState | ImageState | None:
+def apply(state: FlavorState | ImageState | None, event: Folded) -> FlavorState | ImageState | None:
     """The entity's row after the event; a re-created flavor id starts afresh."""
     match event:
         case ImageCreated() | ImageUploaded() | ImageUpdated() | ImageDeleted():

@@ -30,7 +30,9 @@ from novalog.events import topics
 from novalog.events.capacity import room, used_by_claims
 from novalog.events.records import InstanceAction
 from novalog.events.state import HostState, InstanceState, QuotaState
-from novalog.events.types import InstanceBuildRequested, PlacementProposed, ServersRequested
+from novalog.events.types.instance import InstanceBuildRequested
+from novalog.events.types.placement import PlacementProposed
+from novalog.events.types.quota import ServersRequested
 from novalog.projections.history_details import Room, describe, who_asked
 from novalog.projections.registry import BY_TABLE
 

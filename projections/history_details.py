@@ -14,30 +14,23 @@ from typing import Any
 
 from novalog.events import topics
 from novalog.events.records import PlacementTrace
-from novalog.events.types import (
-    ClaimAccepted,
-    ClaimRejected,
-    ClaimReleased,
+from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.instance import (
     InstanceActionFailed,
-    InstanceActionOrdered,
     InstanceActionRequested,
     InstanceBuildRequested,
-    InstanceDeleted,
-    InstanceDeleteOrdered,
     InstanceDeleteRequested,
+    InstanceDeleted,
     InstanceMoveFailed,
-    InstanceMoveOrdered,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
-    InstanceSpawned,
     InstanceSpawnFailed,
-    InstanceSpawnOrdered,
-    PlacementProposed,
-    QuotaUsageReleased,
-    ServersRequested,
+    InstanceSpawned,
 )
+from novalog.events.types.placement import ClaimAccepted, ClaimRejected, ClaimReleased, PlacementProposed
+from novalog.events.types.quota import QuotaUsageReleased, ServersRequested
 
 TOP_SHOWN = 3  # weighed hosts in the one-line detail (the facts keep the trace's whole top)
 AGENT_PREFIX = f"{topics.AGENT_COMMANDS}."

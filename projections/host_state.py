@@ -15,16 +15,11 @@ from novalog.events.capacity import shortfall, used_by_claims
 from novalog.events.outbound import Outbound
 from novalog.events.records import Claim
 from novalog.events.state import HostState
-from novalog.events.types import (
-    ClaimAccepted,
-    ClaimRejected,
-    ClaimReleased,
-    HostCapacityReported,
-    HostEvent,
-    HostHeartbeatReported,
-    HostServiceUpdated,
-    PlacementProposed,
-)
+from novalog.events.types.host import HostCapacityReported, HostEvent, HostHeartbeatReported, HostServiceUpdated
+from novalog.events.types.placement import ClaimAccepted, ClaimRejected, ClaimReleased, PlacementProposed
+
+# What the table folds: the host family, and the proposals and releases that travel keyed by host.
+Folded = HostEvent | PlacementProposed | ClaimReleased
 
 PRODUCER = "novalog-projections"
 # Settled claim ids kept per host, so a redelivered proposal or release is
@@ -128,12 +123,12 @@ def _fold_capacity(state: HostState, report: HostCapacityReported) -> HostState:
     )
 
 
-def handle(state: HostState | None, event: HostEvent, offset: int) -> tuple[HostState, list[Outbound]]:
+def handle(state: HostState | None, event: Folded, offset: int) -> tuple[HostState, list[Outbound]]:
     """The declared fold (projections/registry.py): the row carries no log position (two topics feed it)."""
     return fold(state, event)
 
 
-def fold(state: HostState | None, event: HostEvent) -> tuple[HostState, list[Outbound]]:
+def fold(state: HostState | None, event: Folded) -> tuple[HostState, list[Outbound]]:
     """Fold one host event; return the new row and what the decision asks to append."""
     state = state or HostState(host=event.host)
     match event:
@@ -157,6 +152,6 @@ def fold(state: HostState | None, event: HostEvent) -> tuple[HostState, list[Out
             assert_never(event)
 
 
-def apply(state: HostState | None, event: HostEvent) -> HostState:
+def apply(state: HostState | None, event: Folded) -> HostState:
     """The host's row after the event (decisions included)."""
     return fold(state, event)[0]

@@ -8,7 +8,14 @@ from novalog.events.evolve import replace
 from novalog.events.identity import project_key, user_key
 from novalog.events.outbound import Outbound
 from novalog.events.state import ProjectState, UserState
-from novalog.events.types import IdentityEvent, ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
+from novalog.events.types.identity import (
+    IdentityEvent,
+    ProjectCreated,
+    RoleAssigned,
+    RoleUnassigned,
+    UserCreated,
+    UserPasswordChanged,
+)
 
 Row = ProjectState | UserState
 

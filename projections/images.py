@@ -6,7 +6,7 @@ from typing import assert_never
 
 from novalog.events.evolve import replace
 from novalog.events.state import ImageState
-from novalog.events.types import ImageCreated, ImageDeleted, ImageEvent, ImageUpdated, ImageUploaded
+from novalog.events.types.image import ImageCreated, ImageDeleted, ImageEvent, ImageUpdated, ImageUploaded
 
 
 def apply(state: ImageState | None, event: ImageEvent) -> ImageState | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from novalog.events.evolve import replace
 from novalog.events.records import ActionEvent, InstanceAction
 from novalog.events.state import InstanceState
-from novalog.events.types import (
+from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,

@@ -17,26 +17,27 @@ from novalog.events.outbound import Outbound
 from novalog.events.quotas import counted
 from novalog.events.records import InstanceAction, guest_name
 from novalog.events.state import InstanceState
-from novalog.events.types import (
-    ClaimAccepted,
+from novalog.events.types.agent import InstanceActionOrdered, InstanceSpawnOrdered
+from novalog.events.types.instance import (
     InstanceActionFailed,
-    InstanceActionOrdered,
     InstanceActionRequested,
-    ClaimRejected,
     InstanceBuildRequested,
-    InstanceDeleted,
     InstanceDeleteRequested,
+    InstanceDeleted,
     InstanceEvent,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
-    QuotaUsageReleased,
     InstanceSchedulingFailed,
-    InstanceSpawned,
     InstanceSpawnFailed,
-    InstanceSpawnOrdered,
+    InstanceSpawned,
 )
+from novalog.events.types.placement import ClaimAccepted, ClaimRejected
+from novalog.events.types.quota import QuotaUsageReleased
+
+# What the table folds: the instance family, and the claim decisions that travel keyed by instance.
+Folded = InstanceEvent | ClaimAccepted | ClaimRejected
 
 PRODUCER = "novalog-projections"
 
@@ -145,7 +146,7 @@ def _deleted(state: InstanceState, at) -> InstanceState:
     return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
 
 
-def handle(state: InstanceState | None, event: InstanceEvent, offset: int) -> tuple[InstanceState | None, list[Outbound]]:
+def handle(state: InstanceState | None, event: Folded, offset: int) -> tuple[InstanceState | None, list[Outbound]]:
     """The declared fold (projections/registry.py): `fold`, the row stamped with the event's log offset.
 
     The actions and the stamp go into one copy of the row: a copy costs as much as the rest of most folds.
@@ -156,13 +157,13 @@ def handle(state: InstanceState | None, event: InstanceEvent, offset: int) -> tu
     return touch(new, event, offset, instance_actions.noted(state, new, event)), outs
 
 
-def fold(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
+def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:
     """Fold one instance event; return the new row (its instance actions kept up to date) and the commands it decides."""
     new, outs = _decide(state, event)
     return instance_actions.note(state, new, event), outs
 
 
-def _decide(state: InstanceState | None, event: InstanceEvent) -> tuple[InstanceState | None, list[Outbound]]:
+def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:
     if state is None:
         if isinstance(event, InstanceBuildRequested):
             return _created(event), []
@@ -258,12 +259,12 @@ def _on_power(state: InstanceState, host: str, power_state: int) -> InstanceStat
     return replace(state, power_state=power_state, vm_state=POWER_TO_VM_STATE.get(power_state, state.vm_state))
 
 
-def apply(state: InstanceState | None, event: InstanceEvent) -> InstanceState | None:
+def apply(state: InstanceState | None, event: Folded) -> InstanceState | None:
     """The instance's row after the event."""
     return fold(state, event)[0]
 
 
-def touch(state: InstanceState, event: InstanceEvent, offset: int, actions: list[InstanceAction] | None = None) -> InstanceState:
+def touch(state: InstanceState, event: Folded, offset: int, actions: list[InstanceAction] | None = None) -> InstanceState:
     """Stamp the row with the log position it reflects (and its last change time), and its new actions if any."""
     updated_at = max(state.updated_at, event.envelope.occurred_at)
     if actions is None:

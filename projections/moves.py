@@ -36,15 +36,15 @@ from novalog.events import orders
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor, Migration
 from novalog.events.state import InstanceState
-from novalog.events.types import (
-    ClaimAccepted,
+from novalog.events.types.agent import InstanceMoveOrdered
+from novalog.events.types.instance import (
     InstanceActionRequested,
     InstanceMoveFailed,
-    InstanceMoveOrdered,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstanceSchedulingFailed,
 )
+from novalog.events.types.placement import ClaimAccepted
 
 PRODUCER = "novalog-projections"
 RUNNING = 1

@@ -22,8 +22,8 @@ from novalog.events.outbound import Outbound
 from novalog.events.quotas import ENFORCED, UNLIMITED, counted, group_members, limits_of, usage_of
 from novalog.events.state import QuotaState
 from novalog.events.tenant import keypair_key, server_group_key
-from novalog.events.types import (
-    InstanceBuildRequested,
+from novalog.events.types.instance import InstanceBuildRequested
+from novalog.events.types.quota import (
     KeypairRequested,
     QuotaEvent,
     QuotaUpdated,

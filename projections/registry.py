@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from novalog.events import topics
 from novalog.events.evolve import changed
 from novalog.events.outbound import Outbound
-from novalog.events.types import AggregateEvent, CatalogEvent, HostEvent, IdentityEvent, InstanceEvent, QuotaEvent, TenantEvent
+from novalog.events.types.aggregate import AggregateEvent
+from novalog.events.types.identity import IdentityEvent
+from novalog.events.types.quota import QuotaEvent
+from novalog.events.types.tenant import TenantEvent
 from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
 
 # Each published row names the record that made it (`<logical topic>:<partition>:<offset>`), so a
@@ -67,13 +70,13 @@ class Projection:
 
 
 PROJECTIONS: tuple[Projection, ...] = (
-    Projection("host_state", (topics.HOST_EVENTS, topics.HOST_HEARTBEATS), HostEvent.__args__, topics.STATE_HOSTS, host_state.handle),
-    Projection("instances", (topics.INSTANCE_EVENTS,), InstanceEvent.__args__, topics.STATE_INSTANCES, instances.handle),
-    Projection("catalog", (topics.CATALOG_EVENTS,), CatalogEvent.__args__, topics.STATE_CATALOG, catalog.handle),
-    Projection("identity", (topics.IDENTITY_EVENTS,), IdentityEvent.__args__, topics.STATE_IDENTITY, identity.handle),
-    Projection("quotas", (topics.QUOTA_EVENTS,), QuotaEvent.__args__, topics.STATE_QUOTAS, quotas.handle, quotas.newly_decided),
-    Projection("aggregates", (topics.AGGREGATE_EVENTS,), AggregateEvent.__args__, topics.STATE_AGGREGATES, aggregates.handle),
-    Projection("tenant", (topics.TENANT_EVENTS,), TenantEvent.__args__, topics.STATE_TENANT, tenant.handle),
+    Projection("host_state", (topics.HOST_EVENTS, topics.HOST_HEARTBEATS), get_args(host_state.Folded), topics.STATE_HOSTS, host_state.handle),
+    Projection("instances", (topics.INSTANCE_EVENTS,), get_args(instances.Folded), topics.STATE_INSTANCES, instances.handle),
+    Projection("catalog", (topics.CATALOG_EVENTS,), get_args(catalog.Folded), topics.STATE_CATALOG, catalog.handle),
+    Projection("identity", (topics.IDENTITY_EVENTS,), get_args(IdentityEvent), topics.STATE_IDENTITY, identity.handle),
+    Projection("quotas", (topics.QUOTA_EVENTS,), get_args(QuotaEvent), topics.STATE_QUOTAS, quotas.handle, quotas.newly_decided),
+    Projection("aggregates", (topics.AGGREGATE_EVENTS,), get_args(AggregateEvent), topics.STATE_AGGREGATES, aggregates.handle),
+    Projection("tenant", (topics.TENANT_EVENTS,), get_args(TenantEvent), topics.STATE_TENANT, tenant.handle),
 )
 
 BY_TABLE: dict[str, Projection] = {p.table: p for p in PROJECTIONS}

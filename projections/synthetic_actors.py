@@ -24,27 +24,23 @@ from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Fault, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost, guest_name
 from novalog.events.state import HostState, InstanceState
-from novalog.events.types import (
-    ClaimRejected,
+from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.instance import (
     InstanceActionFailed,
-    InstanceActionOrdered,
     InstanceActionRequested,
     InstanceBuildRequested,
-    InstanceDeleted,
-    InstanceDeleteOrdered,
     InstanceDeleteRequested,
+    InstanceDeleted,
     InstanceMoveFailed,
-    InstanceMoveOrdered,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
-    InstanceSpawned,
     InstanceSpawnFailed,
-    InstanceSpawnOrdered,
-    PlacementProposed,
-    ServersRequested,
+    InstanceSpawned,
 )
+from novalog.events.types.placement import ClaimRejected, PlacementProposed
+from novalog.events.types.quota import ServersRequested
 
 API, SCHEDULER = "novalog-api", "novalog-scheduler"
 MAX_ATTEMPTS = 3

@@ -29,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 
 from novalog.events.records import Resources
 from novalog.events.state import HostState, InstanceState
-from novalog.events.types import HostCapacityReported, InstanceSpawnOrdered
+from novalog.events.types.agent import InstanceSpawnOrdered
+from novalog.events.types.host import HostCapacityReported
 from novalog.projections import host_state
 from novalog.projections.registry import BY_TABLE
 from novalog.projections.synthetic_actors import Dice, answer, create_servers, place, spec_of

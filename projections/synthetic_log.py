@@ -39,16 +39,12 @@ from novalog.events.identity import DEFAULT_DOMAIN_ID, project_key
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Resources
-from novalog.events.types import (
-    ClaimRejected,
-    FlavorCreated,
-    HostCapacityReported,
-    HostHeartbeatReported,
-    InstanceBuildRequested,
-    InstanceMoveRequested,
-    ProjectCreated,
-    QuotaUpdated,
-)
+from novalog.events.types.catalog import FlavorCreated
+from novalog.events.types.host import HostCapacityReported, HostHeartbeatReported
+from novalog.events.types.identity import ProjectCreated
+from novalog.events.types.instance import InstanceBuildRequested, InstanceMoveRequested
+from novalog.events.types.placement import ClaimRejected
+from novalog.events.types.quota import QuotaUpdated
 from novalog.projections.registry import PROJECTIONS, Projection
 from novalog.projections.synthetic_actors import API, FLAVORS, Dice, act_on, answer, create_servers, is_agent_topic, place, retry, spec_of
 

@@ -18,15 +18,13 @@ from typing import Any
 from novalog.events.outbound import Outbound
 from novalog.events.records import Claim, Envelope, Fault, RequestSpec, Resources, derived_id, utcnow
 from novalog.events.state import HostState
-from novalog.events.types import (
-    ClaimAccepted,
-    ClaimRejected,
+from novalog.events.types.instance import (
     InstanceBuildRequested,
     InstanceDeleteRequested,
     InstanceMoveRequested,
     InstanceSchedulingFailed,
-    PlacementProposed,
 )
+from novalog.events.types.placement import ClaimAccepted, ClaimRejected, PlacementProposed
 from novalog.scheduler import groups
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost

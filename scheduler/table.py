@@ -18,7 +18,7 @@ from confluent_kafka import Message
 
 from novalog.events.feed import TopicFeed
 from novalog.events.state import AggregatesState, HostState
-from novalog.events.types import HostHeartbeatReported
+from novalog.events.types.host import HostHeartbeatReported
 from novalog.scheduler.host_state import Aggregate
 
 

@@ -6,7 +6,8 @@ moves, deletes, failures), row by row, by repr.
 
 from __future__ import annotations
 
-from novalog.events.types import InstanceEvent
+from typing import get_args
+
 from novalog.projections import instances
 from novalog.projections.synthetic_log import CloudShape, synthetic_log
 
@@ -14,7 +15,7 @@ from novalog.projections.synthetic_log import CloudShape, synthetic_log
 def test_handle_gives_fold_then_touch_for_every_event_of_a_cloud() -> None:
     rows, checked = {}, 0
     for offset, record in enumerate(synthetic_log(6000, CloudShape(hosts=8, projects=20, busy=0.9))):
-        if not isinstance(record.value, InstanceEvent.__args__):
+        if not isinstance(record.value, get_args(instances.Folded)):
             continue
         before = rows.get(record.key)
         folded, outs = instances.fold(before, record.value)

@@ -1,0 +1,79 @@
+"""The agent family: commands for one host's agent.
+
+On novalog.agent.<host> (one partition per host, so they stay in order), keyed by instance id.
+The instance table decides them (projections/instances.py); the agent carries them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, get_args
+
+from novalog.events.records import Envelope, Flavor, ImageFiles
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActionOrdered:
+    """The host's agent is to carry out a power action on the instance's guest."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    action: str
+    reboot_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawnOrdered:
+    """The host's agent is to start this instance under the accepted claim."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    claim_id: str
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+    image_files: ImageFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveOrdered:
+    """The host's agent is to carry out one step of a move (see projections/instances.py for the steps).
+
+    `flavor` is what the guest is to run with after the step, `claim_id` the
+    claim it runs under on this host, `power_on` whether it ends running.
+    """
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    migration_type: str
+    step: str
+    source_host: str
+    dest_host: str
+    claim_id: str
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+    power_on: bool = True
+    image_files: ImageFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleteOrdered:
+    """The host's agent is to remove this instance's guest and release its claim."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    claim_id: str | None = None
+
+
+AgentCommand = InstanceActionOrdered | InstanceSpawnOrdered | InstanceMoveOrdered | InstanceDeleteOrdered
+
+# The family's registry: every class above, in this order (types/__init__.py composes them).
+EVENTS: tuple[type, ...] = get_args(AgentCommand)

@@ -1,0 +1,206 @@
+"""The instance family: what is asked of a server and what its hypervisor reports.
+
+On instance.events, keyed by instance id: builds, deletes, power actions,
+moves (resize, cold and live migration, evacuation) and their outcomes.
+The claim decisions that travel with them are placement's (placement.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, get_args
+
+from novalog.events.records import Envelope, Fault, Flavor, ImageFiles, InstanceGroup, PlacementTrace, RequestSpec
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceBuildRequested:
+    """A user asked for a server (POST /servers).
+
+    A multi-create (min_count/max_count) is one event per instance, each
+    listing every instance of the request in `instance_ids`; the scheduler
+    places them together when it handles the first one.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    name: str
+    project_id: str
+    user_id: str
+    flavor: Flavor
+    image_ref: str
+    availability_zone: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    scheduler_hints: dict[str, list[str]] = field(default_factory=dict)
+    key_name: str | None = None
+    reservation_id: str | None = None
+    instance_ids: list[str] = field(default_factory=list)
+    min_count: int = 1
+    user_data: str | None = None
+    # The image's properties (for ImagePropertiesFilter) and its files (for a QEMU host), from the image catalog.
+    image_properties: dict[str, str] = field(default_factory=dict)
+    image_files: ImageFiles | None = None
+    # An admin's "zone:host" form: the scheduler proposes that host without running the filters (Nova's force_hosts).
+    force_hosts: list[str] = field(default_factory=list)
+    # The server group of the `group` hint as the API found it: its policy, rules and live members.
+    instance_group: InstanceGroup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleteRequested:
+    """A user asked for a server to be deleted."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSchedulingFailed:
+    """No host could take the instance within max_attempts ("No valid host")."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    fault: Fault
+    attempts: int
+    trace: PlacementTrace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawned:
+    """The hypervisor reported the guest started (from its lifecycle event)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    hypervisor_hostname: str
+    domain_name: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpawnFailed:
+    """The agent could not start the guest; its claim is released."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    fault: Fault
+
+
+@dataclass(frozen=True, slots=True)
+class InstancePowerStateChanged:
+    """The hypervisor reported another lifecycle transition (stopped, suspended, crashed...)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    transition: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDeleted:
+    """The instance is gone: its guest removed (or it never had one)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActionRequested:
+    """A user asked for a power action on a server (reboot, os-stop, os-start, pause, unpause, suspend, resume)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    action: str
+    project_id: str
+    user_id: str
+    reboot_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceActionFailed:
+    """The hypervisor refused an action; the instance goes back to where it was."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    action: str
+    fault: Fault
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveRequested:
+    """A user or admin asked to move the instance to a new claim (Nova's resize, migrate, os-migrateLive, evacuate).
+
+    `spec` is what the scheduler places: the new flavor, the migration id,
+    the hosts to leave out (the source, unless a resize may stay) or the one
+    host asked for.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    migration_type: str
+    project_id: str
+    user_id: str
+    source_host: str
+    spec: RequestSpec
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveProgressed:
+    """An agent finished one step of a move on its host; `power_state` is the guest's there afterwards."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    step: str
+    host: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMoveFailed:
+    """An agent could not carry out a step of a move; the fault says why."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    migration_id: str
+    step: str
+    host: str
+    fault: Fault
+
+
+InstanceEvent = (
+    InstanceBuildRequested
+    | InstanceDeleteRequested
+    | InstanceSchedulingFailed
+    | InstanceSpawned
+    | InstanceSpawnFailed
+    | InstancePowerStateChanged
+    | InstanceDeleted
+    | InstanceActionRequested
+    | InstanceActionFailed
+    | InstanceMoveRequested
+    | InstanceMoveProgressed
+    | InstanceMoveFailed
+)
+
+# The family's registry: every class above, in this order (types/__init__.py composes them).
+EVENTS: tuple[type, ...] = get_args(InstanceEvent)

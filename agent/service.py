@@ -83,7 +83,7 @@ class NodeAgent:
         cpu, ram, disk = self.default_ratios
         c = self.config
         return HostCapacityReported(
-            envelope=Envelope.new("HostCapacityReported", self.producer),
+            envelope=Envelope.new(HostCapacityReported, self.producer),
             host=self.host,
             hypervisor_type=node.hypervisor_type,
             hypervisor_version=node.hypervisor_version,
@@ -106,7 +106,7 @@ class NodeAgent:
 
     def heartbeat(self) -> HostHeartbeatReported:
         return HostHeartbeatReported(
-            envelope=Envelope.new("HostHeartbeatReported", self.producer),
+            envelope=Envelope.new(HostHeartbeatReported, self.producer),
             host=self.host,
             interval_s=self.heartbeat_interval,
         )
@@ -116,7 +116,7 @@ class NodeAgent:
         record: Any
         if event.transition == Transition.STARTED:
             record = InstanceSpawned(
-                envelope=Envelope.new("InstanceSpawned", self.producer),
+                envelope=Envelope.new(InstanceSpawned, self.producer),
                 instance_id=event.instance_id,
                 host=self.host,
                 hypervisor_hostname=self.host,
@@ -125,7 +125,7 @@ class NodeAgent:
             )
         elif event.transition in (Transition.STOPPED, Transition.SUSPENDED, Transition.RESUMED, Transition.CRASHED):
             record = InstancePowerStateChanged(
-                envelope=Envelope.new("InstancePowerStateChanged", self.producer),
+                envelope=Envelope.new(InstancePowerStateChanged, self.producer),
                 instance_id=event.instance_id,
                 host=self.host,
                 transition=event.transition,
@@ -165,7 +165,7 @@ class NodeAgent:
             self.driver.spawn(self._guest_spec(order))
         except DriverError as exc:
             failed = InstanceSpawnFailed(
-                envelope=order.envelope.caused("InstanceSpawnFailed", self.producer),
+                envelope=order.envelope.caused(InstanceSpawnFailed, self.producer),
                 instance_id=order.instance_id,
                 host=self.host,
                 fault=Fault(code=500, message=f"Build of instance {order.instance_id} aborted: {exc}", created=utcnow()),
@@ -197,7 +197,7 @@ class NodeAgent:
                 calls[order.action]()
         except DriverError as exc:
             failed = InstanceActionFailed(
-                envelope=order.envelope.caused("InstanceActionFailed", self.producer),
+                envelope=order.envelope.caused(InstanceActionFailed, self.producer),
                 instance_id=iid,
                 host=self.host,
                 action=order.action,
@@ -214,7 +214,7 @@ class NodeAgent:
         if order.action == "reboot" or after != before:
             return []
         synced = InstancePowerStateChanged(
-            envelope=order.envelope.caused("InstancePowerStateChanged", self.producer, salt="sync"),
+            envelope=order.envelope.caused(InstancePowerStateChanged, self.producer, salt="sync"),
             instance_id=iid,
             host=self.host,
             transition="SYNC",
@@ -254,7 +254,7 @@ class NodeAgent:
                     raise DriverError(f"unknown move step {order.step!r} for instance {iid} on {self.host}")
         except DriverError as exc:
             failed = InstanceMoveFailed(
-                envelope=order.envelope.caused("InstanceMoveFailed", self.producer),
+                envelope=order.envelope.caused(InstanceMoveFailed, self.producer),
                 instance_id=iid,
                 migration_id=order.migration_id,
                 step=order.step,
@@ -264,7 +264,7 @@ class NodeAgent:
             return [Outbound.event(iid, failed)]
         power = PowerState.RUNNING if order.step == "live" else self.driver.power_state(iid)
         progressed = InstanceMoveProgressed(
-            envelope=order.envelope.caused("InstanceMoveProgressed", self.producer),
+            envelope=order.envelope.caused(InstanceMoveProgressed, self.producer),
             instance_id=iid,
             migration_id=order.migration_id,
             step=order.step,
@@ -292,7 +292,7 @@ class NodeAgent:
     def _delete(self, order: InstanceDeleteOrdered) -> list[Outbound]:
         self.driver.destroy(order.instance_id)
         deleted = InstanceDeleted(
-            envelope=order.envelope.caused("InstanceDeleted", self.producer),
+            envelope=order.envelope.caused(InstanceDeleted, self.producer),
             instance_id=order.instance_id,
             host=self.host,
         )
@@ -320,7 +320,7 @@ class NodeAgent:
             match action:
                 case ReportPower():
                     outs.append(Outbound.event(action.instance_id, InstancePowerStateChanged(
-                        envelope=Envelope.new("InstancePowerStateChanged", self.producer),
+                        envelope=Envelope.new(InstancePowerStateChanged, self.producer),
                         instance_id=action.instance_id, host=self.host, transition="SYNC", power_state=action.power_state,
                     )))
                 case HandleOrphan():

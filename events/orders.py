@@ -18,7 +18,7 @@ from novalog.events.types.placement import ClaimReleased
 def delete_order(instance_id: str, cause: Envelope, producer: str, host: str, claim_id: str | None, *, salt: str) -> Outbound:
     """The host's agent removes the instance's guest (if any) and releases the claim."""
     order = InstanceDeleteOrdered(
-        envelope=cause.caused("InstanceDeleteOrdered", producer, salt=salt, occurred_at=cause.occurred_at),
+        envelope=cause.caused(InstanceDeleteOrdered, producer, salt=salt, occurred_at=cause.occurred_at),
         instance_id=instance_id,
         claim_id=claim_id,
     )
@@ -31,7 +31,7 @@ def claim_released(instance_id: str, cause: Envelope, producer: str, host: str, 
     Pure deciders pass their cause's time; an agent passes None (now: when it really let go).
     """
     released = ClaimReleased(
-        envelope=cause.caused("ClaimReleased", producer, salt=claim_id, occurred_at=occurred_at),
+        envelope=cause.caused(ClaimReleased, producer, salt=claim_id, occurred_at=occurred_at),
         claim_id=claim_id,
         instance_id=instance_id,
         host=host,

@@ -38,7 +38,7 @@ class Envelope:
     """Who wrote an event, when, and in answer to what."""
 
     event_id: str
-    event_type: str
+    event_type: str  # the event's class name; the constructors below take it from the class
     occurred_at: datetime
     producer: str
     request_id: str | None = None
@@ -47,7 +47,7 @@ class Envelope:
 
     @staticmethod
     def new(
-        event_type: str,
+        event_class: type,
         producer: str,
         *,
         request_id: str | None = None,
@@ -55,22 +55,24 @@ class Envelope:
         event_id: str | None = None,
         occurred_at: datetime | None = None,
     ) -> Envelope:
+        """The envelope of a new event of `event_class` (`Envelope.new(InstanceSpawned, producer)`)."""
         return Envelope(
             event_id=event_id or str(uuid.uuid4()),
-            event_type=event_type,
+            event_type=event_class.__name__,
             occurred_at=occurred_at or utcnow(),
             producer=producer,
             request_id=request_id,
             causation_id=causation_id,
         )
 
-    def caused(self, event_type: str, producer: str, *, salt: str = "", occurred_at: datetime | None = None) -> Envelope:
-        """The envelope of an event decided from this one.
+    def caused(self, event_class: type, producer: str, *, salt: str = "", occurred_at: datetime | None = None) -> Envelope:
+        """The envelope of an event of `event_class` decided from this one.
 
         Its id is derived from this event's id, so a redelivered cause yields
         the very same effect id and readers can drop the duplicate. Pure
         decisions pass their cause's time, so they never read the clock.
         """
+        event_type = event_class.__name__
         derived = derived_id(f"{self.event_id}/{event_type}/{salt}")
         return Envelope(derived, event_type, occurred_at or utcnow(), producer, self.request_id, self.event_id)
 

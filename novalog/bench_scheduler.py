@@ -105,7 +105,7 @@ def _write_requests(bootstrap: str, prefix: str, requests: int) -> None:
     flavor = Flavor(id="bench", name="bench.small", vcpus=1, ram=1024, disk=10)
     log.append(
         Outbound.event(iid, InstanceBuildRequested(
-            envelope=Envelope.new("InstanceBuildRequested", "bench"), instance_id=iid, name=iid,
+            envelope=Envelope.new(InstanceBuildRequested, "bench"), instance_id=iid, name=iid,
             project_id="bench", user_id="bench", flavor=flavor, image_ref="img",
         ))
         for iid in (str(uuid.uuid4()) for _ in range(requests))

@@ -50,7 +50,7 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
             reason = shortfall(state, used_by_claims(state), proposal.resources)
     if reason is None:
         return ClaimAccepted(
-            envelope=proposal.envelope.caused("ClaimAccepted", PRODUCER, occurred_at=proposal.envelope.occurred_at),
+            envelope=proposal.envelope.caused(ClaimAccepted, PRODUCER, occurred_at=proposal.envelope.occurred_at),
             claim_id=proposal.claim_id,
             instance_id=proposal.instance_id,
             host=proposal.host,
@@ -58,7 +58,7 @@ def decide_claim(state: HostState, proposal: PlacementProposed) -> ClaimAccepted
             spec=proposal.spec,
         )
     return ClaimRejected(
-        envelope=proposal.envelope.caused("ClaimRejected", PRODUCER, occurred_at=proposal.envelope.occurred_at),
+        envelope=proposal.envelope.caused(ClaimRejected, PRODUCER, occurred_at=proposal.envelope.occurred_at),
         claim_id=proposal.claim_id,
         instance_id=proposal.instance_id,
         host=proposal.host,

@@ -85,7 +85,7 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
         # without touching the instance where it really runs.
         return state, [] if event.claim_id == state.claim_id else [_release(event)]
     order = InstanceSpawnOrdered(
-        envelope=event.envelope.caused("InstanceSpawnOrdered", PRODUCER, occurred_at=event.envelope.occurred_at),
+        envelope=event.envelope.caused(InstanceSpawnOrdered, PRODUCER, occurred_at=event.envelope.occurred_at),
         instance_id=state.instance_id,
         claim_id=event.claim_id,
         name=state.name,
@@ -132,7 +132,7 @@ def _spawned(state: InstanceState, host: str, hypervisor_hostname: str, domain: 
 def _usage_released(state: InstanceState, cause: InstanceDeleted | InstanceDeleteRequested) -> Outbound:
     """The instance no longer counts against its project's quota."""
     released = QuotaUsageReleased(
-        envelope=cause.envelope.caused("QuotaUsageReleased", PRODUCER, occurred_at=cause.envelope.occurred_at),
+        envelope=cause.envelope.caused(QuotaUsageReleased, PRODUCER, occurred_at=cause.envelope.occurred_at),
         project_id=state.project_id,
         instance_id=state.instance_id,
         vcpus=state.quota_counted[0] if state.quota_counted else -1,
@@ -235,7 +235,7 @@ def _on_action_requested(state: InstanceState, event: InstanceActionRequested) -
     else:
         started = replace(state, task_state=pending)
     order = InstanceActionOrdered(
-        envelope=event.envelope.caused("InstanceActionOrdered", PRODUCER, occurred_at=event.envelope.occurred_at),
+        envelope=event.envelope.caused(InstanceActionOrdered, PRODUCER, occurred_at=event.envelope.occurred_at),
         instance_id=state.instance_id,
         action=event.action,
         reboot_type=event.reboot_type,

@@ -69,15 +69,15 @@ def is_open(state: InstanceState) -> bool:
     return state.migration is not None and state.migration.status in OPEN_STATUSES
 
 
-def _caused(cause: Envelope, event_type: str, salt: str = "") -> Envelope:
-    return cause.caused(event_type, PRODUCER, salt=salt, occurred_at=cause.occurred_at)
+def _caused(cause: Envelope, event_class: type, salt: str = "") -> Envelope:
+    return cause.caused(event_class, PRODUCER, salt=salt, occurred_at=cause.occurred_at)
 
 
 def _order(state: InstanceState, cause: Envelope, step: str, host: str, claim_id: str, flavor: Flavor, power_on: bool) -> Outbound:
     m = state.migration
     assert m is not None
     order = InstanceMoveOrdered(
-        envelope=_caused(cause, "InstanceMoveOrdered", salt=f"{m.migration_id}/{step}"),
+        envelope=_caused(cause, InstanceMoveOrdered, salt=f"{m.migration_id}/{step}"),
         instance_id=state.instance_id,
         migration_id=m.migration_id,
         migration_type=m.migration_type,

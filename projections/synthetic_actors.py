@@ -70,11 +70,11 @@ class Dice:
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
-    def envelope(self, event_type: str, producer: str) -> Envelope:
-        return Envelope(self.uuid(), event_type, self.now, producer, request_id=f"req-{self.uuid()}")
+    def envelope(self, event_class: type, producer: str) -> Envelope:
+        return Envelope.new(event_class, producer, event_id=self.uuid(), occurred_at=self.now, request_id=f"req-{self.uuid()}")
 
-    def caused(self, cause: Envelope, event_type: str, producer: str, salt: str = "") -> Envelope:
-        return cause.caused(event_type, producer, salt=salt, occurred_at=self.now)
+    def caused(self, cause: Envelope, event_class: type, producer: str, salt: str = "") -> Envelope:
+        return cause.caused(event_class, producer, salt=salt, occurred_at=self.now)
 
 
 # --- users (through the API's rules: a request the API would refuse is not appended) ---
@@ -85,18 +85,19 @@ def create_servers(dice: Dice, project: str, serial: int) -> Outbound:
     flavor = dice.rng.choices(FLAVORS, FLAVOR_WEIGHTS)[0]
     count = 2 if dice.chance(0.1) else 1
     ids = [dice.uuid() for _ in range(count)]
-    envelope = dice.envelope("InstanceBuildRequested", API)
+    envelope = dice.envelope(ServersRequested, API)
     reservation = f"r-{dice.uuid()[:8]}"
     builds = [
         InstanceBuildRequested(
-            envelope=replace(envelope, event_id=dice.uuid()), instance_id=iid, name=f"vm-{serial}-{i}", project_id=project,
+            envelope=Envelope.new(InstanceBuildRequested, API, event_id=dice.uuid(), occurred_at=dice.now, request_id=envelope.request_id),
+            instance_id=iid, name=f"vm-{serial}-{i}", project_id=project,
             user_id=f"{project}-user", flavor=flavor, image_ref=IMAGE, metadata={"tier": dice.rng.choice(("web", "db", "batch"))},
             key_name=f"{project}-key", reservation_id=reservation, instance_ids=ids if count > 1 else [],
         )
         for i, iid in enumerate(ids)
     ]
     request = ServersRequested(
-        envelope=replace(envelope, event_type="ServersRequested"), project_id=project, user_id=f"{project}-user",
+        envelope=envelope, project_id=project, user_id=f"{project}-user",
         reservation_id=reservation, min_count=1, builds=builds, default_limits=dict(DEFAULT_LIMITS),
     )
     return Outbound.event(project, request)
@@ -125,12 +126,12 @@ def act_on(dice: Dice, row: InstanceState) -> Outbound | None:
 def delete_server(dice: Dice, row: InstanceState) -> Outbound | None:
     if row.vm_state == "deleted" or row.task_state == "deleting":
         return None
-    event = InstanceDeleteRequested(dice.envelope("InstanceDeleteRequested", API), row.instance_id, row.project_id, row.user_id)
+    event = InstanceDeleteRequested(dice.envelope(InstanceDeleteRequested, API), row.instance_id, row.project_id, row.user_id)
     return Outbound.event(row.instance_id, event)
 
 
 def _action(dice: Dice, row: InstanceState, action: str, reboot: str | None) -> Outbound:
-    event = InstanceActionRequested(dice.envelope("InstanceActionRequested", API), row.instance_id, action, row.project_id, row.user_id, reboot)
+    event = InstanceActionRequested(dice.envelope(InstanceActionRequested, API), row.instance_id, action, row.project_id, row.user_id, reboot)
     return Outbound.event(row.instance_id, event)
 
 
@@ -143,7 +144,7 @@ def _move(dice: Dice, row: InstanceState) -> Outbound | None:
     migration_id = dice.uuid()
     spec = RequestSpec(instance_id=row.instance_id, project_id=row.project_id, user_id=row.user_id, flavor=flavor,
                        image_ref=row.image_ref, ignore_hosts=[row.host], migration_id=migration_id)
-    event = InstanceMoveRequested(dice.envelope("InstanceMoveRequested", API), row.instance_id, migration_id, kind,
+    event = InstanceMoveRequested(dice.envelope(InstanceMoveRequested, API), row.instance_id, migration_id, kind,
                                   row.project_id, row.user_id, row.host, spec)
     return Outbound.event(row.instance_id, event)
 
@@ -173,14 +174,14 @@ def place(dice: Dice, hosts: dict[str, HostState], usage: dict[str, Resources], 
     }
     if not free:
         failed = InstanceSchedulingFailed(
-            envelope=dice.caused(cause, "InstanceSchedulingFailed", SCHEDULER), instance_id=spec.instance_id,
+            envelope=dice.caused(cause, InstanceSchedulingFailed, SCHEDULER), instance_id=spec.instance_id,
             fault=Fault(500, "No valid host was found. There are not enough hosts available.", dice.now), attempts=spec.num_attempts,
             trace=PlacementTrace(len(hosts), [FilterCount("ComputeFilter", len(hosts)), FilterCount("RamFilter", 0)]),
         )
         return Outbound.event(spec.instance_id, failed)
     best = dice.rng.choice(sorted(free, key=lambda h: (-free[h], h))[:3])
     proposal = PlacementProposed(
-        envelope=dice.caused(cause, "PlacementProposed", SCHEDULER, salt=f"{spec.instance_id}/{best}"),
+        envelope=dice.caused(cause, PlacementProposed, SCHEDULER, salt=f"{spec.instance_id}/{best}"),
         claim_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/claim/{spec.instance_id}/{best}")),
         instance_id=spec.instance_id, host=best, scheduler=SCHEDULER, resources=wanted, spec=spec,
         trace=PlacementTrace(len(hosts), [FilterCount("ComputeFilter", len(hosts)), FilterCount("RamFilter", len(free))],
@@ -194,7 +195,7 @@ def retry(dice: Dice, hosts: dict[str, HostState], usage: dict[str, Resources], 
     spec = replace(rejected.spec, num_attempts=rejected.spec.num_attempts + 1, retry_hosts=[*rejected.spec.retry_hosts, rejected.host])
     if spec.num_attempts > MAX_ATTEMPTS:
         message = f"No valid host was found. Exceeded max scheduling attempts {MAX_ATTEMPTS} for instance {spec.instance_id}."
-        failed = InstanceSchedulingFailed(dice.caused(rejected.envelope, "InstanceSchedulingFailed", SCHEDULER), spec.instance_id,
+        failed = InstanceSchedulingFailed(dice.caused(rejected.envelope, InstanceSchedulingFailed, SCHEDULER), spec.instance_id,
                                           Fault(500, message, dice.now), spec.num_attempts)
         return Outbound.event(spec.instance_id, failed)
     return place(dice, hosts, usage, spec, rejected.envelope)
@@ -209,22 +210,22 @@ def answer(dice: Dice, host: str, command: Any) -> list[Outbound]:
     match command:
         case InstanceSpawnOrdered() if dice.chance(FAILURE_RATE):
             fault = Fault(500, f"Build of instance {iid} aborted: the hypervisor refused", dice.now)
-            failed = InstanceSpawnFailed(dice.caused(command.envelope, "InstanceSpawnFailed", producer), iid, host, fault)
+            failed = InstanceSpawnFailed(dice.caused(command.envelope, InstanceSpawnFailed, producer), iid, host, fault)
             return [Outbound.event(iid, failed), _released(dice, command, producer, host, command.claim_id)]
         case InstanceSpawnOrdered():
-            return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, "InstanceSpawned", producer), iid, host, host, guest_name(iid), RUNNING))]
+            return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, InstanceSpawned, producer), iid, host, host, guest_name(iid), RUNNING))]
         case InstanceActionOrdered() if dice.chance(FAILURE_RATE):
             fault = Fault(500, f"{command.action} of {iid} failed", dice.now)
-            return [Outbound.event(iid, InstanceActionFailed(dice.caused(command.envelope, "InstanceActionFailed", producer), iid, host, command.action, fault))]
+            return [Outbound.event(iid, InstanceActionFailed(dice.caused(command.envelope, InstanceActionFailed, producer), iid, host, command.action, fault))]
         case InstanceActionOrdered() if command.action == "stop":
-            changed = InstancePowerStateChanged(dice.caused(command.envelope, "InstancePowerStateChanged", producer), iid, host, "STOPPED", SHUTDOWN)
+            changed = InstancePowerStateChanged(dice.caused(command.envelope, InstancePowerStateChanged, producer), iid, host, "STOPPED", SHUTDOWN)
             return [Outbound.event(iid, changed)]
         case InstanceActionOrdered():  # start, reboot: the guest (re)started
-            return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, "InstanceSpawned", producer), iid, host, host, guest_name(iid), RUNNING))]
+            return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, InstanceSpawned, producer), iid, host, host, guest_name(iid), RUNNING))]
         case InstanceMoveOrdered():
             return [_move_answer(dice, host, command, producer)]
         case InstanceDeleteOrdered():
-            deleted = InstanceDeleted(dice.caused(command.envelope, "InstanceDeleted", producer), iid, host)
+            deleted = InstanceDeleted(dice.caused(command.envelope, InstanceDeleted, producer), iid, host)
             return [Outbound.event(iid, deleted)] + ([_released(dice, command, producer, host, command.claim_id)] if command.claim_id else [])
         case _:
             return []
@@ -234,10 +235,10 @@ def _move_answer(dice: Dice, host: str, order: InstanceMoveOrdered, producer: st
     iid = order.instance_id
     if order.step in ("prepare", "finish", "live") and dice.chance(FAILURE_RATE):
         fault = Fault(500, f"{order.migration_type} of instance {iid} failed at {order.step} on {host}", dice.now)
-        failed = InstanceMoveFailed(dice.caused(order.envelope, "InstanceMoveFailed", producer), iid, order.migration_id, order.step, host, fault)
+        failed = InstanceMoveFailed(dice.caused(order.envelope, InstanceMoveFailed, producer), iid, order.migration_id, order.step, host, fault)
         return Outbound.event(iid, failed)
     power = SHUTDOWN if order.step == "prepare" or not order.power_on else RUNNING
-    progressed = InstanceMoveProgressed(dice.caused(order.envelope, "InstanceMoveProgressed", producer), iid, order.migration_id, order.step, host, power)
+    progressed = InstanceMoveProgressed(dice.caused(order.envelope, InstanceMoveProgressed, producer), iid, order.migration_id, order.step, host, power)
     return Outbound.event(iid, progressed)
 
 

@@ -72,7 +72,7 @@ def _boot(dice: Dice, build, host: HostState, empty: Resources, offset: Iterator
 def _host(dice: Dice, name: str) -> HostState:
     """A host as its first capacity report leaves it in the host table: large, no claims."""
     report = HostCapacityReported(
-        envelope=dice.envelope("HostCapacityReported", f"novalog-agent-{name}"), host=name, hypervisor_type="QEMU",
+        envelope=dice.envelope(HostCapacityReported, f"novalog-agent-{name}"), host=name, hypervisor_type="QEMU",
         hypervisor_version=8_002_000, hypervisor_hostname=name, cpu_info='{"model": "Haswell"}', vcpus=4096,
         memory_mb=16 << 20, disk_gb=1 << 20, cpu_allocation_ratio=4.0, ram_allocation_ratio=1.0, disk_allocation_ratio=1.0,
         reserved_memory_mb=512, running_vms=0, vcpus_in_use=0, memory_mb_in_use=0, reported_at=dice.now,

@@ -152,9 +152,9 @@ class Cloud:
 
     def opening(self) -> Iterator[LogRecord]:
         for flavor in FLAVORS:
-            yield self.append(Outbound(topics.CATALOG_EVENTS, f"flavor:{flavor.id}", FlavorCreated(self.dice.envelope("FlavorCreated", API), flavor)))
+            yield self.append(Outbound(topics.CATALOG_EVENTS, f"flavor:{flavor.id}", FlavorCreated(self.dice.envelope(FlavorCreated, API), flavor)))
         for project in self.projects:
-            created = ProjectCreated(self.dice.envelope("ProjectCreated", API), project, f"project-{project}", DEFAULT_DOMAIN_ID)
+            created = ProjectCreated(self.dice.envelope(ProjectCreated, API), project, f"project-{project}", DEFAULT_DOMAIN_ID)
             yield self.append(Outbound(topics.IDENTITY_EVENTS, project_key(DEFAULT_DOMAIN_ID, created.name), created))
         for index, host in enumerate(self.hosts):
             yield self.append(Outbound.event(host, self._capacity(host)))
@@ -181,7 +181,7 @@ class Cloud:
         if dice.chance(self.shape.quota_change_rate):
             limits = {"instances": 20, "cores": 40, "ram": 102400} if dice.chance(0.5) else {}
             project = dice.rng.choice(self.projects)
-            return Outbound.event(project, QuotaUpdated(dice.envelope("QuotaUpdated", API), project, limits, reset=not limits))
+            return Outbound.event(project, QuotaUpdated(dice.envelope(QuotaUpdated, API), project, limits, reset=not limits))
         if self.waiting and (len(self.waiting) > 32 or dice.chance(0.75)):
             return self._carry_out(self.waiting.popleft())
         target = self.shape.busy * self.shape.projects * DEFAULT_LIMITS["instances"]
@@ -205,13 +205,13 @@ class Cloud:
         return Outbound.event(host, self._heartbeat(host) if heartbeat else self._capacity(host))
 
     def _heartbeat(self, host: str) -> HostHeartbeatReported:
-        return HostHeartbeatReported(self.dice.envelope("HostHeartbeatReported", f"novalog-agent-{host}"), host, self.shape.heartbeat_s)
+        return HostHeartbeatReported(self.dice.envelope(HostHeartbeatReported, f"novalog-agent-{host}"), host, self.shape.heartbeat_s)
 
     def _capacity(self, host: str) -> HostCapacityReported:
         shape, row = self.shape, self.rows["host_state"].get(host)
         claims = row.claims if row is not None else []
         return HostCapacityReported(
-            envelope=self.dice.envelope("HostCapacityReported", f"novalog-agent-{host}"), host=host, hypervisor_type="QEMU",
+            envelope=self.dice.envelope(HostCapacityReported, f"novalog-agent-{host}"), host=host, hypervisor_type="QEMU",
             hypervisor_version=8_002_000, hypervisor_hostname=host, cpu_info='{"model": "Haswell"}', vcpus=shape.vcpus,
             memory_mb=shape.memory_mb, disk_gb=shape.disk_gb, cpu_allocation_ratio=4.0, ram_allocation_ratio=1.0,
             disk_allocation_ratio=1.0, reserved_memory_mb=512, running_vms=len(claims), vcpus_in_use=sum(c.vcpus for c in claims),
@@ -225,5 +225,5 @@ class Cloud:
         topic = dice.rng.choice((topics.INSTANCE_EVENTS, topics.HOST_EVENTS, topics.CATALOG_EVENTS))
         key = dice.rng.choice(self.live) if self.live and topic == topics.INSTANCE_EVENTS else dice.rng.choice(self.hosts)
         if dice.chance(0.25):
-            return Outbound(topic if topic != topics.CATALOG_EVENTS else topics.HOST_EVENTS, key, FlavorCreated(dice.envelope("FlavorCreated", API), FLAVORS[0]))
+            return Outbound(topic if topic != topics.CATALOG_EVENTS else topics.HOST_EVENTS, key, FlavorCreated(dice.envelope(FlavorCreated, API), FLAVORS[0]))
         return Outbound(topic, key, dice.rng.choice(GARBAGE))

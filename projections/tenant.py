@@ -49,7 +49,7 @@ def fold(state: Row | None, event: TenantEvent) -> tuple[Row | None, list[Outbou
         return new, []
     project, key = freed
     released = TenantQuotaReleased(
-        envelope=event.envelope.caused("TenantQuotaReleased", "novalog-projections", salt=key, occurred_at=event.envelope.occurred_at),
+        envelope=event.envelope.caused(TenantQuotaReleased, "novalog-projections", salt=key, occurred_at=event.envelope.occurred_at),
         project_id=project,
         key=key,
     )

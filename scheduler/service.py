@@ -187,7 +187,7 @@ class Scheduler:
         self._proposed_at[claim.claim_id] = now
         self.views.claimed(selection.host, claim)
         proposal = PlacementProposed(
-            envelope=cause.caused("PlacementProposed", self.name, salt=f"{spec.instance_id}/{selection.host}", occurred_at=now),
+            envelope=cause.caused(PlacementProposed, self.name, salt=f"{spec.instance_id}/{selection.host}", occurred_at=now),
             claim_id=claim.claim_id,
             instance_id=spec.instance_id,
             host=selection.host,
@@ -200,7 +200,7 @@ class Scheduler:
 
     def _failed(self, spec: RequestSpec, cause: Envelope, message: str, trace: Any) -> Outbound:
         failed = InstanceSchedulingFailed(
-            envelope=cause.caused("InstanceSchedulingFailed", self.name, occurred_at=self.clock()),
+            envelope=cause.caused(InstanceSchedulingFailed, self.name, occurred_at=self.clock()),
             instance_id=spec.instance_id,
             fault=Fault(code=500, message=message, created=self.clock()),
             attempts=spec.num_attempts,

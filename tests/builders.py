@@ -136,8 +136,10 @@ def build_sched_host(
 # --- event envelopes and the values events share ---
 
 
-def build_envelope(event_type: str = "Event", **fields: Any) -> Envelope:
-    """Written at NOW by "tests" in answer to request "req-1"; the id names the type unless given."""
+def build_envelope(event_class: type | None = None, **fields: Any) -> Envelope:
+    """An envelope of `event_class` (a bare "Event" without one) written at NOW by "tests" in answer to request "req-1";
+    the id names the type unless given."""
+    event_type = event_class.__name__ if event_class is not None else "Event"
     envelope = Envelope(
         event_id=f"{event_type}-1", event_type=event_type, occurred_at=NOW, producer="tests", request_id="req-1"
     )
@@ -145,9 +147,10 @@ def build_envelope(event_type: str = "Event", **fields: Any) -> Envelope:
 
 
 def build_caused_envelope(
-    cause: Envelope, event_type: str, salt: str = "", producer: str = "novalog-projections", **fields: Any
+    cause: Envelope, event_class: type, salt: str = "", producer: str = "novalog-projections", **fields: Any
 ) -> Envelope:
     """The envelope an effect of `cause` carries: id uuid5 of "<cause id>/<type>/<salt>", cause's request id, written at NOW."""
+    event_type = event_class.__name__
     envelope = Envelope(
         event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cause.event_id}/{event_type}/{salt}")),
         event_type=event_type,
@@ -159,8 +162,8 @@ def build_caused_envelope(
     return replace(envelope, **fields)
 
 
-def _envelope(event_type: str, event_id: str, at: datetime) -> Envelope:
-    return build_envelope(event_type, event_id=event_id, occurred_at=at)
+def _envelope(event_class: type, event_id: str, at: datetime) -> Envelope:
+    return build_envelope(event_class, event_id=event_id, occurred_at=at)
 
 
 def build_fault(**fields: Any) -> Fault:
@@ -189,7 +192,7 @@ def build_trace(**fields: Any) -> PlacementTrace:
 def build_build_requested(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceBuildRequested:
     """POST /servers for one m1.tiny named vm-1."""
     event = InstanceBuildRequested(
-        envelope=_envelope("InstanceBuildRequested", f"build-{instance_id}", at),
+        envelope=_envelope(InstanceBuildRequested, f"build-{instance_id}", at),
         instance_id=instance_id,
         name="vm-1",
         project_id="project-1",
@@ -202,7 +205,7 @@ def build_build_requested(instance_id: str = "instance-1", at: datetime = NOW, *
 
 def build_delete_requested(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceDeleteRequested:
     event = InstanceDeleteRequested(
-        envelope=_envelope("InstanceDeleteRequested", f"delete-{instance_id}", at),
+        envelope=_envelope(InstanceDeleteRequested, f"delete-{instance_id}", at),
         instance_id=instance_id,
         project_id="project-1",
         user_id="user-1",
@@ -213,7 +216,7 @@ def build_delete_requested(instance_id: str = "instance-1", at: datetime = NOW, 
 def build_scheduling_failed(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceSchedulingFailed:
     """No valid host after 3 attempts, without a trace."""
     event = InstanceSchedulingFailed(
-        envelope=_envelope("InstanceSchedulingFailed", f"scheduling-failed-{instance_id}", at),
+        envelope=_envelope(InstanceSchedulingFailed, f"scheduling-failed-{instance_id}", at),
         instance_id=instance_id,
         fault=build_fault(created=at),
         attempts=3,
@@ -224,7 +227,7 @@ def build_scheduling_failed(instance_id: str = "instance-1", at: datetime = NOW,
 def build_spawned(instance_id: str = "instance-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> InstanceSpawned:
     """The guest started, running (power state 1)."""
     event = InstanceSpawned(
-        envelope=_envelope("InstanceSpawned", f"spawned-{instance_id}-{host}", at),
+        envelope=_envelope(InstanceSpawned, f"spawned-{instance_id}-{host}", at),
         instance_id=instance_id,
         host=host,
         hypervisor_hostname=host,
@@ -236,7 +239,7 @@ def build_spawned(instance_id: str = "instance-1", host: str = "host-1", at: dat
 
 def build_spawn_failed(instance_id: str = "instance-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> InstanceSpawnFailed:
     event = InstanceSpawnFailed(
-        envelope=_envelope("InstanceSpawnFailed", f"spawn-failed-{instance_id}-{host}", at),
+        envelope=_envelope(InstanceSpawnFailed, f"spawn-failed-{instance_id}-{host}", at),
         instance_id=instance_id,
         host=host,
         fault=build_fault(message=f"Build of instance {instance_id} aborted: image not found", created=at),
@@ -249,7 +252,7 @@ def build_power_state_changed(
 ) -> InstancePowerStateChanged:
     """The guest stopped (power state 4, SHUTDOWN) unless told otherwise."""
     event = InstancePowerStateChanged(
-        envelope=_envelope("InstancePowerStateChanged", f"power-{power_state}-{instance_id}-{host}", at),
+        envelope=_envelope(InstancePowerStateChanged, f"power-{power_state}-{instance_id}-{host}", at),
         instance_id=instance_id,
         host=host,
         transition="STOPPED",
@@ -260,7 +263,7 @@ def build_power_state_changed(
 
 def build_deleted(instance_id: str = "instance-1", host: str | None = "host-1", at: datetime = NOW, **fields: Any) -> InstanceDeleted:
     event = InstanceDeleted(
-        envelope=_envelope("InstanceDeleted", f"deleted-{instance_id}-{host}", at), instance_id=instance_id, host=host
+        envelope=_envelope(InstanceDeleted, f"deleted-{instance_id}-{host}", at), instance_id=instance_id, host=host
     )
     return replace(event, **fields)
 
@@ -274,7 +277,7 @@ def build_proposal(
     """scheduler-1 proposes `host` for the instance of build_claim(claim_id); m1.tiny-sized unless told."""
     instance_id = fields.pop("instance_id", f"instance-of-{claim_id}")
     event = PlacementProposed(
-        envelope=_envelope("PlacementProposed", f"proposal-{claim_id}", at),
+        envelope=_envelope(PlacementProposed, f"proposal-{claim_id}", at),
         claim_id=claim_id,
         instance_id=instance_id,
         host=host,
@@ -290,7 +293,7 @@ def build_claim_accepted(
 ) -> ClaimAccepted:
     """An m1.tiny claim accepted on its first attempt."""
     event = ClaimAccepted(
-        envelope=_envelope("ClaimAccepted", f"accepted-{claim_id}", at),
+        envelope=_envelope(ClaimAccepted, f"accepted-{claim_id}", at),
         claim_id=claim_id,
         instance_id=instance_id,
         host=host,
@@ -304,7 +307,7 @@ def build_claim_rejected(
     claim_id: str = "claim-1", host: str = "host-1", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any
 ) -> ClaimRejected:
     event = ClaimRejected(
-        envelope=_envelope("ClaimRejected", f"rejected-{claim_id}", at),
+        envelope=_envelope(ClaimRejected, f"rejected-{claim_id}", at),
         claim_id=claim_id,
         instance_id=instance_id,
         host=host,
@@ -317,7 +320,7 @@ def build_claim_rejected(
 def build_claim_released(claim_id: str = "claim-1", host: str = "host-1", at: datetime = NOW, **fields: Any) -> ClaimReleased:
     """The release of build_claim(claim_id)."""
     event = ClaimReleased(
-        envelope=_envelope("ClaimReleased", f"released-{claim_id}", at),
+        envelope=_envelope(ClaimReleased, f"released-{claim_id}", at),
         claim_id=claim_id,
         instance_id=f"instance-of-{claim_id}",
         host=host,
@@ -335,7 +338,7 @@ def build_capacity_report(host: str = "host-1", reported_at: datetime | None = N
     """
     written = reported_at or NOW
     event = HostCapacityReported(
-        envelope=_envelope("HostCapacityReported", f"capacity-{host}-{written.isoformat()}", written),
+        envelope=_envelope(HostCapacityReported, f"capacity-{host}-{written.isoformat()}", written),
         host=host,
         hypervisor_type="QEMU",
         hypervisor_version=8_002_000,
@@ -354,7 +357,7 @@ def build_capacity_report(host: str = "host-1", reported_at: datetime | None = N
 
 def build_heartbeat(host: str = "host-1", at: datetime = NOW, **fields: Any) -> HostHeartbeatReported:
     event = HostHeartbeatReported(
-        envelope=_envelope("HostHeartbeatReported", f"heartbeat-{host}-{at.isoformat()}", at), host=host, interval_s=10.0
+        envelope=_envelope(HostHeartbeatReported, f"heartbeat-{host}-{at.isoformat()}", at), host=host, interval_s=10.0
     )
     return replace(event, **fields)
 
@@ -364,12 +367,12 @@ def build_heartbeat(host: str = "host-1", at: datetime = NOW, **fields: Any) -> 
 
 def build_flavor_created(flavor: Flavor | None = None, at: datetime = NOW, **fields: Any) -> FlavorCreated:
     flavor = flavor or build_flavor()
-    event = FlavorCreated(envelope=_envelope("FlavorCreated", f"flavor-created-{flavor.id}-{at.isoformat()}", at), flavor=flavor)
+    event = FlavorCreated(envelope=_envelope(FlavorCreated, f"flavor-created-{flavor.id}-{at.isoformat()}", at), flavor=flavor)
     return replace(event, **fields)
 
 
 def build_flavor_deleted(flavor_id: str = "flavor-1", at: datetime = NOW, **fields: Any) -> FlavorDeleted:
-    event = FlavorDeleted(envelope=_envelope("FlavorDeleted", f"flavor-deleted-{flavor_id}-{at.isoformat()}", at), flavor_id=flavor_id)
+    event = FlavorDeleted(envelope=_envelope(FlavorDeleted, f"flavor-deleted-{flavor_id}-{at.isoformat()}", at), flavor_id=flavor_id)
     return replace(event, **fields)
 
 
@@ -378,7 +381,7 @@ def build_flavor_deleted(flavor_id: str = "flavor-1", at: datetime = NOW, **fiel
 
 def build_spawn_ordered(instance_id: str = "instance-1", claim_id: str = "claim-1", **fields: Any) -> InstanceSpawnOrdered:
     event = InstanceSpawnOrdered(
-        envelope=build_envelope("InstanceSpawnOrdered", event_id=f"spawn-order-{instance_id}", producer="novalog-projections"),
+        envelope=build_envelope(InstanceSpawnOrdered, event_id=f"spawn-order-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         claim_id=claim_id,
         name="vm-1",
@@ -391,7 +394,7 @@ def build_spawn_ordered(instance_id: str = "instance-1", claim_id: str = "claim-
 
 def build_delete_ordered(instance_id: str = "instance-1", claim_id: str | None = "claim-1", **fields: Any) -> InstanceDeleteOrdered:
     event = InstanceDeleteOrdered(
-        envelope=build_envelope("InstanceDeleteOrdered", event_id=f"delete-order-{instance_id}", producer="novalog-projections"),
+        envelope=build_envelope(InstanceDeleteOrdered, event_id=f"delete-order-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         claim_id=claim_id,
     )
@@ -401,7 +404,7 @@ def build_delete_ordered(instance_id: str = "instance-1", claim_id: str | None =
 def build_action_requested(action: str = "stop", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceActionRequested:
     """user-1 of project-1 asks for a power action on the instance."""
     event = InstanceActionRequested(
-        envelope=_envelope("InstanceActionRequested", f"{action}-{instance_id}", at),
+        envelope=_envelope(InstanceActionRequested, f"{action}-{instance_id}", at),
         instance_id=instance_id,
         action=action,
         project_id="project-1",
@@ -412,7 +415,7 @@ def build_action_requested(action: str = "stop", instance_id: str = "instance-1"
 
 def build_action_failed(action: str = "stop", instance_id: str = "instance-1", host: str = "host-1", **fields: Any) -> InstanceActionFailed:
     event = InstanceActionFailed(
-        envelope=_envelope("InstanceActionFailed", f"{action}-failed-{instance_id}", NOW),
+        envelope=_envelope(InstanceActionFailed, f"{action}-failed-{instance_id}", NOW),
         instance_id=instance_id,
         host=host,
         action=action,
@@ -423,7 +426,7 @@ def build_action_failed(action: str = "stop", instance_id: str = "instance-1", h
 
 def build_action_ordered(action: str = "stop", instance_id: str = "instance-1", **fields: Any) -> InstanceActionOrdered:
     event = InstanceActionOrdered(
-        envelope=build_envelope("InstanceActionOrdered", event_id=f"{action}-order-{instance_id}", producer="novalog-projections"),
+        envelope=build_envelope(InstanceActionOrdered, event_id=f"{action}-order-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         action=action,
     )
@@ -433,7 +436,7 @@ def build_action_ordered(action: str = "stop", instance_id: str = "instance-1", 
 def build_service_updated(host: str = "host-1", disabled: bool = True, **fields: Any) -> HostServiceUpdated:
     """An admin disables the host's compute service (os-services)."""
     event = HostServiceUpdated(
-        envelope=_envelope("HostServiceUpdated", f"service-{host}-{disabled}", NOW),
+        envelope=_envelope(HostServiceUpdated, f"service-{host}-{disabled}", NOW),
         host=host,
         disabled=disabled,
     )
@@ -442,13 +445,13 @@ def build_service_updated(host: str = "host-1", disabled: bool = True, **fields:
 
 def build_extra_specs_set(flavor_id: str = "flavor-1", **fields: Any) -> FlavorExtraSpecsSet:
     event = FlavorExtraSpecsSet(
-        envelope=_envelope("FlavorExtraSpecsSet", f"specs-{flavor_id}", NOW), flavor_id=flavor_id, extra_specs={"hw:cpu_policy": "dedicated"},
+        envelope=_envelope(FlavorExtraSpecsSet, f"specs-{flavor_id}", NOW), flavor_id=flavor_id, extra_specs={"hw:cpu_policy": "dedicated"},
     )
     return replace(event, **fields)
 
 
 def build_extra_spec_deleted(flavor_id: str = "flavor-1", key: str = "hw:cpu_policy", **fields: Any) -> FlavorExtraSpecDeleted:
-    event = FlavorExtraSpecDeleted(envelope=_envelope("FlavorExtraSpecDeleted", f"unspec-{flavor_id}-{key}", NOW), flavor_id=flavor_id, key=key)
+    event = FlavorExtraSpecDeleted(envelope=_envelope(FlavorExtraSpecDeleted, f"unspec-{flavor_id}-{key}", NOW), flavor_id=flavor_id, key=key)
     return replace(event, **fields)
 
 
@@ -473,7 +476,7 @@ def build_move_requested(
     """A move of the instance from host-1; the scheduler is to leave host-1 out."""
     flavor = flavor or build_flavor(id="flavor-2", name="m1.large", vcpus=2, ram=1024)
     event = InstanceMoveRequested(
-        envelope=_envelope("InstanceMoveRequested", f"move-{migration_type}-{instance_id}", NOW),
+        envelope=_envelope(InstanceMoveRequested, f"move-{migration_type}-{instance_id}", NOW),
         instance_id=instance_id,
         migration_id="migration-1",
         migration_type=migration_type,
@@ -487,7 +490,7 @@ def build_move_requested(
 
 def build_move_progressed(step: str, host: str, power_state: int = 1, instance_id: str = "instance-1", **fields: Any) -> InstanceMoveProgressed:
     event = InstanceMoveProgressed(
-        envelope=_envelope("InstanceMoveProgressed", f"moved-{step}-{host}-{instance_id}", NOW),
+        envelope=_envelope(InstanceMoveProgressed, f"moved-{step}-{host}-{instance_id}", NOW),
         instance_id=instance_id,
         migration_id="migration-1",
         step=step,
@@ -499,7 +502,7 @@ def build_move_progressed(step: str, host: str, power_state: int = 1, instance_i
 
 def build_move_failed(step: str, host: str, instance_id: str = "instance-1", **fields: Any) -> InstanceMoveFailed:
     event = InstanceMoveFailed(
-        envelope=_envelope("InstanceMoveFailed", f"move-failed-{step}-{host}-{instance_id}", NOW),
+        envelope=_envelope(InstanceMoveFailed, f"move-failed-{step}-{host}-{instance_id}", NOW),
         instance_id=instance_id,
         migration_id="migration-1",
         step=step,
@@ -511,7 +514,7 @@ def build_move_failed(step: str, host: str, instance_id: str = "instance-1", **f
 
 def build_move_ordered(step: str = "finish", host: str = "host-2", instance_id: str = "instance-1", **fields: Any) -> InstanceMoveOrdered:
     event = InstanceMoveOrdered(
-        envelope=build_envelope("InstanceMoveOrdered", event_id=f"move-order-{step}-{instance_id}", producer="novalog-projections"),
+        envelope=build_envelope(InstanceMoveOrdered, event_id=f"move-order-{step}-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id,
         migration_id="migration-1",
         migration_type="resize",
@@ -535,7 +538,7 @@ def build_servers_requested(count: int = 1, project_id: str = "project-1", min_c
         for iid in ids
     ]
     event = ServersRequested(
-        envelope=_envelope("ServersRequested", f"servers-{project_id}-{count}", NOW),
+        envelope=_envelope(ServersRequested, f"servers-{project_id}-{count}", NOW),
         project_id=project_id,
         user_id="user-1",
         reservation_id="r-1",
@@ -546,13 +549,13 @@ def build_servers_requested(count: int = 1, project_id: str = "project-1", min_c
 
 
 def build_quota_updated(project_id: str = "project-1", **fields: Any) -> QuotaUpdated:
-    event = QuotaUpdated(envelope=_envelope("QuotaUpdated", f"quota-{project_id}", NOW), project_id=project_id, limits={"instances": 2})
+    event = QuotaUpdated(envelope=_envelope(QuotaUpdated, f"quota-{project_id}", NOW), project_id=project_id, limits={"instances": 2})
     return replace(event, **fields)
 
 
 def build_usage_released(instance_id: str = "instance-1", project_id: str = "project-1", **fields: Any) -> QuotaUsageReleased:
     event = QuotaUsageReleased(
-        envelope=_envelope("QuotaUsageReleased", f"released-{instance_id}", NOW), project_id=project_id, instance_id=instance_id
+        envelope=_envelope(QuotaUsageReleased, f"released-{instance_id}", NOW), project_id=project_id, instance_id=instance_id
     )
     return replace(event, **fields)
 
@@ -628,13 +631,13 @@ PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 
 
 def build_project_created(name: str = "demo", project_id: str = "p-demo", at: datetime = NOW, **fields: Any) -> ProjectCreated:
-    values: dict[str, Any] = {"envelope": _envelope("ProjectCreated", f"e-project-{project_id}", at), "project_id": project_id, "name": name, "domain_id": "default"}
+    values: dict[str, Any] = {"envelope": _envelope(ProjectCreated, f"e-project-{project_id}", at), "project_id": project_id, "name": name, "domain_id": "default"}
     return ProjectCreated(**{**values, **fields})
 
 
 def build_user_created(name: str = "alice", user_id: str = "u-alice", at: datetime = NOW, **fields: Any) -> UserCreated:
     values: dict[str, Any] = {
-        "envelope": _envelope("UserCreated", f"e-user-{user_id}", at), "user_id": user_id, "name": name,
+        "envelope": _envelope(UserCreated, f"e-user-{user_id}", at), "user_id": user_id, "name": name,
         "domain_id": "default", "password_hash": PASSWORD_HASH,
     }
     return UserCreated(**{**values, **fields})
@@ -642,7 +645,7 @@ def build_user_created(name: str = "alice", user_id: str = "u-alice", at: dateti
 
 def build_password_changed(name: str = "alice", user_id: str = "u-alice", at: datetime = NOW, **fields: Any) -> UserPasswordChanged:
     values: dict[str, Any] = {
-        "envelope": _envelope("UserPasswordChanged", f"e-password-{user_id}-{at.isoformat()}", at), "user_id": user_id,
+        "envelope": _envelope(UserPasswordChanged, f"e-password-{user_id}-{at.isoformat()}", at), "user_id": user_id,
         "name": name, "domain_id": "default", "password_hash": PASSWORD_HASH.replace("aGFzaGhhc2hoYXNo", "bmV3bmV3bmV3bmV3"),
     }
     return UserPasswordChanged(**{**values, **fields})
@@ -650,7 +653,7 @@ def build_password_changed(name: str = "alice", user_id: str = "u-alice", at: da
 
 def build_role_assigned(role: str = "member", project_id: str = "p-demo", user_name: str = "alice", user_id: str = "u-alice", **fields: Any) -> RoleAssigned:
     values: dict[str, Any] = {
-        "envelope": _envelope("RoleAssigned", f"e-assign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
+        "envelope": _envelope(RoleAssigned, f"e-assign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
         "user_name": user_name, "domain_id": "default", "project_id": project_id, "role": role,
     }
     return RoleAssigned(**{**values, **fields})
@@ -658,7 +661,7 @@ def build_role_assigned(role: str = "member", project_id: str = "p-demo", user_n
 
 def build_role_unassigned(role: str = "member", project_id: str = "p-demo", user_name: str = "alice", user_id: str = "u-alice", **fields: Any) -> RoleUnassigned:
     values: dict[str, Any] = {
-        "envelope": _envelope("RoleUnassigned", f"e-unassign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
+        "envelope": _envelope(RoleUnassigned, f"e-unassign-{user_id}-{project_id}-{role}", NOW), "user_id": user_id,
         "user_name": user_name, "domain_id": "default", "project_id": project_id, "role": role,
     }
     return RoleUnassigned(**{**values, **fields})
@@ -685,14 +688,14 @@ ED25519_MD5 = "a6:0c:6c:4c:ef:d0:3c:99:9e:a7:10:f3:59:89:04:cb"
 
 def build_keypair_created(name: str = "key-1", user_id: str = "u-1", at: datetime = NOW, **fields: Any) -> KeypairCreated:
     values: dict[str, Any] = {
-        "envelope": _envelope("KeypairCreated", f"e-keypair-{user_id}-{name}", at), "keypair_id": 7, "user_id": user_id,
+        "envelope": _envelope(KeypairCreated, f"e-keypair-{user_id}-{name}", at), "keypair_id": 7, "user_id": user_id,
         "name": name, "public_key": ED25519_PUBLIC_KEY, "fingerprint": "aa:bb",
     }
     return KeypairCreated(**{**values, **fields})
 
 
 def build_keypair_deleted(name: str = "key-1", user_id: str = "u-1", at: datetime = NOW, **fields: Any) -> KeypairDeleted:
-    values: dict[str, Any] = {"envelope": _envelope("KeypairDeleted", f"e-keypair-del-{user_id}-{name}", at), "user_id": user_id, "name": name}
+    values: dict[str, Any] = {"envelope": _envelope(KeypairDeleted, f"e-keypair-del-{user_id}-{name}", at), "user_id": user_id, "name": name}
     return KeypairDeleted(**{**values, **fields})
 
 
@@ -705,14 +708,14 @@ def build_keypair_state(name: str = "key-1", user_id: str = "u-1", **fields: Any
 
 def build_server_group_created(group_id: str = "g-1", policy: str = "anti-affinity", at: datetime = NOW, **fields: Any) -> ServerGroupCreated:
     values: dict[str, Any] = {
-        "envelope": _envelope("ServerGroupCreated", f"e-group-{group_id}", at), "group_id": group_id, "name": "web",
+        "envelope": _envelope(ServerGroupCreated, f"e-group-{group_id}", at), "group_id": group_id, "name": "web",
         "policy": policy, "project_id": "p-1", "user_id": "u-1",
     }
     return ServerGroupCreated(**{**values, **fields})
 
 
 def build_server_group_deleted(group_id: str = "g-1", at: datetime = NOW, **fields: Any) -> ServerGroupDeleted:
-    return ServerGroupDeleted(**{"envelope": _envelope("ServerGroupDeleted", f"e-group-del-{group_id}", at), "group_id": group_id, **fields})
+    return ServerGroupDeleted(**{"envelope": _envelope(ServerGroupDeleted, f"e-group-del-{group_id}", at), "group_id": group_id, **fields})
 
 
 def build_server_group_state(group_id: str = "g-1", policy: str = "anti-affinity", **fields: Any) -> ServerGroupState:
@@ -735,7 +738,7 @@ def build_image_files(**fields: Any) -> ImageFiles:
 def build_image_created(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageCreated:
     """project-1 registered a private qcow2/bare image named cirros."""
     event = ImageCreated(
-        envelope=_envelope("ImageCreated", f"image-created-{image_id}", at),
+        envelope=_envelope(ImageCreated, f"image-created-{image_id}", at),
         image_id=image_id, name="cirros", owner="project-1", visibility="private", disk_format="qcow2", container_format="bare",
     )
     return replace(event, **fields)
@@ -744,7 +747,7 @@ def build_image_created(image_id: str = "image-1", at: datetime = NOW, **fields:
 def build_image_uploaded(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageUploaded:
     """The bits of image-1: 3 bytes "abc" with their md5 and sha512."""
     event = ImageUploaded(
-        envelope=_envelope("ImageUploaded", f"image-uploaded-{image_id}", at),
+        envelope=_envelope(ImageUploaded, f"image-uploaded-{image_id}", at),
         image_id=image_id, size=3, checksum="900150983cd24fb0d6963f7d28e17f72", os_hash_algo="sha512",
         os_hash_value="ddaf35a193617aba", location=f"/store/{image_id}",
     )
@@ -753,14 +756,14 @@ def build_image_uploaded(image_id: str = "image-1", at: datetime = NOW, **fields
 
 def build_image_updated(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageUpdated:
     event = ImageUpdated(
-        envelope=_envelope("ImageUpdated", f"image-updated-{image_id}", at),
+        envelope=_envelope(ImageUpdated, f"image-updated-{image_id}", at),
         image_id=image_id, name="cirros", visibility="private", disk_format="qcow2", container_format="bare",
     )
     return replace(event, **fields)
 
 
 def build_image_deleted(image_id: str = "image-1", at: datetime = NOW, **fields: Any) -> ImageDeleted:
-    return replace(ImageDeleted(envelope=_envelope("ImageDeleted", f"image-deleted-{image_id}", at), image_id=image_id), **fields)
+    return replace(ImageDeleted(envelope=_envelope(ImageDeleted, f"image-deleted-{image_id}", at), image_id=image_id), **fields)
 
 
 def build_image_state(image_id: str = "image-1", **fields: Any) -> ImageState:

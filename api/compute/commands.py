@@ -16,8 +16,8 @@ from novalog.events.types import KeypairCreated, KeypairRequested, ServerGroupRe
 PRODUCER = "novalog-api"
 
 
-def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
-    return Envelope.new(event_type, PRODUCER, request_id=ctx.request_id)
+def _envelope(event_class: type, ctx: RequestContext) -> Envelope:
+    return Envelope.new(event_class, PRODUCER, request_id=ctx.request_id)
 
 
 def build_servers(
@@ -38,7 +38,7 @@ def build_servers(
     for index, instance_id in enumerate(instance_ids):
         name = server["name"] if max_count == 1 else f"{server['name']}-{index + 1}"
         event = InstanceBuildRequested(
-            envelope=_envelope("InstanceBuildRequested", ctx),
+            envelope=_envelope(InstanceBuildRequested, ctx),
             instance_id=instance_id,
             name=name,
             project_id=ctx.project_id,
@@ -65,7 +65,7 @@ def build_servers(
 def request_servers(ctx: RequestContext, builds: list[InstanceBuildRequested], min_count: int, defaults: dict[str, int]) -> Outbound:
     """The create as the project's quota processor sees it: the builds, and the default limits in force."""
     event = ServersRequested(
-        envelope=_envelope("ServersRequested", ctx),
+        envelope=_envelope(ServersRequested, ctx),
         project_id=ctx.project_id,
         user_id=ctx.user_id,
         reservation_id=builds[0].reservation_id or f"r-{uuid.uuid4().hex[:8]}",
@@ -77,13 +77,13 @@ def request_servers(ctx: RequestContext, builds: list[InstanceBuildRequested], m
 
 
 def update_quota(ctx: RequestContext, project_id: str, limits: dict[str, int], reset: bool = False) -> Outbound:
-    event = QuotaUpdated(envelope=_envelope("QuotaUpdated", ctx), project_id=project_id, limits=limits, reset=reset)
+    event = QuotaUpdated(envelope=_envelope(QuotaUpdated, ctx), project_id=project_id, limits=limits, reset=reset)
     return Outbound.event(project_id, event)
 
 
 def delete_server(ctx: RequestContext, instance_id: str) -> Outbound:
     event = InstanceDeleteRequested(
-        envelope=_envelope("InstanceDeleteRequested", ctx),
+        envelope=_envelope(InstanceDeleteRequested, ctx),
         instance_id=instance_id,
         project_id=ctx.project_id,
         user_id=ctx.user_id,
@@ -124,7 +124,7 @@ def create_flavor(ctx: RequestContext, body: dict[str, Any]) -> tuple[Flavor, Ou
         is_public=bool(spec.get("os-flavor-access:is_public", True)),
         description=spec.get("description"),
     )
-    event = FlavorCreated(envelope=_envelope("FlavorCreated", ctx), flavor=flavor)
+    event = FlavorCreated(envelope=_envelope(FlavorCreated, ctx), flavor=flavor)
     return flavor, Outbound.event(f"flavor:{flavor.id}", event)
 
 
@@ -150,7 +150,7 @@ def parse_action(body: dict[str, Any]) -> tuple[str, str | None]:
 
 def request_action(ctx: RequestContext, instance_id: str, action: str, reboot_type: str | None) -> Outbound:
     event = InstanceActionRequested(
-        envelope=_envelope("InstanceActionRequested", ctx),
+        envelope=_envelope(InstanceActionRequested, ctx),
         instance_id=instance_id,
         action=action,
         project_id=ctx.project_id,
@@ -163,7 +163,7 @@ def request_action(ctx: RequestContext, instance_id: str, action: str, reboot_ty
 def update_service(ctx: RequestContext, host: str, disabled: bool, reason: str | None, forced_down: bool = False) -> Outbound:
     """An admin's enable/disable/force-down of a host's compute service (os-services): the whole new service state."""
     event = HostServiceUpdated(
-        envelope=_envelope("HostServiceUpdated", ctx), host=host, disabled=disabled, disabled_reason=reason, forced_down=forced_down
+        envelope=_envelope(HostServiceUpdated, ctx), host=host, disabled=disabled, disabled_reason=reason, forced_down=forced_down
     )
     return Outbound.event(host, event)
 
@@ -183,17 +183,17 @@ def set_extra_specs(ctx: RequestContext, flavor_id: str, body: dict[str, Any], k
         if not isinstance(k, str) or not k or len(k) > 255 or isinstance(v, dict | list) or v is None or len(str(v)) > 255:
             raise BadRequest(f"Invalid input for field/attribute extra_specs. Value: {k}.")
         clean[k] = str(v).lower() if isinstance(v, bool) else str(v)
-    event = FlavorExtraSpecsSet(envelope=_envelope("FlavorExtraSpecsSet", ctx), flavor_id=flavor_id, extra_specs=clean)
+    event = FlavorExtraSpecsSet(envelope=_envelope(FlavorExtraSpecsSet, ctx), flavor_id=flavor_id, extra_specs=clean)
     return clean, Outbound.event(f"flavor:{flavor_id}", event)
 
 
 def delete_extra_spec(ctx: RequestContext, flavor_id: str, key: str) -> Outbound:
-    event = FlavorExtraSpecDeleted(envelope=_envelope("FlavorExtraSpecDeleted", ctx), flavor_id=flavor_id, key=key)
+    event = FlavorExtraSpecDeleted(envelope=_envelope(FlavorExtraSpecDeleted, ctx), flavor_id=flavor_id, key=key)
     return Outbound.event(f"flavor:{flavor_id}", event)
 
 
 def delete_flavor(ctx: RequestContext, flavor_id: str) -> Outbound:
-    return Outbound.event(f"flavor:{flavor_id}", FlavorDeleted(envelope=_envelope("FlavorDeleted", ctx), flavor_id=flavor_id))
+    return Outbound.event(f"flavor:{flavor_id}", FlavorDeleted(envelope=_envelope(FlavorDeleted, ctx), flavor_id=flavor_id))
 
 
 MIGRATION_TYPES = {"resize": "resize", "migrate": "migration", "os-migrateLive": "live-migration", "evacuate": "evacuation"}
@@ -249,7 +249,7 @@ def request_move(
         requested_host=target_host,
     )
     event = InstanceMoveRequested(
-        envelope=_envelope("InstanceMoveRequested", ctx),
+        envelope=_envelope(InstanceMoveRequested, ctx),
         instance_id=row.instance_id,
         migration_id=spec.migration_id,
         migration_type=migration_type,
@@ -264,7 +264,7 @@ def request_move(
 def flavor_access(ctx: RequestContext, flavor_id: str, project_id: str, adding: bool) -> Outbound:
     """An admin opens a private flavor to a project, or closes it."""
     kind = FlavorAccessAdded if adding else FlavorAccessRemoved
-    event = kind(envelope=_envelope(kind.__name__, ctx), flavor_id=flavor_id, project_id=project_id)
+    event = kind(envelope=_envelope(kind, ctx), flavor_id=flavor_id, project_id=project_id)
     return Outbound.event(f"flavor:{flavor_id}", event)
 
 
@@ -272,7 +272,7 @@ def request_quota_gated(ctx: RequestContext, created: Any, defaults: dict[str, i
     """A key pair or server group create, handed to the project's quota writer (which emits it if it fits)."""
     limits = {**DEFAULT_LIMITS, **defaults}
     if isinstance(created, KeypairCreated):
-        event: Any = KeypairRequested(envelope=_envelope("KeypairRequested", ctx), project_id=ctx.project_id, keypair=created, default_limits=limits)
+        event: Any = KeypairRequested(envelope=_envelope(KeypairRequested, ctx), project_id=ctx.project_id, keypair=created, default_limits=limits)
     else:
-        event = ServerGroupRequested(envelope=_envelope("ServerGroupRequested", ctx), project_id=ctx.project_id, group=created, default_limits=limits)
+        event = ServerGroupRequested(envelope=_envelope(ServerGroupRequested, ctx), project_id=ctx.project_id, group=created, default_limits=limits)
     return Outbound.event(ctx.project_id, event)

@@ -25,8 +25,8 @@ SOFT_POLICIES = ("soft-affinity", "soft-anti-affinity")
 V2_2, V2_10, V2_15 = Version(2, 2), Version(2, 10), Version(2, 15)
 
 
-def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
-    return Envelope.new(event_type, PRODUCER, request_id=ctx.request_id)
+def _envelope(event_class: type, ctx: RequestContext) -> Envelope:
+    return Envelope.new(event_class, PRODUCER, request_id=ctx.request_id)
 
 
 def _field(name: str) -> BadRequest:
@@ -80,7 +80,7 @@ def create_keypair(ctx: RequestContext, request: KeypairRequest) -> tuple[str | 
     except keys.InvalidKey as exc:
         raise BadRequest(f"Keypair data is invalid: {exc}") from None
     event = KeypairCreated(
-        envelope=_envelope("KeypairCreated", ctx),
+        envelope=_envelope(KeypairCreated, ctx),
         # Nova's ids are integers; 52 random bits stay exact in every JSON reader.
         keypair_id=uuid.uuid4().int >> 76,
         user_id=request.user_id,
@@ -93,7 +93,7 @@ def create_keypair(ctx: RequestContext, request: KeypairRequest) -> tuple[str | 
 
 
 def delete_keypair(ctx: RequestContext, user_id: str, name: str) -> Outbound:
-    event = KeypairDeleted(envelope=_envelope("KeypairDeleted", ctx), user_id=user_id, name=name)
+    event = KeypairDeleted(envelope=_envelope(KeypairDeleted, ctx), user_id=user_id, name=name)
     return Outbound.event(keypair_key(user_id, name), event)
 
 
@@ -113,7 +113,7 @@ def create_server_group(ctx: RequestContext, body: dict[str, Any], version: Vers
     if not isinstance(policies, list) or len(policies) != 1 or policies[0] not in allowed:
         raise BadRequest(f"Invalid input for field/attribute policies. Value: {policies}. Must be one of {list(allowed)}.")
     event = ServerGroupCreated(
-        envelope=_envelope("ServerGroupCreated", ctx),
+        envelope=_envelope(ServerGroupCreated, ctx),
         group_id=str(uuid.uuid4()),
         name=name,
         policy=policies[0],
@@ -124,7 +124,7 @@ def create_server_group(ctx: RequestContext, body: dict[str, Any], version: Vers
 
 
 def delete_server_group(ctx: RequestContext, group_id: str) -> Outbound:
-    return Outbound.event(server_group_key(group_id), ServerGroupDeleted(envelope=_envelope("ServerGroupDeleted", ctx), group_id=group_id))
+    return Outbound.event(server_group_key(group_id), ServerGroupDeleted(envelope=_envelope(ServerGroupDeleted, ctx), group_id=group_id))
 
 
 def members(group_id: str, instances: list[InstanceState]) -> list[str]:

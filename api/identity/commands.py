@@ -32,30 +32,30 @@ def _role(role: str) -> str:
     return role
 
 
-def _envelope(event_type: str) -> Envelope:
-    return Envelope.new(event_type, PRODUCER)
+def _envelope(event_class: type) -> Envelope:
+    return Envelope.new(event_class, PRODUCER)
 
 
 def create_project(name: str, description: str | None = None) -> Outbound:
-    event = ProjectCreated(_envelope("ProjectCreated"), uuid.uuid4().hex, _name(name, "project"), DEFAULT_DOMAIN_ID, description)
+    event = ProjectCreated(_envelope(ProjectCreated), uuid.uuid4().hex, _name(name, "project"), DEFAULT_DOMAIN_ID, description)
     return Outbound.event(project_key(DEFAULT_DOMAIN_ID, name), event)
 
 
 def create_user(name: str, password_hash: str, default_project_id: str | None = None) -> Outbound:
-    event = UserCreated(_envelope("UserCreated"), uuid.uuid4().hex, _name(name, "user"), DEFAULT_DOMAIN_ID, password_hash, default_project_id)
+    event = UserCreated(_envelope(UserCreated), uuid.uuid4().hex, _name(name, "user"), DEFAULT_DOMAIN_ID, password_hash, default_project_id)
     return Outbound.event(user_key(DEFAULT_DOMAIN_ID, name), event)
 
 
 def change_password(user: UserState, password_hash: str) -> Outbound:
-    event = UserPasswordChanged(_envelope("UserPasswordChanged"), user.user_id, user.name, user.domain_id, password_hash)
+    event = UserPasswordChanged(_envelope(UserPasswordChanged), user.user_id, user.name, user.domain_id, password_hash)
     return Outbound.event(user_key(user.domain_id, user.name), event)
 
 
 def assign_role(user: UserState, project: ProjectState, role: str) -> Outbound:
-    event = RoleAssigned(_envelope("RoleAssigned"), user.user_id, user.name, user.domain_id, project.project_id, _role(role))
+    event = RoleAssigned(_envelope(RoleAssigned), user.user_id, user.name, user.domain_id, project.project_id, _role(role))
     return Outbound.event(user_key(user.domain_id, user.name), event)
 
 
 def unassign_role(user: UserState, project: ProjectState, role: str) -> Outbound:
-    event = RoleUnassigned(_envelope("RoleUnassigned"), user.user_id, user.name, user.domain_id, project.project_id, _role(role))
+    event = RoleUnassigned(_envelope(RoleUnassigned), user.user_id, user.name, user.domain_id, project.project_id, _role(role))
     return Outbound.event(user_key(user.domain_id, user.name), event)

@@ -31,8 +31,8 @@ def key(image_id: str) -> str:
     return f"image:{image_id}"
 
 
-def _envelope(event_type: str, ctx: RequestContext) -> Envelope:
-    return Envelope.new(event_type, PRODUCER, request_id=ctx.request_id)
+def _envelope(event_class: type, ctx: RequestContext) -> Envelope:
+    return Envelope.new(event_class, PRODUCER, request_id=ctx.request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ def parse_create(body: dict[str, Any]) -> tuple[str, ImageFields]:
 
 def create_image(ctx: RequestContext, image_id: str, fields: ImageFields) -> Outbound:
     event = ImageCreated(
-        envelope=_envelope("ImageCreated", ctx), image_id=image_id, name=fields.name, owner=ctx.project_id,
+        envelope=_envelope(ImageCreated, ctx), image_id=image_id, name=fields.name, owner=ctx.project_id,
         visibility=fields.visibility, disk_format=fields.disk_format, container_format=fields.container_format,
         min_disk=fields.min_disk, min_ram=fields.min_ram, protected=fields.protected, properties=fields.properties, tags=fields.tags,
     )
@@ -170,7 +170,7 @@ def apply_patch(row: ImageState, ops: Any) -> ImageFields:
 
 def update_image(ctx: RequestContext, image_id: str, fields: ImageFields) -> Outbound:
     event = ImageUpdated(
-        envelope=_envelope("ImageUpdated", ctx), image_id=image_id, name=fields.name, visibility=fields.visibility,
+        envelope=_envelope(ImageUpdated, ctx), image_id=image_id, name=fields.name, visibility=fields.visibility,
         disk_format=fields.disk_format, container_format=fields.container_format, min_disk=fields.min_disk,
         min_ram=fields.min_ram, protected=fields.protected, properties=fields.properties, tags=fields.tags,
     )
@@ -187,7 +187,7 @@ def check_uploadable(row: ImageState) -> None:
 
 def uploaded(ctx: RequestContext, image_id: str, size: int, checksum: str, algo: str, value: str, location: str) -> Outbound:
     event = ImageUploaded(
-        envelope=_envelope("ImageUploaded", ctx), image_id=image_id, size=size, checksum=checksum,
+        envelope=_envelope(ImageUploaded, ctx), image_id=image_id, size=size, checksum=checksum,
         os_hash_algo=algo, os_hash_value=value, location=location,
     )
     return Outbound.event(key(image_id), event)
@@ -196,5 +196,5 @@ def uploaded(ctx: RequestContext, image_id: str, size: int, checksum: str, algo:
 def delete_image(ctx: RequestContext, row: ImageState) -> Outbound:
     if row.protected:
         raise Forbidden(f"Image {row.image_id} is protected and cannot be deleted.")
-    return Outbound.event(key(row.image_id), ImageDeleted(envelope=_envelope("ImageDeleted", ctx), image_id=row.image_id))
+    return Outbound.event(key(row.image_id), ImageDeleted(envelope=_envelope(ImageDeleted, ctx), image_id=row.image_id))
 

@@ -14,6 +14,7 @@ from novalog.bench_replay import delete_topics, write_log
 from novalog.events import topics
 from novalog.events.codec import encode
 from novalog.events.kafka import ensure_topics, producer_config
+from novalog.events.types import HostHeartbeatReported
 from novalog.replay import rebuild
 
 
@@ -61,7 +62,7 @@ def test_a_table_whose_keys_span_two_partitions_is_folded_again_in_one_pass(
     # A heartbeat of compute-0000 written to every partition of host.heartbeats, as a producer with another partitioner would.
     producer = Producer(producer_config(kafka_bootstrap))
     for partition in range(8):
-        beat = build_heartbeat(host="compute-0000", envelope=build_envelope("HostHeartbeatReported", event_id=f"stray-{partition}"))
+        beat = build_heartbeat(host="compute-0000", envelope=build_envelope(HostHeartbeatReported, event_id=f"stray-{partition}"))
         producer.produce(f"{logged}.{topics.HOST_HEARTBEATS}", key=b"compute-0000", value=encode(beat), partition=partition)
     assert producer.flush(30) == 0
     whole = one_pass(kafka_bootstrap, logged, monkeypatch)

@@ -47,7 +47,7 @@ def test_two_schedulers_race_without_overcommit(stack: RunningStack) -> None:
             Outbound.event(
                 iid,
                 InstanceBuildRequested(
-                    envelope=Envelope.new("InstanceBuildRequested", "race-test"),
+                    envelope=Envelope.new(InstanceBuildRequested, "race-test"),
                     instance_id=iid, name=f"race-{i}", project_id="race", user_id="race", flavor=FLAVOR, image_ref="img",
                 ),
             )

@@ -23,8 +23,8 @@ from novalog.scheduler.pipeline import no_valid_host_message, select_host
 _n = iter(range(10_000))
 
 
-def env():
-    return build_envelope("Aggregate", event_id=f"agg-{next(_n)}", occurred_at=NOW)
+def env(event_class: type):
+    return build_envelope(event_class, event_id=f"agg-{next(_n)}", occurred_at=NOW)
 
 
 def fold(*events):
@@ -35,14 +35,14 @@ def fold(*events):
 
 
 def created(uuid: str, name: str, zone: str | None = None) -> AggregateCreated:
-    return AggregateCreated(envelope=env(), aggregate_uuid=uuid, name=name, availability_zone=zone)
+    return AggregateCreated(envelope=env(AggregateCreated), aggregate_uuid=uuid, name=name, availability_zone=zone)
 
 
 def test_aggregates_are_numbered_in_log_order_and_hold_hosts_and_metadata() -> None:
     state = fold(
         created("u1", "fast", "az1"), created("u2", "gpu"),
-        AggregateHostAdded(envelope=env(), aggregate_uuid="u1", host="h1"),
-        AggregateMetadataSet(envelope=env(), aggregate_uuid="u2", metadata={"gpu": "true", "x": None}),
+        AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h1"),
+        AggregateMetadataSet(envelope=env(AggregateMetadataSet), aggregate_uuid="u2", metadata={"gpu": "true", "x": None}),
     )
     assert [(a.id, a.name, a.hosts, a.metadata) for a in state.aggregates] == [
         (1, "fast", ["h1"], {"availability_zone": "az1"}), (2, "gpu", [], {"gpu": "true"}),
@@ -51,16 +51,16 @@ def test_aggregates_are_numbered_in_log_order_and_hold_hosts_and_metadata() -> N
 
 
 def test_novas_refusals_change_nothing_and_are_kept_under_the_events_id() -> None:
-    base = fold(created("u1", "a", "az1"), created("u2", "b", "az2"), AggregateHostAdded(envelope=env(), aggregate_uuid="u1", host="h1"))
+    base = fold(created("u1", "a", "az1"), created("u2", "b", "az2"), AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h1"))
     cases = [
         (created("u3", "a"), "Aggregate a already exists."),
-        (AggregateHostAdded(envelope=env(), aggregate_uuid="u1", host="h1"), "Aggregate 1 already has host h1."),
-        (AggregateHostAdded(envelope=env(), aggregate_uuid="u2", host="h1"),
+        (AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h1"), "Aggregate 1 already has host h1."),
+        (AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u2", host="h1"),
          "Cannot add host to aggregate 2. Reason: One or more hosts already in availability zone(s) ['h1']."),
-        (AggregateHostRemoved(envelope=env(), aggregate_uuid="u2", host="h1"), "Cannot remove host h1 in aggregate 2"),
-        (AggregateDeleted(envelope=env(), aggregate_uuid="u1"),
+        (AggregateHostRemoved(envelope=env(AggregateHostRemoved), aggregate_uuid="u2", host="h1"), "Cannot remove host h1 in aggregate 2"),
+        (AggregateDeleted(envelope=env(AggregateDeleted), aggregate_uuid="u1"),
          "Cannot perform action 'delete' on aggregate 1. Reason: Host aggregate is not empty."),
-        (AggregateUpdated(envelope=env(), aggregate_uuid="u9", name="z"), "Aggregate u9 could not be found."),
+        (AggregateUpdated(envelope=env(AggregateUpdated), aggregate_uuid="u9", name="z"), "Aggregate u9 could not be found."),
     ]
     for event, message in cases:
         after = apply(base, event)
@@ -69,9 +69,9 @@ def test_novas_refusals_change_nothing_and_are_kept_under_the_events_id() -> Non
 
 def test_update_delete_and_redelivery() -> None:
     create = created("u1", "a", "az1")
-    state = fold(create, create, AggregateUpdated(envelope=env(), aggregate_uuid="u1", name="b", availability_zone=None))
+    state = fold(create, create, AggregateUpdated(envelope=env(AggregateUpdated), aggregate_uuid="u1", name="b", availability_zone=None))
     assert [(a.id, a.name, a.metadata) for a in state.aggregates] == [(1, "b", {})]
-    gone = apply(state, AggregateDeleted(envelope=env(), aggregate_uuid="u1"))
+    gone = apply(state, AggregateDeleted(envelope=env(AggregateDeleted), aggregate_uuid="u1"))
     assert gone.aggregates == [] and apply(gone, created("u2", "c")).aggregates[0].id == 2  # ids are never reused
 
 

@@ -92,7 +92,7 @@ MANIFEST_IDS = {entry.name: entry.id for entry in read_manifest()}
 LATER = datetime(2024, 1, 1, 12, 5, 0, 123_000, tzinfo=UTC)
 
 # Nested values with every optional field set, so "set" really means set all the way down.
-ENVELOPE = build_envelope("Example", causation_id="event-0", schema_version=2)
+ENVELOPE = build_envelope(event_type="Example", causation_id="event-0", schema_version=2)
 FLAVOR = build_flavor(
     ephemeral=10, swap=1024, rxtx_factor=2.0, is_public=False, description="for tests",
     extra_specs={"hw:cpu_policy": "dedicated", "ünïcödé": "✓"},

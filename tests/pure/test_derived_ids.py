@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from builders import NOW, build_envelope
 from novalog.events.records import Envelope, derived_id
+from novalog.events.types import InstanceBuildRequested, InstanceSpawnOrdered
 
 
 @given(st.text())
@@ -17,9 +18,9 @@ def test_a_derived_id_is_uuid5_in_the_url_namespace(name) -> None:
 
 
 def test_a_caused_envelope_carries_the_derived_id_the_request_and_its_cause() -> None:
-    cause = build_envelope("InstanceBuildRequested", event_id="e-1", request_id="req-9")
+    cause = build_envelope(InstanceBuildRequested, event_id="e-1", request_id="req-9")
 
-    effect = cause.caused("InstanceSpawnOrdered", "novalog-projections", salt="claim-1", occurred_at=NOW)
+    effect = cause.caused(InstanceSpawnOrdered, "novalog-projections", salt="claim-1", occurred_at=NOW)
 
     # uuid5(URL, "e-1/InstanceSpawnOrdered/claim-1")
     assert effect == Envelope(str(uuid.uuid5(uuid.NAMESPACE_URL, "e-1/InstanceSpawnOrdered/claim-1")), "InstanceSpawnOrdered", NOW,

@@ -32,6 +32,7 @@ from builders import (
 )
 
 from novalog.events.records import FilterCount, PlacementTrace, Resources, WeighedHost
+from novalog.events.types import InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
 from novalog.history_cmd import step_json, table_lines
 from novalog.projections.history import AmbiguousServer, Logged, ServerNotFound, Story
 from novalog.projections.history_details import trace_text
@@ -190,7 +191,7 @@ def test_each_step_names_who_asked_through_its_request() -> None:
     log = Log()
     build = build_build_requested("i-1", user_id="alice", project_id="p-a")
     log.append("instance.events", "i-1", build)
-    order = build.envelope.caused("InstanceSpawnOrdered", "novalog-projections", occurred_at=NOW)  # stamped with its cause's time
+    order = build.envelope.caused(InstanceSpawnOrdered, "novalog-projections", occurred_at=NOW)  # stamped with its cause's time
     log.append("agent.host-1", "i-1", build_spawn_ordered("i-1", project_id="p-a", envelope=order))
     stop = build_action_requested("stop", "i-1", user_id="bob", project_id="p-a", at=NOW + MS)
     log.append("instance.events", "i-1", replace(stop, envelope=replace(stop.envelope, request_id="req-2")))
@@ -214,7 +215,7 @@ def test_the_action_steps_are_the_actions_the_instance_table_keeps() -> None:
     delete = build_delete_requested(instance_id, at=NOW + 80 * MS)
     delete = replace(delete, envelope=replace(delete.envelope, request_id="req-delete"))
     log.append("instance.events", instance_id, delete)
-    order = delete.envelope.caused("InstanceDeleteOrdered", "novalog-projections", occurred_at=delete.envelope.occurred_at)
+    order = delete.envelope.caused(InstanceDeleteOrdered, "novalog-projections", occurred_at=delete.envelope.occurred_at)
     log.append("agent.big", instance_id, build_delete_ordered(instance_id, claim_id="claim-3", envelope=order))
     log.append("instance.events", instance_id, build_deleted(instance_id, host="big", at=NOW + 90 * MS))
     log.append("host.events", "big", build_claim_released("claim-3", host="big", instance_id=instance_id, at=NOW + 95 * MS))
@@ -285,7 +286,7 @@ def test_a_move_names_both_hosts_so_both_agent_topics_are_read_and_its_steps_say
     log.append("instance.events", "i-1", build_build_requested("i-1"))
     move = build_move_requested("resize", "i-1")
     move = replace(move, envelope=replace(move.envelope, occurred_at=NOW + MS))
-    order = move.envelope.caused("InstanceMoveOrdered", "novalog-projections", occurred_at=NOW + MS)
+    order = move.envelope.caused(InstanceMoveOrdered, "novalog-projections", occurred_at=NOW + MS)
     log.append("instance.events", "i-1", move)
     log.append("agent.host-2", "i-1", build_move_ordered("prepare", host="host-2", instance_id="i-1", envelope=order))
     progressed = build_move_progressed("prepare", "host-2", instance_id="i-1")

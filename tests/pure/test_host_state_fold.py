@@ -30,7 +30,7 @@ from novalog.events.capacity import used_by_claims
 from novalog.events.outbound import Outbound
 from novalog.events.records import Claim, Resources
 from novalog.events.state import HostState
-from novalog.events.types import ClaimAccepted, ClaimRejected, PlacementProposed
+from novalog.events.types import ClaimAccepted, ClaimRejected, HostCapacityReported, PlacementProposed
 from novalog.projections.host_state import apply, decide_claim, fold as handle
 
 
@@ -47,7 +47,7 @@ def timeless(value: Any) -> Any:
 
 def accepted(proposal: PlacementProposed) -> ClaimAccepted:
     return ClaimAccepted(
-        envelope=build_caused_envelope(proposal.envelope, "ClaimAccepted"),
+        envelope=build_caused_envelope(proposal.envelope, ClaimAccepted),
         claim_id=proposal.claim_id,
         instance_id=proposal.instance_id,
         host=proposal.host,
@@ -58,7 +58,7 @@ def accepted(proposal: PlacementProposed) -> ClaimAccepted:
 
 def rejected(proposal: PlacementProposed, reason: str) -> ClaimRejected:
     return ClaimRejected(
-        envelope=build_caused_envelope(proposal.envelope, "ClaimRejected"),
+        envelope=build_caused_envelope(proposal.envelope, ClaimRejected),
         claim_id=proposal.claim_id,
         instance_id=proposal.instance_id,
         host=proposal.host,
@@ -205,7 +205,7 @@ def test_a_redelivered_rejected_proposal_is_rejected_again_under_the_same_id() -
 
     assert again_state == state
     assert [(type(o.record), o.record.envelope.event_id) for o in again_out] == [
-        (ClaimRejected, build_caused_envelope(proposal.envelope, "ClaimRejected").event_id)
+        (ClaimRejected, build_caused_envelope(proposal.envelope, ClaimRejected).event_id)
     ]
 
 
@@ -296,7 +296,7 @@ def test_a_stale_capacity_report_is_ignored(reported_at) -> None:
 
 def test_a_report_without_reported_at_is_dated_by_its_envelope() -> None:
     later = NOW + timedelta(seconds=30)
-    report = build_capacity_report(reported_at=None, vcpus=8, envelope=build_envelope("HostCapacityReported", occurred_at=later))
+    report = build_capacity_report(reported_at=None, vcpus=8, envelope=build_envelope(HostCapacityReported, occurred_at=later))
 
     assert apply(REPORTED, report) == replace(REPORTED, vcpus=8, capacity_reported_at=later)
 
@@ -375,7 +375,7 @@ def host_histories(draw: st.DrawFn, max_size: int = 40) -> list[Any]:
                     reserved_vcpus=draw(st.integers(0, 1)),
                     reserved_memory_mb=draw(st.sampled_from((0, 512))),
                     reserved_disk_gb=draw(st.sampled_from((0, 5))),
-                    envelope=build_envelope("HostCapacityReported", event_id=f"capacity-{i}", occurred_at=at),
+                    envelope=build_envelope(HostCapacityReported, event_id=f"capacity-{i}", occurred_at=at),
                 )
             )
         elif kind == "release":

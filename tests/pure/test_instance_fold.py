@@ -61,7 +61,7 @@ def timeless(value: Any) -> Any:
 
 def spawn_order(accepted: ClaimAccepted) -> Outbound:
     order = InstanceSpawnOrdered(
-        envelope=build_caused_envelope(accepted.envelope, "InstanceSpawnOrdered"),
+        envelope=build_caused_envelope(accepted.envelope, InstanceSpawnOrdered),
         instance_id=accepted.instance_id,
         claim_id=accepted.claim_id,
         name="vm-1",
@@ -74,7 +74,7 @@ def spawn_order(accepted: ClaimAccepted) -> Outbound:
 
 def delete_order(cause: Any, host: str, claim_id: str | None) -> Outbound:
     order = InstanceDeleteOrdered(
-        envelope=build_caused_envelope(cause.envelope, "InstanceDeleteOrdered", salt=claim_id or ""),
+        envelope=build_caused_envelope(cause.envelope, InstanceDeleteOrdered, salt=claim_id or ""),
         instance_id=cause.instance_id,
         claim_id=claim_id,
     )
@@ -132,7 +132,7 @@ def test_the_spawn_order_goes_to_the_hosts_agent_under_an_id_derived_from_the_ac
 
     (order,) = out
     assert (order.topic, order.key) == ("agent.host-1", "instance-1")
-    assert order.record.envelope.event_id == build_caused_envelope(ACCEPTED.envelope, "InstanceSpawnOrdered").event_id
+    assert order.record.envelope.event_id == build_caused_envelope(ACCEPTED.envelope, InstanceSpawnOrdered).event_id
     assert (order.record.envelope.causation_id, order.record.envelope.request_id) == ("accepted-claim-1", "req-1")
 
 

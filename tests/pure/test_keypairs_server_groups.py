@@ -235,7 +235,7 @@ def scheduler(*hosts: str) -> Scheduler:
 
 def build(instance_id: str, group: InstanceGroup, instance_ids: list[str] | None = None) -> InstanceBuildRequested:
     return InstanceBuildRequested(
-        envelope=Envelope.new("InstanceBuildRequested", "api", event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, instance_id)), occurred_at=NOW),
+        envelope=Envelope.new(InstanceBuildRequested, "api", event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, instance_id)), occurred_at=NOW),
         instance_id=instance_id, name=instance_id, project_id="p", user_id="u", flavor=build_flavor(ram=512), image_ref="img",
         scheduler_hints={"group": [group.id]}, instance_ids=instance_ids or [], instance_group=group,
     )

@@ -23,6 +23,7 @@ from novalog.events.avro_shapes import COMMON_RECORDS, full_name
 from novalog.events.codec import HEADER, DecodeError, default_codec, encode
 from novalog.events.constructors import constructor
 from novalog.events.readers import reader
+from novalog.events.types import HostHeartbeatReported
 from test_constructors import RECORD_TYPES, SIMPLE, current_schema, read_raw, values_of
 
 CLASSES = {full_name(cls): cls for cls in (*RECORD_TYPES, *COMMON_RECORDS)}
@@ -67,7 +68,7 @@ def test_a_block_with_a_negative_count_is_valid_avro_and_decodes_through_fastavr
 
 
 def test_a_ten_byte_varint_decodes_through_fastavro() -> None:
-    record = build_heartbeat(envelope=build_envelope("HostHeartbeatReported", schema_version=-(2**63)))
+    record = build_heartbeat(envelope=build_envelope(HostHeartbeatReported, schema_version=-(2**63)))
     encoded = encode(record)
 
     with pytest.raises(Exception):

@@ -39,7 +39,7 @@ class DictTable:
 
 def request(i: int, ram: int) -> InstanceBuildRequested:
     return InstanceBuildRequested(
-        envelope=Envelope.new("InstanceBuildRequested", "t", event_id=str(uuid.UUID(int=i)), occurred_at=NOW),
+        envelope=Envelope.new(InstanceBuildRequested, "t", event_id=str(uuid.UUID(int=i)), occurred_at=NOW),
         instance_id=f"i{i}", name=f"vm{i}", project_id="p", user_id="u", flavor=build_flavor(ram=ram), image_ref="img",
     )
 
@@ -67,7 +67,7 @@ def test_columns_patched_in_place_decide_like_views_rebuilt_each_time(sizes, hos
             if isinstance(out.record, PlacementProposed) and i % reject_every == 0:
                 # The host says no (and the table learns of it): both retry the same way.
                 rejected = ClaimRejected(
-                    envelope=out.record.envelope.caused("ClaimRejected", "h"), claim_id=out.record.claim_id,
+                    envelope=out.record.envelope.caused(ClaimRejected, "h"), claim_id=out.record.claim_id,
                     instance_id=out.record.instance_id, host=out.record.host, reason="no", spec=out.record.spec,
                 )
                 for table in (table_a, table_b):

@@ -26,7 +26,7 @@ HOSTS = ("h1", "h2")
 
 def request(i: int, ram: int) -> InstanceBuildRequested:
     return InstanceBuildRequested(
-        envelope=Envelope.new("InstanceBuildRequested", "test", event_id=str(uuid.UUID(int=i)), occurred_at=NOW),
+        envelope=Envelope.new(InstanceBuildRequested, "test", event_id=str(uuid.UUID(int=i)), occurred_at=NOW),
         instance_id=f"i{i}", name=f"vm{i}", project_id="p", user_id="u", flavor=build_flavor(id=f"f{ram}", ram=ram), image_ref="img",
     )
 

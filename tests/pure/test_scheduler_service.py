@@ -21,7 +21,7 @@ def scheduler(*hosts, **options) -> Scheduler:
 
 def build(instance_id: str = "i1", ram: int = 1024, instance_ids: list[str] | None = None, min_count: int = 1) -> InstanceBuildRequested:
     return InstanceBuildRequested(
-        envelope=Envelope.new("InstanceBuildRequested", "api", event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, instance_id)), occurred_at=NOW),
+        envelope=Envelope.new(InstanceBuildRequested, "api", event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, instance_id)), occurred_at=NOW),
         instance_id=instance_id, name=instance_id, project_id="p", user_id="u", flavor=build_flavor(ram=ram), image_ref="img",
         instance_ids=instance_ids or [], min_count=min_count,
     )
@@ -29,7 +29,7 @@ def build(instance_id: str = "i1", ram: int = 1024, instance_ids: list[str] | No
 
 def reject(proposal: PlacementProposed, reason: str = "memory_mb: no room") -> ClaimRejected:
     return ClaimRejected(
-        envelope=proposal.envelope.caused("ClaimRejected", "host-state"), claim_id=proposal.claim_id,
+        envelope=proposal.envelope.caused(ClaimRejected, "host-state"), claim_id=proposal.claim_id,
         instance_id=proposal.instance_id, host=proposal.host, reason=reason, spec=proposal.spec,
     )
 
@@ -61,7 +61,7 @@ def test_a_rejected_claim_is_retried_elsewhere_then_given_up_after_max_attempts(
 def test_a_deleted_instance_is_not_retried() -> None:
     s = scheduler(build_host_state("h1"), build_host_state("h2"))
     (first,) = s.handle(build())
-    s.handle(InstanceDeleteRequested(envelope=Envelope.new("InstanceDeleteRequested", "api"), instance_id="i1", project_id="p", user_id="u"))
+    s.handle(InstanceDeleteRequested(envelope=Envelope.new(InstanceDeleteRequested, "api"), instance_id="i1", project_id="p", user_id="u"))
     assert s.handle(reject(first.record)) == []
 
 

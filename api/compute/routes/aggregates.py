@@ -113,7 +113,7 @@ def router(api: Api) -> APIRouter:
 
     def write(ctx: RequestContext, event_type: type, **fields: Any) -> None:
         """Append one aggregate event, wait until it is folded, and raise the writer's refusal if it refused it."""
-        envelope = Envelope.new(event_type.__name__, "novalog-api", request_id=ctx.request_id)
+        envelope = Envelope.new(event_type, "novalog-api", request_id=ctx.request_id)
         record = event_type(envelope=envelope, **fields)
         (pos,) = backend.log.append([Outbound.event(KEY, record)])
         await_write(lambda: (r := backend.cache.aggregates.get(KEY)) is not None and r.offset >= pos.offset, KEY)

@@ -22,7 +22,7 @@ from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent,
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
 from novalog.events import orders, topics
 from novalog.events.codec import DecodeError, decode
-from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
+from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
 from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered

@@ -15,7 +15,7 @@ from confluent_kafka import Message
 from novalog.api.compute.server_index import ServerIndex
 from novalog.events import topics
 from novalog.events.codec import decode
-from novalog.events.feed import TopicFeed
+from novalog.events.kafka.feed import TopicFeed
 from novalog.projections.registry import DECIDED_HEADER, SOURCE_HEADER, parse_decided_header, parse_source_position
 
 

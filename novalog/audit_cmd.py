@@ -21,8 +21,8 @@ def read_log(settings: Any, quiet: bool = False) -> list[Any]:
     from confluent_kafka import Consumer
 
     from novalog.events.codec import decode
-    from novalog.events.kafka import consumer_config
-    from novalog.events.logread import plan_window, read_window
+    from novalog.events.kafka.log import consumer_config
+    from novalog.events.kafka.window import plan_window, read_window
     from novalog.projections.audit import Entry
     from novalog.progress import log_progress
 

@@ -110,7 +110,7 @@ def publish(bootstrap: str, prefix: str, rows: Iterator, count: int, ids: list[s
 
     from novalog.events import topics
     from novalog.events.codec import encode
-    from novalog.events.kafka import producer_config
+    from novalog.events.kafka.log import producer_config
     from novalog.projections.worker import changelog_specs
 
     producer = Producer({**producer_config(bootstrap), **PRODUCE_BATCH})
@@ -195,7 +195,7 @@ def bench_reads(servers: str, requests: int, worker: bool, seed: int, keep: bool
     """List and show latency (p50/p99) of the API over HTTP at each fleet size, and the API's and the worker's RSS."""
     from novalog.cli import _ensure_local_broker
     from novalog.events import topics
-    from novalog.events.kafka import ensure_topics
+    from novalog.events.kafka.log import ensure_topics
     from novalog.projections.synthetic_fleet import fleet
     from novalog.projections.worker import changelog_specs
     from novalog.services import ensure_all_topics

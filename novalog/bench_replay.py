@@ -46,7 +46,7 @@ def write_log(bootstrap: str, prefix: str, events: int, seed: int, advance: Call
     from confluent_kafka import KafkaException, Producer
 
     from novalog.events.codec import encode
-    from novalog.events.kafka import producer_config
+    from novalog.events.kafka.log import producer_config
     from novalog.projections.synthetic_log import Cloud, CloudShape
 
     producer = Producer({**producer_config(bootstrap), **PRODUCE_BATCH})
@@ -104,7 +104,7 @@ def bench_replay(events: int, seed: int, keep: bool) -> None:
     """Replay a generated log of EVENTS records (boots, actions, moves, deletes, rejections, dead letters); print events/s."""
     from novalog.cli import _ensure_local_broker
     from novalog.events import topics
-    from novalog.events.kafka import ensure_topics
+    from novalog.events.kafka.log import ensure_topics
     from novalog.replay import rebuild
     from novalog.settings import get_settings
 

@@ -75,7 +75,7 @@ def _write_hosts(bootstrap: str, prefix: str, host_count: int) -> None:
     import random
 
     from novalog.events import topics
-    from novalog.events.kafka import EventLog
+    from novalog.events.kafka.log import EventLog
     from novalog.events.outbound import Outbound
     from novalog.events.records import utcnow
     from novalog.events.state import HostState
@@ -96,7 +96,7 @@ def _write_hosts(bootstrap: str, prefix: str, host_count: int) -> None:
 def _write_requests(bootstrap: str, prefix: str, requests: int) -> None:
     import uuid
 
-    from novalog.events.kafka import EventLog
+    from novalog.events.kafka.log import EventLog
     from novalog.events.outbound import Outbound
     from novalog.events.records import Envelope, Flavor
     from novalog.events.types.instance import InstanceBuildRequested
@@ -131,7 +131,7 @@ def placement_throughput(bootstrap: str, host_count: int, requests: int, timeout
 
     from novalog.bench_replay import delete_prefixed_topics
     from novalog.events import topics
-    from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+    from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics
     from novalog.events.records import utcnow
     from novalog.scheduler.live import ColumnViews
     from novalog.scheduler.options import SchedulerOptions

@@ -116,7 +116,7 @@ def read_stages(bootstrap: str, prefix: str, timeout: float = 10.0) -> StageTime
     from confluent_kafka import Consumer
 
     from novalog.events.codec import DecodeError, decode
-    from novalog.events.kafka import consumer_config, read_all
+    from novalog.events.kafka.log import consumer_config, read_all
 
     consumer = Consumer(consumer_config(bootstrap, None))
     names = [topics.QUOTA_EVENTS, topics.STATE_QUOTAS, topics.INSTANCE_EVENTS, topics.HOST_EVENTS, topics.STATE_INSTANCES]

@@ -31,7 +31,7 @@ from types import TracebackType
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from novalog.events.kafka import TopicMismatchError, ensure_topics
+from novalog.events.kafka.log import TopicMismatchError, ensure_topics
 from novalog.events.topics import KEEP_FOREVER, LATEST_ONLY
 from novalog.settings import PROJECT_ROOT, get_settings
 

@@ -1,4 +1,4 @@
-"""One export: a topic's window read (events/logread), each record made a row (export_rows), the rows written (export_files).
+"""One export: a topic's window read (events/kafka/window.py), each record made a row (export_rows), the rows written (export_files).
 
 A record that does not decode, or is not of the topic's types, is not a row:
 it is counted and kept in the report with its position and the reason.
@@ -16,10 +16,10 @@ from typing import Any
 from confluent_kafka import Consumer, Message
 
 from novalog.events.codec import HEADER, DecodeError, decode
-from novalog.events.kafka import consumer_config
+from novalog.events.kafka.log import consumer_config
 from novalog.events.records import utcnow
 from novalog.export_files import open_sink
-from novalog.events.logread import WindowPlan, plan_window, read_window
+from novalog.events.kafka.window import WindowPlan, plan_window, read_window
 from novalog.export_rows import ForeignRecord, LogPosition, TopicShape, flatten, flatten_tombstone, shape_of
 
 BATCH = 5000

@@ -48,7 +48,7 @@ def read_story(bootstrap: str, prefix: str, server: str, progress: Callable[[int
     from confluent_kafka import Consumer
 
     from novalog.events import topics
-    from novalog.events.kafka import consumer_config
+    from novalog.events.kafka.log import consumer_config
     from novalog.projections.history import Story
 
     consumer = Consumer(consumer_config(bootstrap, f"novalog-history-{uuid.uuid4()}", **{"enable.partition.eof": False}))
@@ -67,7 +67,7 @@ def read_story(bootstrap: str, prefix: str, server: str, progress: Callable[[int
 def _read(consumer: Any, prefix: str, names: Sequence[str], existing: set[str], story: Any, notes: list[str],
           progress: Callable[[int], None] | None, on_plan: Callable[[int], None] | None) -> None:
     """Feed the story every record of these topics (those that exist), one topic after another."""
-    from novalog.events.logread import plan_window, read_window
+    from novalog.events.kafka.window import plan_window, read_window
 
     plans = [plan_window(consumer, f"{prefix}.{name}", name, None, None) for name in names if f"{prefix}.{name}" in existing]
     if on_plan is not None:

@@ -22,8 +22,8 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from novalog.events.codec import decode
-from novalog.events.kafka import consumer_config
-from novalog.events.logread import PartitionSpan, WindowPlan, plan_window, read_window
+from novalog.events.kafka.log import consumer_config
+from novalog.events.kafka.window import PartitionSpan, WindowPlan, plan_window, read_window
 from novalog.projections import decisions
 from novalog.projections.rebuild import Difference, TableRebuild, differences, digest, live_cut, new_rebuild
 from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, parse_source_position

@@ -40,8 +40,8 @@ from confluent_kafka import Consumer
 from novalog.events.avro_shapes import COMMON_RECORDS
 from novalog.events.codec import RECORD_TYPES
 from novalog.events.evolve import reduce_record
-from novalog.events.kafka import consumer_config
-from novalog.events.logread import WindowPlan, read_window
+from novalog.events.kafka.log import consumer_config
+from novalog.events.kafka.window import WindowPlan, read_window
 from novalog.projections.rebuild import TableRebuild
 from novalog.projections.registry import BY_TABLE, Projection
 from novalog.projections.shares import Share, ShareResult, fold_share, merge, shares

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from novalog.events import topics
-from novalog.events.kafka import ConsumeLoop, EventLog, consumer_config, ensure_topics
+from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics
 from novalog.settings import Settings
 
 log = logging.getLogger("novalog")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from novalog.events.codec import decode, encode
-from novalog.events.logread import PartitionSpan, WindowPlan
+from novalog.events.kafka.window import PartitionSpan, WindowPlan
 from novalog.projections.rebuild import TableRebuild
 from novalog.projections.registry import Projection
 

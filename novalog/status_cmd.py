@@ -23,7 +23,7 @@ def processors(bootstrap: str, prefix: str) -> list[dict[str, Any]]:
     from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
     from confluent_kafka.admin import AdminClient
 
-    from novalog.events.kafka import consumer_config, watermarks
+    from novalog.events.kafka.log import consumer_config, watermarks
 
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
     admin.list_topics(timeout=5)  # raises when the broker does not answer

@@ -22,7 +22,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from novalog.events.codec import encode
-from novalog.events.kafka import producer_config
+from novalog.events.kafka.log import producer_config
 from novalog.projections import decisions
 from novalog.projections.registry import Projection
 from novalog.replay import ReplayResult, live_snapshot, live_table, rebuild

@@ -21,7 +21,7 @@ import faust
 from novalog.events import topics
 from novalog.events.codec import decode, encode
 from novalog.events.dead_letters import dead_letter_facts
-from novalog.events.kafka import ensure_topics
+from novalog.events.kafka.log import ensure_topics
 from novalog.events.outbound import Outbound
 from novalog.projections.decisions import deciding
 from novalog.projections.registry import PROJECTIONS, SOURCE_HEADER, Projection, source_position

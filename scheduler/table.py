@@ -16,7 +16,7 @@ from typing import Any
 
 from confluent_kafka import Message
 
-from novalog.events.feed import TopicFeed
+from novalog.events.kafka.feed import TopicFeed
 from novalog.events.state import AggregatesState, HostState
 from novalog.events.types.host import HostHeartbeatReported
 from novalog.scheduler.host_state import Aggregate

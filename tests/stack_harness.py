@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, Producer
 
 from novalog.demo import ComputeClient
 from novalog.events.codec import decode
-from novalog.events.kafka import consumer_config, producer_config, read_all
+from novalog.events.kafka.log import consumer_config, producer_config, read_all
 from novalog.services import ensure_all_topics
 from novalog.settings import Settings
 from novalog.stack import LocalStack

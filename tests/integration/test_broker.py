@@ -146,7 +146,7 @@ def test_a_produced_record_is_consumed_back(kafka_bootstrap: str, topic_name: Ca
 def test_an_event_log_flush_settles_every_send_lingering_or_not(
     kafka_bootstrap: str, topic_name: Callable[[str], str], polled: bool
 ) -> None:
-    from novalog.events.kafka import EventLog
+    from novalog.events.kafka.log import EventLog
 
     topic = topic_name("flush")
     ensure_topics(kafka_bootstrap, {topic: (2, KEEP_FOREVER)})

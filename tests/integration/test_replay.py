@@ -17,7 +17,7 @@ from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, ass
 
 from novalog.events import topics
 from novalog.events.codec import encode
-from novalog.events.kafka import producer_config
+from novalog.events.kafka.log import producer_config
 from novalog.services import ensure_all_topics
 from novalog.projections.registry import PROJECTIONS
 from novalog.replay import Cut, compare, live_snapshot, rebuild, worker_committed

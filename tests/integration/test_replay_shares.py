@@ -13,7 +13,7 @@ from novalog import replay_fold
 from novalog.bench_replay import delete_topics, write_log
 from novalog.events import topics
 from novalog.events.codec import encode
-from novalog.events.kafka import ensure_topics, producer_config
+from novalog.events.kafka.log import ensure_topics, producer_config
 from novalog.events.types import HostHeartbeatReported
 from novalog.replay import rebuild
 

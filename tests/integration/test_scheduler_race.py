@@ -10,7 +10,7 @@ import pytest
 from stack_harness import RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
-from novalog.events.kafka import EventLog
+from novalog.events.kafka.log import EventLog
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor
 from novalog.events.types import (

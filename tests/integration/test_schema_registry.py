@@ -27,7 +27,7 @@ from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_
 from novalog.events import topics
 from novalog.events.avro_shapes import full_name
 from novalog.events.codec import HEADER, SCHEMAS_DIR, load_entry_schema, read_manifest
-from novalog.events.kafka import ensure_topics, producer_config
+from novalog.events.kafka.log import ensure_topics, producer_config
 
 READER = Path(__file__).with_name("stock_reader.py")
 HOSTS = [("sr1", 2, 4096, 40), ("sr2", 2, 4096, 40)]

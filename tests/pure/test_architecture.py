@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,3 +33,12 @@ def test_import_contracts_hold(tmp_path: Path) -> None:
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "4 kept, 0 broken" in lint.stdout, lint.stdout
+
+
+def test_every_events_module_but_the_kafka_shell_is_held_pure() -> None:
+    """A new module of novalog.events is named in the purity contract unless it is part of the Kafka shell."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (pure,) = [c for c in contracts if c["name"].startswith("Decisions are pure")]
+    modules = {f"novalog.events.{p.stem}" for p in (ROOT / "events").glob("*.py") if p.stem != "__init__"}
+    modules |= {f"novalog.events.{p.name}" for p in (ROOT / "events").iterdir() if (p / "__init__.py").exists()}
+    assert sorted(modules - {"novalog.events.kafka"} - set(pure["source_modules"])) == []

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from novalog.events.logread import PartitionSpan, plan_span, truncation_notes
+from novalog.events.kafka.window import PartitionSpan, plan_span, truncation_notes
 
 SINCE = datetime(2025, 5, 1, tzinfo=UTC)
 

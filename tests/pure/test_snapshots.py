@@ -8,7 +8,7 @@ from builders import build_capacity_report
 
 from novalog import snapshots
 from novalog.events.codec import encode
-from novalog.events.logread import PartitionSpan, WindowPlan
+from novalog.events.kafka.window import PartitionSpan, WindowPlan
 from novalog.projections.rebuild import TableRebuild
 from novalog.projections.registry import BY_TABLE
 from novalog.replay import ReplayResult

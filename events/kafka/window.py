@@ -22,7 +22,7 @@ from datetime import datetime
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from novalog.events import topics
-from novalog.events.kafka import watermarks
+from novalog.events.kafka.log import watermarks
 
 BATCH = 5000  # records asked of the consumer at a time
 

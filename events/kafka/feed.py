@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from novalog.events.codec import DecodeError, decode
-from novalog.events.kafka import consumer_config, poll_batch, watermarks
+from novalog.events.kafka.log import consumer_config, poll_batch, watermarks
 
 log = logging.getLogger(__name__)
 

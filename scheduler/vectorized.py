@@ -8,7 +8,7 @@ host by host, over the survivors only. Either way the answer is the scalar
 one, exactly: the property test in tests/pure/test_scheduler_columnar.py
 compares the two pipelines, trace included.
 
-    class RamFilter(VectorizedFilter, BaseHostFilter): ...       # numeric: one array op per column
+    class ResourceFilter(VectorizedFilter, BaseHostFilter): ...  # numeric: one array op per column
     class SomeAggregateFilter(AggregateSetFilter, BaseHostFilter): ...   # once per distinct aggregate set
     class RAMWeigher(VectorizedWeigher, BaseHostWeigher): ...
 """

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from novalog.events.capacity import room
-from novalog.events.records import RequestSpec, Resources
-from novalog.scheduler.filters.aggregate_values import lowest, values_of
-from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import Aggregate, SchedHost
-from novalog.scheduler.vectorized import VectorizedFilter
-
-if TYPE_CHECKING:
-    from novalog.scheduler.columns import HostColumns
-    from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.filters.resource import RAM, AggregateResourceFilter
 
 
-class AggregateRamFilter(VectorizedFilter, BaseHostFilter):
+class AggregateRamFilter(AggregateResourceFilter):
     """Passes iff the host has room for the flavor's RAM at its aggregates' ratio.
 
     The ratio is the lowest `ram_allocation_ratio` in the metadata of the
@@ -36,23 +22,4 @@ class AggregateRamFilter(VectorizedFilter, BaseHostFilter):
 
     NAME = "AggregateRamFilter"
     REASON = "insufficient RAM at the aggregate's ratio"
-
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        wanted = Resources.of(spec.flavor).memory_mb
-        if wanted > host.total_usable_ram_mb:
-            return False
-        ratio = self.ratio_of_set(host.aggregates, options)
-        return room(host.total_usable_ram_mb, ratio, host.reserved_memory_mb, host.ram_claimed_mb) >= wanted
-
-    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        # The ratio once per aggregate set (float64, as the host-ratio columns), then the same capacity.room
-        # and physical-size rule over the columns.
-        wanted = Resources.of(spec.flavor).memory_mb
-        ratio = cols.per_aggregate_set(lambda aggregates: self.ratio_of_set(aggregates, options))
-        left = room(cols.total_usable_ram_mb, ratio, cols.reserved_memory_mb, cols.ram_claimed_mb)
-        return (cols.total_usable_ram_mb >= wanted) & (left >= wanted)
-
-    def ratio_of_set(self, aggregates: Sequence[Aggregate], options: SchedulerOptions) -> float:
-        """The allocation ratio of a host in these aggregates."""
-        return lowest(values_of(aggregates, "ram_allocation_ratio"), options.ram_allocation_ratio, float)
-
+    RESOURCE = RAM

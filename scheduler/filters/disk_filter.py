@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from novalog.events.capacity import room
-from novalog.events.records import RequestSpec, Resources
-from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import SchedHost
-from novalog.scheduler.vectorized import VectorizedFilter
-
-if TYPE_CHECKING:
-    from novalog.scheduler.columns import HostColumns
-    from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.filters.resource import DISK, ResourceFilter
 
 
-class DiskFilter(VectorizedFilter, BaseHostFilter):
+class DiskFilter(ResourceFilter):
     """Passes iff the host has room for the flavor's root plus ephemeral disk.
 
     As in Stein: the ratio is the host's own `disk_allocation_ratio`, room
@@ -33,13 +21,4 @@ class DiskFilter(VectorizedFilter, BaseHostFilter):
 
     NAME = "DiskFilter"
     REASON = "insufficient disk"
-
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        wanted = Resources.of(spec.flavor).disk_gb
-        if wanted > host.total_usable_disk_gb:
-            return False
-        left = room(host.total_usable_disk_gb, host.disk_allocation_ratio, host.reserved_disk_gb, host.disk_claimed_gb)
-        return left >= wanted
-
-    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        return cols.disk_fit_gb >= Resources.of(spec.flavor).disk_gb
+    RESOURCE = DISK

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from novalog.events.capacity import room
-from novalog.events.records import RequestSpec, Resources
-from novalog.scheduler.filters.base import BaseHostFilter
-from novalog.scheduler.host_state import SchedHost
-from novalog.scheduler.vectorized import VectorizedFilter
-
-if TYPE_CHECKING:
-    from novalog.scheduler.columns import HostColumns
-    from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.filters.resource import RAM, ResourceFilter
 
 
-class RamFilter(VectorizedFilter, BaseHostFilter):
+class RamFilter(ResourceFilter):
     """Passes iff the host has room for the flavor's RAM.
 
     As in Stein: the ratio is the host's own `ram_allocation_ratio` (per
@@ -30,14 +18,4 @@ class RamFilter(VectorizedFilter, BaseHostFilter):
 
     NAME = "RamFilter"
     REASON = "insufficient RAM"
-
-    def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        wanted = Resources.of(spec.flavor).memory_mb
-        if wanted > host.total_usable_ram_mb:
-            return False
-        left = room(host.total_usable_ram_mb, host.ram_allocation_ratio, host.reserved_memory_mb, host.ram_claimed_mb)
-        return left >= wanted
-
-    def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
-        # ram_fit_mb is the least of the total and the same capacity.room, computed once per build.
-        return cols.ram_fit_mb >= Resources.of(spec.flavor).memory_mb
+    RESOURCE = RAM

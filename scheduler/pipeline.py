@@ -25,6 +25,7 @@ from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS, BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.reasons import summarize
 from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, weigh_hosts
 
 TOP_WEIGHED = 5
@@ -162,9 +163,14 @@ def filter_columns(
 
 
 def no_valid_host_message(trace: PlacementTrace) -> str:
-    """Nova's NoValidHost text, with the filter funnel, e.g. 'No valid host was found. RamFilter: 12 -> 0'."""
+    """Nova's NoValidHost text, then why per reason and the filter funnel.
+
+    E.g. 'No valid host was found. 0/12 hosts: 12 not enough RAM. RamFilter: 12 -> 0'.
+    """
     funnel = trace.funnel()
-    return f"No valid host was found. {funnel or 'There are not enough hosts available.'}"
+    if not funnel:
+        return "No valid host was found. There are not enough hosts available."
+    return f"No valid host was found. {summarize(trace)}. {funnel}"
 
 
 @cache

@@ -21,5 +21,5 @@ class AggregateCoreFilter(AggregateResourceFilter):
     """
 
     NAME = "AggregateCoreFilter"
-    REASON = "insufficient vCPUs at the aggregate's ratio"
+    REASON = "not enough vCPUs at the aggregate's ratio"
     RESOURCE = VCPUS

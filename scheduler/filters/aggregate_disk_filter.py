@@ -20,5 +20,5 @@ class AggregateDiskFilter(AggregateResourceFilter):
     """
 
     NAME = "AggregateDiskFilter"
-    REASON = "insufficient disk at the aggregate's ratio"
+    REASON = "not enough disk at the aggregate's ratio"
     RESOURCE = DISK

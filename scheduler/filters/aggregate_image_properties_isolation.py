@@ -37,7 +37,7 @@ class AggregateImagePropertiesIsolation(AggregateSetFilter, BaseHostFilter):
     """
 
     NAME = "AggregateImagePropertiesIsolation"
-    REASON = "image property not allowed by aggregate"
+    REASON = "aggregate refuses the image"
     # Aggregates and the image do not change within one request.
     run_filter_once_per_request = True
 

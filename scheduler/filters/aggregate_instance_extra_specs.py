@@ -33,7 +33,7 @@ class AggregateInstanceExtraSpecsFilter(AggregateSetFilter, BaseHostFilter):
     """
 
     NAME = "AggregateInstanceExtraSpecsFilter"
-    REASON = "aggregate metadata does not match the flavor's extra specs"
+    REASON = "aggregate unlike the flavor's extra specs"
     # Aggregates and the flavor do not change within a request.
     run_filter_once_per_request = True
 

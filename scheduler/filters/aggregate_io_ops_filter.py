@@ -26,7 +26,7 @@ class AggregateIoOpsFilter(IoOpsFilter):
     """
 
     NAME = "AggregateIoOpsFilter"
-    REASON = "too many concurrent I/O operations for the aggregate"
+    REASON = "too many I/O operations for the aggregate"
 
     def max_io_ops(self, host: SchedHost, options: SchedulerOptions) -> int:
         return self.max_io_ops_of_set(host.aggregates, options)

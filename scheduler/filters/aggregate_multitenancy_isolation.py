@@ -31,7 +31,7 @@ class AggregateMultiTenancyIsolation(AggregateSetFilter, BaseHostFilter):
     """
 
     NAME = "AggregateMultiTenancyIsolation"
-    REASON = "aggregate reserved for other projects"
+    REASON = "reserved for other projects"
     # Aggregates and the project do not change within one request.
     run_filter_once_per_request = True
 

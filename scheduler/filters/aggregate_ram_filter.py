@@ -21,5 +21,5 @@ class AggregateRamFilter(AggregateResourceFilter):
     """
 
     NAME = "AggregateRamFilter"
-    REASON = "insufficient RAM at the aggregate's ratio"
+    REASON = "not enough RAM at the aggregate's ratio"
     RESOURCE = RAM

@@ -28,7 +28,7 @@ class AggregateTypeAffinityFilter(AggregateSetFilter, BaseHostFilter):
     """
 
     NAME = "AggregateTypeAffinityFilter"
-    REASON = "aggregate reserved for other flavors"
+    REASON = "reserved for other flavors"
     # Aggregates and the flavor do not change within one request.
     run_filter_once_per_request = True
 

@@ -29,7 +29,7 @@ class AvailabilityZoneFilter(AggregateSetFilter, BaseHostFilter):
     """
 
     NAME = "AvailabilityZoneFilter"
-    REASON = "not in the requested availability zone"
+    REASON = "not in the requested zone"
     # Zones do not change within a request.
     run_filter_once_per_request = True
 

@@ -23,8 +23,10 @@ class BaseHostFilter(ABC):
       `host_state.limits`, novalog's claim check re-derives the limit from
       the same capacity formula instead).
     * `NAME` is Nova's class name: the registry key and the name in the trace.
-    * `REASON` says, in a constant phrase, why a host fails, so rejections can
-      be grouped and counted.
+    * `REASON` says, in a short constant phrase that reads after a count of
+      hosts ("2 not enough RAM"), why a host fails: `reasons.summarize`
+      counts each refused host under the first filter that refused it, for
+      the "No valid host" fault and `schedule --explain`.
     * `run_filter_once_per_request` is Nova's flag: True when the answer
       cannot change between the instances of one multi-instance request, so
       the pipeline runs the filter for the first instance only.

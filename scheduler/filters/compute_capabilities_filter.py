@@ -59,7 +59,7 @@ class ComputeCapabilitiesFilter(BaseHostFilter):
     """
 
     NAME = "ComputeCapabilitiesFilter"
-    REASON = "capabilities do not match the flavor's extra specs"
+    REASON = "capabilities unlike the flavor's extra specs"
     # Flavor and capabilities do not change within a request.
     run_filter_once_per_request = True
 

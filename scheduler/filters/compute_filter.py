@@ -25,7 +25,7 @@ class ComputeFilter(VectorizedFilter, BaseHostFilter):
     """
 
     NAME = "ComputeFilter"
-    REASON = "compute service disabled or down"
+    REASON = "disabled or down"
     # The service's state does not change within one request.
     run_filter_once_per_request = True
 

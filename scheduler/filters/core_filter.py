@@ -19,5 +19,5 @@ class CoreFilter(ResourceFilter):
     """
 
     NAME = "CoreFilter"
-    REASON = "insufficient vCPUs"
+    REASON = "not enough vCPUs"
     RESOURCE = VCPUS

@@ -22,7 +22,7 @@ class DifferentHostFilter(BaseHostFilter):
     """
 
     NAME = "DifferentHostFilter"
-    REASON = "host runs a different_host instance"
+    REASON = "running a different_host instance"
     # Where the named instances run does not change within one request.
     run_filter_once_per_request = True
 

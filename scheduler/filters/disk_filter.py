@@ -20,5 +20,5 @@ class DiskFilter(ResourceFilter):
     """
 
     NAME = "DiskFilter"
-    REASON = "insufficient disk"
+    REASON = "not enough disk"
     RESOURCE = DISK

@@ -70,7 +70,7 @@ class ImagePropertiesFilter(BaseHostFilter):
     """
 
     NAME = "ImagePropertiesFilter"
-    REASON = "image properties not supported by the host"
+    REASON = "cannot run the image"
     # The image and the host's capabilities do not change within a request.
     run_filter_once_per_request = True
 

@@ -25,7 +25,7 @@ class IoOpsFilter(VectorizedFilter, BaseHostFilter):
     """
 
     NAME = "IoOpsFilter"
-    REASON = "too many concurrent I/O operations"
+    REASON = "too many I/O operations"
 
     def max_io_ops(self, host: SchedHost, options: SchedulerOptions) -> int:
         """The limit for this host; AggregateIoOpsFilter overrides it."""

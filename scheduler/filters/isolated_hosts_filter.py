@@ -27,7 +27,7 @@ class IsolatedHostsFilter(BaseHostFilter):
     """
 
     NAME = "IsolatedHostsFilter"
-    REASON = "image and host isolation do not match"
+    REASON = "isolation unlike the image's"
     # The options do not change within a request.
     run_filter_once_per_request = True
 

@@ -26,7 +26,7 @@ class JsonFilter(BaseHostFilter):
     """
 
     NAME = "JsonFilter"
-    REASON = "does not satisfy the query hint"
+    REASON = "outside the query hint"
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         hint = spec.scheduler_hints.get("query")

@@ -17,5 +17,5 @@ class RamFilter(ResourceFilter):
     """
 
     NAME = "RamFilter"
-    REASON = "insufficient RAM"
+    REASON = "not enough RAM"
     RESOURCE = RAM

@@ -25,7 +25,7 @@ class RetryFilter(VectorizedFilter, BaseHostFilter):
     """
 
     NAME = "RetryFilter"
-    REASON = "host already tried for this instance"
+    REASON = "already tried"
 
     def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
         return not spec.retry_hosts  # a first attempt has tried no host

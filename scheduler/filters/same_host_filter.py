@@ -22,7 +22,7 @@ class SameHostFilter(BaseHostFilter):
     """
 
     NAME = "SameHostFilter"
-    REASON = "host runs none of the same_host instances"
+    REASON = "not running a same_host instance"
     # Where the named instances run does not change within one request.
     run_filter_once_per_request = True
 

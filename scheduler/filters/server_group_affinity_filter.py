@@ -33,7 +33,7 @@ class ServerGroupAffinityFilter(VectorizedFilter, BaseHostFilter):
     """
 
     NAME = "ServerGroupAffinityFilter"
-    REASON = "host runs no member of the affinity group"
+    REASON = "against the group's affinity"
     # Not once per request (Nova): a placement earlier in the request may add a member.
 
     def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:

@@ -31,7 +31,7 @@ class ServerGroupAntiAffinityFilter(VectorizedFilter, BaseHostFilter):
     """
 
     NAME = "ServerGroupAntiAffinityFilter"
-    REASON = "host already runs the most members of the anti-affinity group"
+    REASON = "against the group's anti-affinity"
     # Not once per request: members placed earlier in the request count.
 
     def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:

@@ -43,7 +43,7 @@ class TrustedFilter(BaseHostFilter):
     """
 
     NAME = "TrustedFilter"
-    REASON = "host trust level differs from the flavor's"
+    REASON = "not at the flavor's trust level"
     # Pike's flag: attestation does not change within one request.
     run_filter_once_per_request = True
 

@@ -23,7 +23,7 @@ class TypeAffinityFilter(BaseHostFilter):
     """
 
     NAME = "TypeAffinityFilter"
-    REASON = "host runs instances of another flavor"
+    REASON = "running another flavor"
     # Not once per request (Nova): instances placed earlier in the request count.
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:

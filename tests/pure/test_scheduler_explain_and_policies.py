@@ -56,7 +56,11 @@ def test_explain_names_what_eliminated_every_host() -> None:
     spec = build_spec(build_flavor(ram=65536))
     result = explain(example_hosts(), spec, SchedulerOptions(), random.Random(0))
     assert result.selection.host is None
-    assert result.to_json()["message"] == "No valid host was found. ComputeFilter: 3 -> 2, RetryFilter: 2 -> 2, RamFilter: 2 -> 0"
+    # cn3 is down (ComputeFilter, first); cn1 and cn2 have less than 65536 MB (RamFilter).
+    assert result.to_json()["message"] == (
+        "No valid host was found. 0/3 hosts: 2 not enough RAM, 1 disabled or down. "
+        "ComputeFilter: 3 -> 2, RetryFilter: 2 -> 2, RamFilter: 2 -> 0"
+    )
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,8 @@ def test_filtering_stops_at_the_filter_that_leaves_no_host() -> None:
     ]
     assert selection.trace.top == []
     assert no_valid_host_message(selection.trace) == (
-        "No valid host was found. ComputeFilter: 12 -> 12, RetryFilter: 12 -> 12, RamFilter: 12 -> 0"
+        "No valid host was found. 0/12 hosts: 12 not enough RAM. "
+        "ComputeFilter: 12 -> 12, RetryFilter: 12 -> 12, RamFilter: 12 -> 0"
     )
 
 
@@ -83,7 +84,7 @@ def test_filtering_stops_at_the_filter_that_leaves_no_host() -> None:
     [
         pytest.param(
             PlacementTrace(hosts_before=12, filters=[FilterCount("RamFilter", 0)]),
-            "No valid host was found. RamFilter: 12 -> 0",
+            "No valid host was found. 0/12 hosts: 12 not enough RAM. RamFilter: 12 -> 0",
             id="one-filter-emptied-the-list",
         ),
         pytest.param(PlacementTrace(hosts_before=0), "No valid host was found. There are not enough hosts available.", id="no-hosts"),

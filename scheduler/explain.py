@@ -2,7 +2,9 @@
 
 Unlike the pipeline, which stops a host at its first failing filter, an
 explanation runs every enabled filter on every host, so each host shows all
-the reasons it was refused. The decision itself is the pipeline's own.
+the reasons it was refused; its `reason` is the first one's, the one the
+pipeline counts it under. The decision and the per-reason summary are the
+pipeline's own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import Selection, no_valid_host_message, select_host
+from novalog.scheduler.reasons import reason_of, summarize
 from novalog.scheduler.weights import WEIGHERS, weigh_hosts
 
 
@@ -33,6 +36,11 @@ class HostVerdict:
     def passed(self) -> bool:
         return all(self.filters.values())
 
+    @property
+    def reason(self) -> str | None:
+        """Why the first filter that refused the host did (filters in their enabled order); None if none did."""
+        return next((reason_of(name) for name, passed in self.filters.items() if not passed), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
@@ -44,9 +52,13 @@ class Explanation:
         return {
             "selected": self.selection.host,
             "message": None if self.selection.host else no_valid_host_message(trace),
+            "summary": summarize(trace),
             "funnel": [{"filter": c.name, "hosts_after": c.hosts_after} for c in trace.filters],
             "hosts": [
-                {"host": v.host, "passed": v.passed, "filters": v.filters, "weight": v.weight, "weights": v.parts}
+                {
+                    "host": v.host, "passed": v.passed, "reason": v.reason,
+                    "filters": v.filters, "weight": v.weight, "weights": v.parts,
+                }
                 for v in self.hosts
             ],
         }
@@ -69,15 +81,17 @@ def explain(hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOpt
 
 
 def render(explanation: Explanation) -> str:
-    """A table for people: hosts best first, a column per filter, the weight of those that pass."""
+    """A table for people: hosts best first, a column per filter, the weight of those that pass, why the others fail."""
     rows = explanation.hosts
     names = list(rows[0].filters) if rows else []
     width = max([len("HOST"), *(len(v.host) for v in rows)])
-    lines = ["  ".join(["HOST".ljust(width), *names, "WEIGHT"])]
-    for v in rows:
+    weights = ["" if v.weight is None else f"{v.weight:.3f}" for v in rows]
+    weight_width = max([len("WEIGHT"), *map(len, weights)])
+    lines = ["  ".join(["HOST".ljust(width), *names, "WEIGHT".ljust(weight_width), "WHY NOT"])]
+    for v, weight in zip(rows, weights):
         marks = [("pass" if v.filters[n] else "FAIL").ljust(len(n)) for n in names]
-        lines.append("  ".join([v.host.ljust(width), *marks, "" if v.weight is None else f"{v.weight:.3f}"]))
-    selected = explanation.selection.host
+        lines.append("  ".join([v.host.ljust(width), *marks, weight.ljust(weight_width), v.reason or ""]).rstrip())
+    selected, trace = explanation.selection.host, explanation.selection.trace
     lines.append("")
-    lines.append(f"selected: {selected}" if selected else no_valid_host_message(explanation.selection.trace))
+    lines.append(f"selected: {selected} ({summarize(trace)})" if selected else no_valid_host_message(trace))
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from builders import NOW, build_build_requested, build_claim, build_flavor, buil
 from novalog.events.records import FilterCount, PlacementTrace
 from novalog.events.types import InstanceSchedulingFailed
 from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.explain import explain, render
 from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.host_state import Aggregate
 from novalog.scheduler.options import SchedulerOptions
@@ -96,6 +98,26 @@ def test_the_pipeline_counts_each_host_under_the_first_filter_that_refused_it(co
     assert selection.host == "fits"
     assert rejections(selection.trace) == {"disabled or down": 1, "already tried": 1, "not enough RAM": 2, "not enough vCPUs": 1}
     assert summarize(selection.trace) == "1/6 hosts: 2 not enough RAM, 1 disabled or down, 1 already tried, 1 not enough vCPUs"
+
+
+def test_the_fault_and_the_explanation_agree_on_why_no_host_is_valid() -> None:
+    hosts = _mixed_hosts()[:-1]
+    spec = build_spec(build_flavor(vcpus=2, ram=512), retry_hosts=["tried"], num_attempts=2)
+
+    result = explain(hosts, spec, DEFAULT, random.Random(0))
+
+    # Each host's first refusal, read from every filter's verdict, gives the pipeline's count.
+    assert Counter(v.reason for v in result.hosts) == rejections(result.selection.trace)
+    assert no_valid_host_message(result.selection.trace).startswith(
+        "No valid host was found. 0/5 hosts: 2 not enough RAM, 1 disabled or down, 1 already tried, 1 not enough vCPUs. "
+    )
+    assert result.to_json()["summary"] == "0/5 hosts: 2 not enough RAM, 1 disabled or down, 1 already tried, 1 not enough vCPUs"
+    table = render(result).splitlines()
+    assert {line.split()[0]: line.rsplit("  ", 1)[-1] for line in table[1:-2]} == {  # the WHY NOT column
+        "down": "disabled or down", "tried": "already tried", "no-ram-1": "not enough RAM", "no-ram-2": "not enough RAM",
+        "no-cpu": "not enough vCPUs",
+    }
+    assert table[-1] == no_valid_host_message(result.selection.trace)
 
 
 def test_the_scheduling_fault_says_why_per_reason() -> None:

@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message,
 
 from novalog.events.codec import DecodeError, decode
 from novalog.events.kafka.log import consumer_config, poll_batch, watermarks
+from novalog.events.waiters import Waiters
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,15 @@ class TopicFeed:
     """Applies every record of the topics, from the beginning, to `apply` (under the feed's lock)."""
 
     def __init__(self, bootstrap: str, topics: Sequence[str], apply: Apply, name: str, raw_topics: Sequence[str] = (),
-                 **consumer_extra: Any) -> None:
+                 waiters: Waiters | None = None, **consumer_extra: Any) -> None:
         self.topics = list(topics)
         # Records of these topics reach `apply` as their bytes: the reader decodes them when, and if, it needs to.
         self.raw_topics = frozenset(raw_topics)
         self.name = name
         self._apply = apply
-        self._changed = threading.Condition()  # its lock guards the view
-        self._waiters = Waiters(self._changed)
+        # The view's waiters (a reader's own, or new ones); their lock guards the view.
+        self._waiters = waiters if waiters is not None else Waiters(threading.Condition())
+        self._changed = self._waiters.lock
         self._stop = threading.Event()
         self.caught_up = threading.Event()
         self._consumer = Consumer(consumer_config(bootstrap, f"novalog-{name}-{uuid.uuid4()}", **consumer_extra))
@@ -128,48 +130,3 @@ class TopicFeed:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
-
-
-class Waiters:
-    """Threads waiting for a predicate over a view that another thread updates under `lock`.
-
-    A waiter that names the record key its predicate reads is checked again
-    only when a record with that key was applied; one that names none, after
-    every batch. Under a steady boot load some forty API request threads
-    wait at once, and waking every one of them for every batch (one
-    Condition.notify_all, itself quadratic in the waiters) was a sixth of
-    the API's CPU.
-    """
-
-    def __init__(self, lock: threading.Condition | threading.Lock | threading.RLock) -> None:
-        self.lock = lock
-        self._waiting: set[tuple[bytes | None, threading.Event]] = set()
-
-    def wait(self, predicate: Callable[[], bool], timeout: float, key: str | None = None) -> bool:
-        """Block until the predicate holds, or `timeout` seconds pass; False then. With `key`, it reads only that key's rows."""
-        deadline = time.monotonic() + timeout
-        waiter = (None if key is None else key.encode(), threading.Event())
-        with self.lock:
-            if predicate():
-                return True
-            self._waiting.add(waiter)
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    with self.lock:
-                        return predicate()
-                waiter[1].wait(left)
-                waiter[1].clear()  # before the check: a batch applied after it sets the event again
-                with self.lock:
-                    if predicate():
-                        return True
-        finally:
-            with self.lock:
-                self._waiting.discard(waiter)
-
-    def wake(self, touched: set[bytes | None]) -> None:
-        """Wake the waiters a batch concerns (`touched`: its records' keys). Call it holding the lock."""
-        for key, event in self._waiting:
-            if key is None or key in touched:
-                event.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from novalog.events.kafka.feed import Waiters
+from novalog.events.waiters import Waiters
 
 
 class View:

@@ -11,7 +11,6 @@ row is stored only when it changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -19,20 +18,13 @@ from typing import Any, get_args
 from novalog.events import topics
 from novalog.events.evolve import changed
 from novalog.events.outbound import Outbound
+# The row headers' vocabulary, imported here too, where the folds that write them are declared.
+from novalog.events.row_headers import DECIDED_HEADER, SOURCE_HEADER, decided_header, parse_decided_header, parse_source_position, source_position  # noqa: F401
 from novalog.events.types.aggregate import AggregateEvent
 from novalog.events.types.identity import IdentityEvent
 from novalog.events.types.quota import QuotaEvent
 from novalog.events.types.tenant import TenantEvent
 from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
-
-# Each published row names the record that made it (`<logical topic>:<partition>:<offset>`), so a
-# reader of a state topic knows how far into the log the rows it read go (replay compares there).
-SOURCE_HEADER = "novalog.source"
-# A quota row also names the decisions it newly holds (`{decision id: [message, [instance ids]]}`,
-# JSON), so a create waiting for its answer reads a few bytes instead of decoding the project's row
-# (its recent decisions and totals, about 27 KB at 3,000 servers). The row holds the same decisions;
-# the header is only the index of what changed.
-DECIDED_HEADER = "novalog.decided"
 
 Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]
 
@@ -80,20 +72,3 @@ PROJECTIONS: tuple[Projection, ...] = (
 )
 
 BY_TABLE: dict[str, Projection] = {p.table: p for p in PROJECTIONS}
-
-
-def source_position(topic: str, partition: int, offset: int) -> bytes:
-    return f"{topic}:{partition}:{offset}".encode()
-
-
-def parse_source_position(value: bytes) -> tuple[str, int, int]:
-    topic, partition, offset = value.decode().rsplit(":", 2)
-    return topic, int(partition), int(offset)
-
-
-def decided_header(decided: dict[str, tuple[str, list[str]]]) -> bytes:
-    return json.dumps({k: [m, ids] for k, (m, ids) in decided.items()}, separators=(",", ":")).encode()
-
-
-def parse_decided_header(value: bytes) -> dict[str, tuple[str, list[str]]]:
-    return {k: (m, ids) for k, (m, ids) in json.loads(value).items()}

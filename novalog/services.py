@@ -8,10 +8,15 @@ import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from novalog.events import topics
 from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics
 from novalog.settings import Settings
+
+if TYPE_CHECKING:
+    from novalog.api.deps import ApiBackend
+    from novalog.api.identity.token_keys import KeyRing
 
 log = logging.getLogger("novalog")
 
@@ -145,29 +150,43 @@ def serve_agent(settings: Settings, host_name: str) -> None:
         event_log.close()
 
 
-def serve_api(settings: Settings) -> None:
-    import uvicorn
-
-    from novalog.api.app import ApiBackend, create_app
-    from novalog.api.identity.auth import IdentityService
-    from novalog.api.cache import ReadCache
-    from novalog.api.image.store import ImageStore
+def token_ring(settings: Settings) -> KeyRing:
+    """The token keys the API signs and checks with; none is an error under keystone, a warning under noauth2."""
     from novalog.api.identity.token_keys import KeyRepository, KeyRing
 
-    ensure_all_topics(settings)
     keys = KeyRepository(settings.token_keys())
     if not keys.numbers():
         if settings.auth_strategy == "keystone":
             raise SystemExit(f"no token keys in {keys.path}: run `novalog token-keys setup` (or set NOVALOG_TOKEN_KEY_DIR)")
         log.warning("no token keys in %s: only noauth2 tokens work until `novalog token-keys setup`", keys.path)
-    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
-    cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
-    identity = IdentityService(KeyRing(keys), cache.identity, settings.token_expiration, settings.auth_strategy)
-    app = create_app(ApiBackend(
+    return KeyRing(keys)
+
+
+def api_backend(settings: Settings, event_log: Any, cache: Any, keys: KeyRing) -> ApiBackend:
+    """The API's backend over an event log and a read model: the settings' waits, policy, quotas, tokens and image store."""
+    from novalog.api.app import ApiBackend
+    from novalog.api.identity.auth import IdentityService
+    from novalog.api.image.store import ImageStore
+
+    identity = IdentityService(keys, cache.identity, settings.token_expiration, settings.auth_strategy)
+    return ApiBackend(
         event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host, settings.policy_file,
         quota_defaults=settings.quota_defaults, identity=identity,
         image_store=ImageStore(settings.image_store(), settings.image_size_cap),
-    ))
+    )
+
+
+def serve_api(settings: Settings) -> None:
+    import uvicorn
+
+    from novalog.api.app import create_app
+    from novalog.api.cache import ReadCache
+
+    ensure_all_topics(settings)
+    keys = token_ring(settings)
+    event_log = EventLog(settings.kafka_bootstrap, settings.topic_prefix)
+    cache = ReadCache(settings.kafka_bootstrap, settings.topic_prefix).start()
+    app = create_app(api_backend(settings, event_log, cache, keys))
     try:
         uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False)
     finally:

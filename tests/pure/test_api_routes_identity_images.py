@@ -131,12 +131,13 @@ def test_image_update_and_its_faults(memory_api) -> None:
 
 
 def test_image_discovery_and_schemas(memory_api) -> None:
-    http = client(memory_api, "alice:demo", prefix="/image")
-    assert http.get("").status_code == 300
-    assert http.get("/").status_code == 300
-    assert http.get("/versions").json()["versions"][0]["id"] == "v2.16"
-    assert http.get("/v2/schemas/image").json()["name"] == "image"
-    assert http.get("/v2/schemas/images").json()["name"] == "images"
+    http = client(memory_api, "alice:demo", prefix="")
+    listed = http.get("/image")
+    assert listed.status_code == 300 and listed.json()["versions"][0]["links"][0]["href"] == "http://testserver/image/v2/"
+    assert http.get("/image/").status_code == 300
+    assert http.get("/image/versions").json()["versions"][0]["id"] == "v2.16"
+    assert http.get("/image/v2/schemas/image").json()["name"] == "image"
+    assert http.get("/image/v2/schemas/images").json()["name"] == "images"
 
 
 def test_under_keystone_a_server_boots_only_a_catalog_image(keystone) -> None:

@@ -15,6 +15,7 @@ from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import ApiFault, BadRequest, Forbidden, NotFound
 from novalog.api.microversion import MIN, Version
 from novalog.api.policy import Policy
+from novalog.api.read_model import ReadModel
 from novalog.events import topics
 from novalog.events.outbound import Outbound
 
@@ -32,18 +33,6 @@ class Appender(Protocol):
     prefix: str  # of the topics it appends to
 
     def append(self, outs: Sequence[Outbound], timeout: float = 30.0) -> list[Any]: ...
-
-
-class Cache(Protocol):
-    instances: dict[str, Any]
-    servers: Any  # server_index.ServerIndex over `instances`
-    lock: Any  # held while rows are applied
-    catalog: dict[str, Any]
-    hosts: Mapping[str, Any]  # cache.LazyRows: decoded when read
-    quotas: Any  # cache.LazyRows: rows decoded when read, `reached` from their source headers
-    aggregates: dict[str, Any]
-
-    def wait_until(self, predicate: Any, timeout: float, key: str | None = None) -> bool: ...
 
 
 # Which read-cache table folds the records of each topic a route appends to.
@@ -69,7 +58,7 @@ class ApiBackend:
     """What the routes need from the outside: an event log to append to, a read cache, and settings."""
 
     log: Appender
-    cache: Cache
+    cache: ReadModel
     write_wait: float = 5.0
     service_down_time: float = 20.0
     allow_resize_to_same_host: bool = False
@@ -147,7 +136,7 @@ class Api:
 
     def find_server(self, server_id: str, ctx: RequestContext, rule: str) -> Any:
         """The caller's server (an admin's: anyone's), checked against `rule`; another project's is 404, as Nova."""
-        row = self.backend.cache.instances.get(server_id)
+        row = self.backend.cache.instance(server_id)
         if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
             raise NotFound(f"Instance {server_id} could not be found.")
         self.authorize(rule, ctx, row.project_id, row.user_id)

@@ -256,6 +256,10 @@ class ReadModel:
     def host(self, name: str) -> HostState | None:
         return self.hosts.get(name)
 
+    def has_host(self, name: str) -> bool:
+        """Whether the host has reported, without decoding its row."""
+        return name in self.hosts
+
     def host_rows(self) -> list[HostState]:
         """Every host's row, by name."""
         return [self.hosts[name] for name in sorted(self.hosts)]

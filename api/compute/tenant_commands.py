@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from novalog.api.compute import keys
 from novalog.api.context import RequestContext
@@ -137,8 +137,16 @@ def instance_group(row: ServerGroupState, instances: list[InstanceState]) -> Ins
     return InstanceGroup(id=row.group_id, policy=row.policy, members=members(row.group_id, instances), rules=dict(row.rules))
 
 
+class TenantRows(Protocol):
+    """Where key pairs and server groups are looked up (the read model)."""
+
+    def keypair(self, user_id: str, name: str) -> KeypairState | None: ...
+
+    def server_group(self, group_id: str) -> ServerGroupState | None: ...
+
+
 def server_create_checks(
-    tenant: dict[str, Any], instances: list[InstanceState], ctx: RequestContext, key_name: Any, hints: dict[str, list[str]]
+    tenant: TenantRows, instances: list[InstanceState], ctx: RequestContext, key_name: Any, hints: dict[str, list[str]]
 ) -> InstanceGroup | None:
     """Nova's checks of a server create's key pair and `group` hint (400s); the group the new servers join, if any.
 
@@ -147,13 +155,13 @@ def server_create_checks(
     now, so the scheduler's group filters see the servers already in it.
     """
     if key_name is not None:
-        held = tenant.get(keypair_key(ctx.user_id, key_name)) if isinstance(key_name, str) else None
+        held = tenant.keypair(ctx.user_id, key_name) if isinstance(key_name, str) else None
         if not isinstance(held, KeypairState) or held.deleted:
             raise BadRequest("Invalid key_name provided.")
     wanted = hints.get("group")
     if not wanted:
         return None
-    row = tenant.get(server_group_key(wanted[0])) if len(wanted) == 1 else None
+    row = tenant.server_group(wanted[0]) if len(wanted) == 1 else None
     if not isinstance(row, ServerGroupState) or row.deleted or (row.project_id != ctx.project_id and not ctx.is_admin):
         raise BadRequest("Invalid server group")
     return instance_group(row, instances)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from novalog.api.context import RequestContext
@@ -128,7 +128,13 @@ class BootImage:
     files: ImageFiles | None
 
 
-def boot_image(catalog: Mapping[str, Any], image_ref: str, ctx: RequestContext, accept_unknown: bool) -> BootImage | None:
+class Images(Protocol):
+    """Where images are looked up by id (the read model)."""
+
+    def image(self, image_id: str) -> ImageState | None: ...
+
+
+def boot_image(catalog: Images, image_ref: str, ctx: RequestContext, accept_unknown: bool) -> BootImage | None:
     """The image a server boots: an active image the caller can see (Nova's 400s otherwise).
 
     `accept_unknown` (noauth2 development mode only) lets a ref that names no
@@ -136,7 +142,7 @@ def boot_image(catalog: Mapping[str, Any], image_ref: str, ctx: RequestContext, 
     None. The image's kernel_id and ramdisk_id properties name images whose
     files the guest boots directly.
     """
-    row = catalog.get(f"image:{image_id_of(image_ref)}")
+    row = catalog.image(image_id_of(image_ref))
     if row is None or not visible(row, ctx):
         if row is None and accept_unknown:
             return None
@@ -147,7 +153,7 @@ def boot_image(catalog: Mapping[str, Any], image_ref: str, ctx: RequestContext, 
     for prop in ("kernel_id", "ramdisk_id"):
         ref = row.properties.get(prop)
         if ref:
-            other = catalog.get(f"image:{ref}")
+            other = catalog.image(ref)
             if other is None or not visible(other, ctx) or other.status != "active":
                 raise BadRequest(f"Image {ref} could not be found.")
             companions[prop] = other.location

@@ -3,6 +3,8 @@ and the QEMU domain booting an image's kernel."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import timedelta
@@ -255,8 +257,9 @@ def test_the_view_has_glances_fields_and_properties_at_the_top() -> None:
 # --- the image a server boots ---
 
 
-def _catalog(*rows) -> dict:
-    return {f"image:{r.image_id}": r for r in rows}
+def _catalog(*rows) -> SimpleNamespace:
+    """The image lookup of a read model holding these rows."""
+    return SimpleNamespace(image={r.image_id: r for r in rows}.get)
 
 
 def test_a_boot_image_gives_its_properties_and_files_with_its_kernel_and_ramdisk() -> None:
@@ -292,7 +295,7 @@ def test_a_server_cannot_boot_an_image_it_cannot_use(rows, ref: str, accept_unkn
 
 
 def test_only_development_mode_boots_a_ref_that_names_no_image() -> None:
-    assert image_catalog.boot_image({}, "cirros", OWNER, accept_unknown=True) is None
+    assert image_catalog.boot_image(_catalog(), "cirros", OWNER, accept_unknown=True) is None
 
 
 def test_a_qemu_guest_boots_its_images_kernel_and_ramdisk_else_the_hosts() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import random
 import uuid
 from dataclasses import replace
@@ -186,7 +188,9 @@ def test_a_server_create_names_one_of_the_callers_key_pairs_and_a_group_of_the_p
     }
     rows = [build_instance_state("i-2", server_group="g-1"), build_instance_state("i-1", server_group="g-1"),
             build_instance_state("i-3", server_group="g-1", vm_state="deleted"), build_instance_state("i-4")]
-    checks = lambda key_name, hints: tenant_commands.server_create_checks(tenant_rows, rows, CTX, key_name, hints)  # noqa: E731
+    lookups = SimpleNamespace(keypair=lambda user, name: tenant_rows.get(f"keypair:{user}:{name}"),
+                              server_group=lambda group: tenant_rows.get(f"server_group:{group}"))
+    checks = lambda key_name, hints: tenant_commands.server_create_checks(lookups, rows, CTX, key_name, hints)  # noqa: E731
     assert checks("mine", {}) is None
     for key_name in ("theirs", "gone", "nope", 3):
         with pytest.raises(BadRequest, match="Invalid key_name provided."):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, Response
@@ -40,8 +40,8 @@ def owner(request: Request, ctx: RequestContext, version: Microversion) -> str:
 
 
 def find(api: Api, user_id: str, name: str) -> KeypairState:
-    row = api.backend.cache.tenant.get(keypair_key(user_id, name))
-    if not isinstance(row, KeypairState) or row.deleted:
+    row = api.backend.cache.keypair(user_id, name)
+    if row is None or row.deleted:
         raise NotFound(f"Keypair {name} not found for user {user_id}")
     return row
 
@@ -50,8 +50,8 @@ def authorize(api: Api, rule: str, ctx: RequestContext, user_id: str) -> None:
     api.authorize(f"os_compute_api:os-keypairs:{rule}", ctx, ctx.project_id, user_id)
 
 
-def live(row: Any) -> bool:
-    return isinstance(row, KeypairState) and not row.deleted
+def live(row: KeypairState | None) -> TypeGuard[KeypairState]:
+    return row is not None and not row.deleted
 
 
 @router.post("/v2.1/os-keypairs")
@@ -59,14 +59,15 @@ def create_keypair(body: Annotated[KeypairCreate, Body()], api: ApiDep, ctx: Ctx
     wanted = tenant_commands.parse_keypair(body.given(), ctx, version)
     authorize(api, "create", ctx, wanted.user_id)
     key = keypair_key(wanted.user_id, wanted.name)
-    if live(api.backend.cache.tenant.get(key)):
+    cache = api.backend.cache
+    if live(cache.keypair(wanted.user_id, wanted.name)):
         raise Conflict(f"Key pair '{wanted.name}' already exists.")
     private, out = tenant_commands.create_keypair(ctx, wanted)
     # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
     asked = commands.request_quota_gated(ctx, out.record, api.backend.quota_defaults)
     api.ask(asked, ctx.project_id, asked.record.envelope.event_id)
-    api.await_write(lambda: live(api.backend.cache.tenant.get(key)), key)
-    row = api.backend.cache.tenant.get(key)
+    api.await_write(lambda: live(cache.keypair(wanted.user_id, wanted.name)), key)
+    row = cache.keypair(wanted.user_id, wanted.name)
     if live(row) and row.keypair_id != out.record.keypair_id:
         # Another create of the name came first in the log: the single writer kept that one.
         raise Conflict(f"Key pair '{wanted.name}' already exists.")
@@ -82,11 +83,7 @@ def create_keypair(body: Annotated[KeypairCreate, Body()], api: ApiDep, ctx: Ctx
 def list_keypairs(request: Request, api: ApiDep, ctx: Ctx, version: Microversion) -> dict[str, Any]:
     user_id = owner(request, ctx, version)
     authorize(api, "index", ctx, user_id)
-    prefix = keypair_key(user_id, "")
-    rows = sorted(
-        (r for k, r in list(api.backend.cache.tenant.items()) if k.startswith(prefix) and live(r)),
-        key=lambda r: r.name,
-    )
+    rows = sorted(api.backend.cache.keypairs(user_id), key=lambda r: r.name)
     return tenant_views.keypair_list(rows, version)
 
 

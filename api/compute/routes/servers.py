@@ -41,7 +41,7 @@ def servers_of(api: Api, ctx: RequestContext, request: Request, rule: str) -> tu
         chosen = queries.page_servers(cache.servers, cache.instances, params, ctx.project_id, all_tenants, admin)
     if chosen is not None:
         return chosen, paging.next_links(chosen, lambda r: r.instance_id, params, url, "servers")
-    rows = queries.select_servers(list(cache.instances.values()), params, ctx.project_id, all_tenants, admin)
+    rows = queries.select_servers(cache.instance_rows(), params, ctx.project_id, all_tenants, admin)
     return paging.page(rows, lambda r: r.instance_id, params, url, "servers")
 
 
@@ -73,10 +73,10 @@ def show_server(server_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl, version: M
 def flavor_of(api: Api, ctx: RequestContext, flavor_ref: str | int) -> Flavor:
     """The flavor a create names, if the caller may use it; else Nova's 400."""
     flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
-    row = api.backend.cache.catalog.get(f"flavor:{flavor_id}")
+    row = api.backend.cache.flavor(flavor_id)
     if row is None or row.deleted or not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
         raise BadRequest(f"Flavor {flavor_ref} could not be found.")
-    return row.flavor  # type: ignore[no-any-return]
+    return row.flavor
 
 
 def placement_of(api: Api, ctx: RequestContext, asked: str | None) -> tuple[str | None, list[str]]:
@@ -88,11 +88,10 @@ def placement_of(api: Api, ctx: RequestContext, asked: str | None) -> tuple[str 
     if where:  # one node per host here: that host, no filters
         api.authorize("os_compute_api:servers:create:forced_host", ctx)
         host = where.split(":")[0] or where.split(":")[-1]
-        if host not in api.backend.cache.hosts:
+        if not api.backend.cache.has_host(host):
             raise BadRequest(f"Compute host {host} could not be found.")
         forced = [host]
-    rows = api.backend.cache.aggregates.get("aggregates")
-    known = availability_zones(list(rows.aggregates) if rows else [], api.backend.cache.hosts, api.backend.default_availability_zone)
+    known = availability_zones(api.backend.cache.aggregate_list(), api.backend.cache.hosts, api.backend.default_availability_zone)
     if zone and zone not in known:
         raise BadRequest("The requested availability zone is not available")
     return zone or None, forced
@@ -103,11 +102,11 @@ def builds_of(api: Api, ctx: RequestContext, body: ServerCreate) -> tuple[list[A
     server: ServerSpec = body.server
     flavor = flavor_of(api, ctx, server.flavorRef)
     cache = api.backend.cache
-    image = image_catalog.boot_image(cache.catalog, server.imageRef, ctx, api.backend.accepts_unknown_images) if server.imageRef else None
+    image = image_catalog.boot_image(cache, server.imageRef, ctx, api.backend.accepts_unknown_images) if server.imageRef else None
     zone, forced = placement_of(api, ctx, server.availability_zone)
     hints = body.hint_lists()
     min_count, max_count = server.counts()
-    group = tenant_commands.server_create_checks(cache.tenant, list(cache.instances.values()), ctx, server.key_name, hints)
+    group = tenant_commands.server_create_checks(cache, cache.instance_rows(), ctx, server.key_name, hints)
     outs = commands.build_servers(ctx, body.given(), flavor, hints, min_count, max_count, instance_group=group,
                                   image_properties=image and image.properties, image_files=image and image.files,
                                   zone=zone, force_hosts=forced)
@@ -122,9 +121,9 @@ def create_server(body: Annotated[ServerCreate, Body()], response: Response, api
     asked = commands.request_servers(ctx, [o.record for o in outs], min_count, api.backend.quota_defaults)
     reservation_id = asked.record.reservation_id
     answer = api.ask(asked, ctx.project_id, reservation_id)
-    instances = api.backend.cache.instances
+    cache = api.backend.cache
     for instance_id in answer.accepted:
-        api.await_write(lambda key=instance_id: key in instances, instance_id)
+        api.await_write(lambda key=instance_id: cache.instance(key) is not None, instance_id)
     if paging.truthy(str(body.server.return_reservation_id)):
         return {"reservation_id": reservation_id}
     instance_id = outs[-1].key  # the first instance of the request
@@ -190,7 +189,7 @@ def move_action(api: Api, row: Any, name: str, args: Any, ctx: RequestContext, v
 def resize_flavor(api: Api, row: Any, flavor_ref: Any) -> Any:
     if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
         raise BadRequest("Invalid input for field/attribute flavorRef.")
-    found = api.backend.cache.catalog.get(f"flavor:{str(flavor_ref).rstrip('/').rsplit('/', 1)[-1]}")
+    found = api.backend.cache.flavor(str(flavor_ref).rstrip("/").rsplit("/", 1)[-1])
     if found is None or found.deleted or not queries.flavor_visible(found, row.project_id, False):
         raise BadRequest("Unable to locate requested flavor.")
     new = found.flavor
@@ -202,7 +201,7 @@ def resize_flavor(api: Api, row: Any, flavor_ref: Any) -> Any:
 
 
 def check_target(api: Api, row: Any, name: str, target: str) -> None:
-    if target not in api.backend.cache.hosts:
+    if not api.backend.cache.has_host(target):
         message = f"Compute host {target} could not be found."
         raise NotFound(message) if name == "evacuate" else BadRequest(message)
     if target == row.host:
@@ -212,5 +211,5 @@ def check_target(api: Api, row: Any, name: str, target: str) -> None:
 
 
 def host_up(api: Api, host: str) -> bool:
-    state = api.backend.cache.hosts.get(host)
+    state = api.backend.cache.host(host)
     return state is not None and views.host_is_up(state, utcnow(), api.backend.service_down_time)

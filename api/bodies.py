@@ -101,10 +101,14 @@ def _reason(kind: str, value: Any, error: Any) -> str:
             return f"{value!r} is too long"
         case "string_too_short" | "too_short":
             return f"{value!r} is too short"
-        case "greater_than_equal" | "greater_than":
-            return f"{value} is less than the minimum of {limits.get('ge', limits.get('gt'))}"
-        case "less_than_equal" | "less_than":
-            return f"{value} is greater than the maximum of {limits.get('le', limits.get('lt'))}"
+        case "greater_than_equal":
+            return f"{value} is less than the minimum of {limits.get('ge')}"
+        case "greater_than":  # an exclusive minimum
+            return f"{value} is less than or equal to the minimum of {limits.get('gt')}"
+        case "less_than_equal":
+            return f"{value} is greater than the maximum of {limits.get('le')}"
+        case "less_than":  # an exclusive maximum
+            return f"{value} is greater than or equal to the maximum of {limits.get('lt')}"
         case "string_pattern_mismatch":
             return f"{value!r} does not match {limits.get('pattern')!r}"
         case "literal_error" | "enum":

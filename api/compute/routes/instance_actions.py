@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from novalog.api.context import RequestContext
-from novalog.api.deps import Api
+from novalog.api.deps import ApiDep, Ctx
 from novalog.api.faults import NotFound
+
+router = APIRouter()
 
 
 def _time(at: datetime | None) -> str | None:
@@ -35,27 +36,20 @@ def event_view(event: Any, with_traceback: bool) -> dict[str, Any]:
     return view
 
 
-def router(api: Api) -> APIRouter:
-    router = APIRouter()
-    context = api.context
+@router.get("/v2.1/servers/{server_id}/os-instance-actions")
+def list_actions(server_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    row = api.find_server(server_id, ctx, "os_compute_api:os-instance-actions:list")
+    return {"instanceActions": [action_view(row.instance_id, a) for a in reversed(row.actions)]}
 
-    server = api.find_server
 
-    @router.get("/v2.1/servers/{server_id}/os-instance-actions")
-    def list_actions(server_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        row = server(server_id, ctx, "os_compute_api:os-instance-actions:list")
-        return {"instanceActions": [action_view(row.instance_id, a) for a in reversed(row.actions)]}
-
-    @router.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
-    def show_action(server_id: str, request_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        row = server(server_id, ctx, "os_compute_api:os-instance-actions:show")
-        found = [a for a in row.actions if a.request_id == request_id]
-        if not found:
-            raise NotFound(f"Action for request_id {request_id} on instance {server_id} not found")
-        action = found[-1]
-        view = action_view(row.instance_id, action)
-        if api.allowed("os_compute_api:os-instance-actions:events", ctx, row.project_id):
-            view["events"] = [event_view(e, ctx.is_admin) for e in action.events]
-        return {"instanceAction": view}
-
-    return router
+@router.get("/v2.1/servers/{server_id}/os-instance-actions/{request_id}")
+def show_action(server_id: str, request_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    row = api.find_server(server_id, ctx, "os_compute_api:os-instance-actions:show")
+    found = [a for a in row.actions if a.request_id == request_id]
+    if not found:
+        raise NotFound(f"Action for request_id {request_id} on instance {server_id} not found")
+    action = found[-1]
+    view = action_view(row.instance_id, action)
+    if api.allowed("os_compute_api:os-instance-actions:events", ctx, row.project_id):
+        view["events"] = [event_view(e, ctx.is_admin) for e in action.events]
+    return {"instanceAction": view}

@@ -85,3 +85,37 @@ def test_a_service_update_names_host_and_binary_and_takes_forced_down_from_2_11(
 
 def test_a_member_is_refused_a_service_update_before_its_body_is_read(http: TestClient) -> None:
     assert status(http.put("/os-services/disable", json={"host": ""}, headers=MEMBER)) == 403
+
+
+# --- quota sets ---
+
+
+def test_a_quota_set_takes_digit_strings_minus_one_and_force_as_nova_words_it(http: TestClient) -> None:
+    updated = http.put("/os-quota-sets/p1", json={"quota_set": {"instances": "-1", "cores": 8, "force": "true"}}, headers=ADMIN)
+
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["quota_set"]["instances"], updated.json()["quota_set"]["cores"]) == (-1, 8)
+    assert http.get("/os-quota-sets/p1", headers=ADMIN).json()["quota_set"]["cores"] == 8
+    # Nothing to change: the quota set as it is.
+    assert http.put("/os-quota-sets/p1", json={"quota_set": {}}, headers=ADMIN).json()["quota_set"]["cores"] == 8
+    assert http.delete("/os-quota-sets/p1", headers=ADMIN).status_code == 202
+    assert http.get("/os-quota-sets/p1", headers=ADMIN).json()["quota_set"]["cores"] == 20
+
+
+@pytest.mark.parametrize(
+    ("quota_set", "message"),
+    [
+        pytest.param({"instances": -2}, "Invalid input for field/attribute instances. Value: -2. -2 is less than the minimum of -1", id="below--1"),
+        pytest.param({"ram": 2**31}, "2147483648 is greater than the maximum of 2147483647", id="above-max-int"),
+        pytest.param({"instances": "many"}, "Invalid input for field/attribute instances. Value: many. 'many' is not of type 'integer'", id="words"),
+        pytest.param({"instances": None}, "None is not of type 'integer'", id="null"),
+        pytest.param({"wings": 2}, "Additional properties are not allowed ('wings' was unexpected)", id="unknown-key"),
+        pytest.param({"force": "maybe"}, "'maybe' is not of type 'boolean'", id="force-word"),
+    ],
+)
+def test_a_quota_set_nova_would_refuse_is_400_in_its_words(http: TestClient, quota_set: dict[str, Any], message: str) -> None:
+    assert message in refusal(http.put("/os-quota-sets/p1", json={"quota_set": quota_set}, headers=ADMIN))
+
+
+def test_a_member_is_refused_a_quota_update_before_its_body_is_read(http: TestClient) -> None:
+    assert status(http.put("/os-quota-sets/p1", json={"quota_set": {"wings": 1}}, headers=MEMBER)) == 403

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import Response
+from pydantic import BeforeValidator, Field, WithJsonSchema, create_model
 
-from novalog.api.compute import commands
-from novalog.api.context import RequestContext
-from novalog.api.deps import Api
+from novalog.api import bodies
+from novalog.api.compute import body_types, commands
+from novalog.api.compute.guards import AuthorizedOnProject
+from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import BadRequest
 from novalog.events.quotas import DEFAULT_LIMITS, limits_of, usage_of
 from novalog.events.state import KeypairState, ServerGroupState
@@ -17,111 +20,130 @@ from novalog.events.state import KeypairState, ServerGroupState
 # The keys of a quota set at 2.1 (the network ones are shown, not enforced).
 QUOTA_KEYS = tuple(DEFAULT_LIMITS)
 
+router = APIRouter()
 
-def router(api: Api) -> APIRouter:
-    router = APIRouter()
-    backend = api.backend
-    await_write, context, json_body = api.await_write, api.context, api.json_body
 
-    def defaults() -> dict[str, int]:
-        return {**DEFAULT_LIMITS, **backend.quota_defaults}
+def _signed(value: Any) -> Any:
+    """Nova's quota values also come as strings of digits, with a sign ("-1")."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    return value
 
-    def quota_row(project_id: str) -> Any:
-        return backend.cache.quotas.get(project_id)
 
-    def in_use(project_id: str, user_id: str | None = None) -> dict[str, int]:
-        row = quota_row(project_id)
-        used = usage_of(row)
-        tenant = list(backend.cache.tenant.values())
-        used["server_groups"] = sum(1 for r in tenant if isinstance(r, ServerGroupState) and r.project_id == project_id and not r.deleted)
-        # Key pairs are a user's: counted for the caller's own user.
-        used["key_pairs"] = sum(1 for r in tenant if isinstance(r, KeypairState) and r.user_id == user_id and not r.deleted) if user_id else 0
-        return {key: used.get(key, 0) for key in QUOTA_KEYS}
+# A quota limit as Nova takes it: -1 (unlimited) up to its largest integer, an integer or its digits as a string.
+Limit = Annotated[
+    int, BeforeValidator(_signed), Field(ge=-1, le=body_types.MAX_INT),
+    WithJsonSchema({"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1, "maximum": body_types.MAX_INT}),
+]
 
-    @router.get("/v2.1/os-quota-sets/{project_id}")
-    def show_quota(project_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-quota-sets:show", ctx, project_id)
-        limits = limits_of(quota_row(project_id), defaults())
-        return {"quota_set": {"id": project_id, **{key: limits[key] for key in QUOTA_KEYS}}}
+# The limits a PUT may set (any of the quota set's keys) and `force` (set them below what is in use).
+# A key left out is not given (`given()`); null is refused, as Nova refuses it.
+QuotaSetUpdate = create_model(
+    "QuotaSetUpdate",
+    __base__=bodies.Body,
+    __doc__="The new limits of a project; `force` sets them even below what it uses.",
+    force=(body_types.Boolean, None),
+    **{key: (Limit, None) for key in QUOTA_KEYS},  # type: ignore[call-overload]
+)
 
-    @router.get("/v2.1/os-quota-sets/{project_id}/defaults")
-    def show_defaults(project_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-quota-sets:defaults", ctx, project_id)
-        return {"quota_set": {"id": project_id, **{key: defaults()[key] for key in QUOTA_KEYS}}}
 
-    @router.get("/v2.1/os-quota-sets/{project_id}/detail")
-    def show_detail(project_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-quota-sets:detail", ctx, project_id)
-        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id, ctx.user_id if project_id == ctx.project_id else None)
-        return {"quota_set": {"id": project_id, **{key: {"limit": limits[key], "in_use": used[key], "reserved": 0} for key in QUOTA_KEYS}}}
+class QuotaUpdate(bodies.Body):
+    quota_set: QuotaSetUpdate  # type: ignore[valid-type]
 
-    @router.put("/v2.1/os-quota-sets/{project_id}")
-    def update_quota(project_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-quota-sets:update", ctx, project_id)
-        changes = body.get("quota_set")
-        if not isinstance(changes, dict) or not changes:
-            raise BadRequest("Invalid input for field/attribute quota_set.")
-        force = changes.pop("force", False)
-        if not isinstance(force, bool | str):
-            raise BadRequest("Invalid input for field/attribute force.")
-        limits: dict[str, int] = {}
-        for key, value in changes.items():
-            if key not in QUOTA_KEYS:
-                raise BadRequest(f"Invalid input for field/attribute quota_set. Additional properties are not allowed ('{key}' was unexpected)")
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value}.") from None
-            if isinstance(value, bool) or number < -1 or str(number) != str(value).strip():
-                raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value}.")
-            limits[key] = number
-        used = in_use(project_id)
-        if not (force is True or str(force).lower() == "true"):
-            for key, limit in limits.items():
-                if limit != -1 and limit < used.get(key, 0):
-                    raise BadRequest(f"Quota limit {limit} for {key} must be greater than or equal to already used and reserved {used[key]}.")
-        (pos,) = backend.log.append([commands.update_quota(ctx, project_id, limits)])
-        await_write(lambda: (r := quota_row(project_id)) is not None and r.offset >= pos.offset, project_id)
-        current = limits_of(quota_row(project_id), defaults())
-        current.update(limits)  # answer with what was written even if the cache lags
-        return {"quota_set": {key: current[key] for key in QUOTA_KEYS}}
 
-    @router.delete("/v2.1/os-quota-sets/{project_id}", status_code=202)
-    def revert_quota(project_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        api.authorize("os_compute_api:os-quota-sets:delete", ctx, project_id)
-        (pos,) = backend.log.append([commands.update_quota(ctx, project_id, {}, reset=True)])
-        await_write(lambda: (r := quota_row(project_id)) is not None and r.offset >= pos.offset, project_id)
-        return Response(status_code=202)
+def defaults(api: Api) -> dict[str, int]:
+    return {**DEFAULT_LIMITS, **api.backend.quota_defaults}
 
-    @router.get("/v2.1/limits")
-    def show_limits(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:limits", ctx)
-        project_id = ctx.project_id
-        if "tenant_id" in request.query_params:
-            api.authorize("os_compute_api:os-used-limits", ctx)
-            project_id = request.query_params["tenant_id"]
-        limits, used = limits_of(quota_row(project_id), defaults()), in_use(project_id, ctx.user_id if project_id == ctx.project_id else None)
-        absolute = {
-            "maxTotalInstances": limits["instances"],
-            "maxTotalCores": limits["cores"],
-            "maxTotalRAMSize": limits["ram"],
-            "maxServerMeta": limits["metadata_items"],
-            "maxImageMeta": limits["metadata_items"],
-            "maxPersonality": limits["injected_files"],
-            "maxPersonalitySize": limits["injected_file_content_bytes"],
-            "maxTotalKeypairs": limits["key_pairs"],
-            "maxServerGroups": limits["server_groups"],
-            "maxServerGroupMembers": limits["server_group_members"],
-            "maxTotalFloatingIps": limits["floating_ips"],
-            "maxSecurityGroups": limits["security_groups"],
-            "maxSecurityGroupRules": limits["security_group_rules"],
-            "totalInstancesUsed": used["instances"],
-            "totalCoresUsed": used["cores"],
-            "totalRAMUsed": used["ram"],
-            "totalServerGroupsUsed": used["server_groups"],
-            "totalFloatingIpsUsed": 0,
-            "totalSecurityGroupsUsed": 0,
-        }
-        return {"limits": {"rate": [], "absolute": absolute}}
 
-    return router
+def quota_row(api: Api, project_id: str) -> Any:
+    return api.backend.cache.quotas.get(project_id)
+
+
+def limits(api: Api, project_id: str) -> dict[str, int]:
+    """The limits in force for a project: the defaults, then its own."""
+    return limits_of(quota_row(api, project_id), defaults(api))
+
+
+def in_use(api: Api, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """What a project uses of each quota (key pairs: the user's own, when named)."""
+    used = usage_of(quota_row(api, project_id))
+    tenant = list(api.backend.cache.tenant.values())
+    used["server_groups"] = sum(1 for r in tenant if isinstance(r, ServerGroupState) and r.project_id == project_id and not r.deleted)
+    # Key pairs are a user's: counted for the caller's own user.
+    used["key_pairs"] = sum(1 for r in tenant if isinstance(r, KeypairState) and r.user_id == user_id and not r.deleted) if user_id else 0
+    return {key: used.get(key, 0) for key in QUOTA_KEYS}
+
+
+@router.get("/v2.1/os-quota-sets/{project_id}")
+def show_quota(project_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-quota-sets:show", ctx, project_id)
+    current = limits(api, project_id)
+    return {"quota_set": {"id": project_id, **{key: current[key] for key in QUOTA_KEYS}}}
+
+
+@router.get("/v2.1/os-quota-sets/{project_id}/defaults")
+def show_defaults(project_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-quota-sets:defaults", ctx, project_id)
+    return {"quota_set": {"id": project_id, **{key: defaults(api)[key] for key in QUOTA_KEYS}}}
+
+
+@router.get("/v2.1/os-quota-sets/{project_id}/detail")
+def show_detail(project_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-quota-sets:detail", ctx, project_id)
+    current, used = limits(api, project_id), in_use(api, project_id, ctx.user_id if project_id == ctx.project_id else None)
+    return {"quota_set": {"id": project_id, **{key: {"limit": current[key], "in_use": used[key], "reserved": 0} for key in QUOTA_KEYS}}}
+
+
+@router.put("/v2.1/os-quota-sets/{project_id}", dependencies=[Depends(AuthorizedOnProject("os_compute_api:os-quota-sets:update"))])
+def update_quota(project_id: str, body: Annotated[QuotaUpdate, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    changes = body.quota_set.given()
+    force = changes.pop("force", False)
+    if not force:
+        used = in_use(api, project_id)
+        for key, limit in changes.items():
+            if limit != -1 and limit < used[key]:
+                raise BadRequest(f"Quota limit {limit} for {key} must be greater than or equal to already used and reserved {used[key]}.")
+    if changes:
+        api.write(commands.update_quota(ctx, project_id, changes))
+    current = limits(api, project_id)
+    current.update(changes)  # answer with what was written even if the cache lags
+    return {"quota_set": {key: current[key] for key in QUOTA_KEYS}}
+
+
+@router.delete("/v2.1/os-quota-sets/{project_id}", status_code=202)
+def revert_quota(project_id: str, api: ApiDep, ctx: Ctx) -> Response:
+    api.authorize("os_compute_api:os-quota-sets:delete", ctx, project_id)
+    api.write(commands.update_quota(ctx, project_id, {}, reset=True))
+    return Response(status_code=202)
+
+
+@router.get("/v2.1/limits")
+def show_limits(api: ApiDep, ctx: Ctx, tenant_id: str | None = None) -> dict[str, Any]:
+    api.authorize("os_compute_api:limits", ctx)
+    project_id = ctx.project_id
+    if tenant_id is not None:
+        api.authorize("os_compute_api:os-used-limits", ctx)
+        project_id = tenant_id
+    current, used = limits(api, project_id), in_use(api, project_id, ctx.user_id if project_id == ctx.project_id else None)
+    absolute = {
+        "maxTotalInstances": current["instances"],
+        "maxTotalCores": current["cores"],
+        "maxTotalRAMSize": current["ram"],
+        "maxServerMeta": current["metadata_items"],
+        "maxImageMeta": current["metadata_items"],
+        "maxPersonality": current["injected_files"],
+        "maxPersonalitySize": current["injected_file_content_bytes"],
+        "maxTotalKeypairs": current["key_pairs"],
+        "maxServerGroups": current["server_groups"],
+        "maxServerGroupMembers": current["server_group_members"],
+        "maxTotalFloatingIps": current["floating_ips"],
+        "maxSecurityGroups": current["security_groups"],
+        "maxSecurityGroupRules": current["security_group_rules"],
+        "totalInstancesUsed": used["instances"],
+        "totalCoresUsed": used["cores"],
+        "totalRAMUsed": used["ram"],
+        "totalServerGroupsUsed": used["server_groups"],
+        "totalFloatingIpsUsed": 0,
+        "totalSecurityGroupsUsed": 0,
+    }
+    return {"limits": {"rate": [], "absolute": absolute}}

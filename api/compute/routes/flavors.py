@@ -1,158 +1,245 @@
-"""Flavors and their extra specs (os-extra_specs): catalog events."""
+"""Flavors, their extra specs (os-extra_specs) and access (os-flavor-access): catalog events."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from novalog.api.compute import commands
-from novalog.api import paging
-from novalog.api.compute import queries
-from novalog.api.compute import views
+from novalog.api import bodies, paging
+from novalog.api.compute import body_types, commands, queries, views
+from novalog.api.compute.guards import Authorized
 from novalog.api.context import RequestContext
-from novalog.api.deps import Api, base_url
-from novalog.api.faults import ApiFault, BadRequest, NotFound
+from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx
+from novalog.api.faults import BadRequest, Conflict, NotFound
 from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
 
+router = APIRouter()
 
-def router(api: Api) -> APIRouter:
-    router = APIRouter()
-    backend = api.backend
-    await_write, context, json_body = api.await_write, api.context, api.json_body
 
-    def flavors() -> list[Any]:
-        return sorted((r for r in list(backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
+def _a_name(value: str) -> str:
+    """Nova's `name` format: printable, and not starting or ending with whitespace."""
+    if value != value.strip() or not value.isprintable():
+        raise ValueError(f"{value!r} is not a 'name'")
+    return value
 
-    def find_flavor(flavor_id: str) -> Any:
-        row = backend.cache.catalog.get(f"flavor:{flavor_id}")
-        if row is None or row.deleted:
-            raise NotFound(f"Flavor {flavor_id} could not be found.")
-        return row
 
-    def listed(request: Request, ctx: RequestContext) -> tuple[list[Any], dict[str, Any]]:
-        params = dict(request.query_params)
-        rows = queries.select_flavors(list(backend.cache.catalog.values()), params, ctx.is_admin, ctx.project_id)
-        return paging.page(rows, lambda r: r.flavor.id, params, f"{base_url(request)}{request.url.path}", "flavors")
+def _swap(value: Any) -> Any:
+    """Nova takes an empty string for no swap."""
+    return 0 if value == "" else value
 
-    @router.get("/v2.1/flavors")
-    def list_flavors(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        rows, links = listed(request, ctx)
-        return {"flavors": [views.flavor_brief(base_url(request), r) for r in rows], **links}
 
-    @router.get("/v2.1/flavors/detail")
-    def list_flavors_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        rows, links = listed(request, ctx)
-        return {"flavors": [views.flavor_detail(base_url(request), r) for r in rows], **links}
+def _factor(value: Any) -> Any:
+    """rxtx_factor also comes as a string of a decimal number ("1.5")."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+        return float(value)
+    return value
 
-    @router.get("/v2.1/flavors/{flavor_id}")
-    def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        row = find_flavor(flavor_id)
-        if not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
-            raise NotFound(f"Flavor {flavor_id} could not be found.")
-        return {"flavor": views.flavor_detail(base_url(request), row)}
 
-    @router.post("/v2.1/flavors")
-    def create_flavor(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-manage:create", ctx)
-        flavor, out = commands.create_flavor(ctx, body)
-        existing = backend.cache.catalog.get(f"flavor:{flavor.id}")
-        if existing is not None and not existing.deleted:
-            raise ApiFault(409, f"Flavor with ID {flavor.id} already exists.")
-        if any(r.flavor.name == flavor.name for r in flavors()):
-            raise ApiFault(409, f"Flavor with name {flavor.name} already exists.")
-        (pos,) = backend.log.append([out])
-        key = out.key
-        await_write(lambda: getattr(backend.cache.catalog.get(key), "offset", -1) >= pos.offset, key)
-        # The write is durable; if the projection lags, answer from the value written.
-        row = backend.cache.catalog.get(key) or FlavorState(flavor=flavor, created_at=utcnow(), offset=pos.offset)
-        return {"flavor": views.flavor_detail(base_url(request), row)}
+FlavorName = Annotated[bodies.Name, AfterValidator(_a_name)]
+# Letters, digits, ". _-", not starting or ending with a space (Nova's `^(?! )[a-zA-Z0-9. _-]+(?<! )$`).
+FlavorId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9._-]([a-zA-Z0-9. _-]*[a-zA-Z0-9._-])?$")]
+Positive = Annotated[bodies.WholeNumber, Field(ge=1, le=body_types.MAX_INT)]
+NonNegative = Annotated[bodies.WholeNumber, Field(ge=0, le=body_types.MAX_INT)]
+Swap = Annotated[NonNegative, BeforeValidator(_swap)]
+Factor = Annotated[
+    float, BeforeValidator(_factor), Field(gt=0, le=3.40282e38),
+    WithJsonSchema({"type": ["number", "string"], "pattern": r"^[0-9]+(\.[0-9]+)?$", "exclusiveMinimum": 0, "maximum": 3.40282e38}),
+]
 
-    def catalog_write(out: Any, done: Any) -> None:
-        """Append a catalog event and wait until the read cache shows its effect."""
-        (pos,) = backend.log.append([out])
-        await_write(lambda: getattr(backend.cache.catalog.get(out.key), "offset", -1) >= pos.offset and done(), out.key)
 
-    @router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
-    def delete_flavor(flavor_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        api.authorize("os_compute_api:os-flavor-manage:delete", ctx)
-        find_flavor(flavor_id)
-        out = commands.delete_flavor(ctx, flavor_id)
-        catalog_write(out, lambda: backend.cache.catalog[out.key].deleted)
-        return Response(status_code=202)
+class NewFlavor(bodies.Body):
+    """A flavor to create, as Nova takes it at 2.1 (the sizes also as strings of digits); only the wire names (aliases)."""
 
-    @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
-    def list_extra_specs(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-extra-specs:index", ctx)
-        return {"extra_specs": dict(find_flavor(flavor_id).flavor.extra_specs)}
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, strict=True)
 
-    @router.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
-    def create_extra_specs(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-extra-specs:create", ctx)
-        find_flavor(flavor_id)
-        specs, out = commands.set_extra_specs(ctx, flavor_id, body)
-        catalog_write(out, lambda: all(backend.cache.catalog[out.key].flavor.extra_specs.get(k) == v for k, v in specs.items()))
-        return {"extra_specs": specs}
+    name: FlavorName
+    id: FlavorId | None = None  # null or left out: a UUID is made
+    ram: Positive
+    vcpus: Positive
+    disk: NonNegative
+    # Left out: Nova's default; null is refused, as Nova refuses it.
+    ephemeral: NonNegative = Field(None, alias="OS-FLV-EXT-DATA:ephemeral")
+    swap: Swap = None  # type: ignore[assignment]
+    rxtx_factor: Factor = None  # type: ignore[assignment]
+    is_public: body_types.Boolean = Field(None, alias="os-flavor-access:is_public")
 
-    @router.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
-    def show_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-extra-specs:show", ctx)
-        specs = find_flavor(flavor_id).flavor.extra_specs
-        if key not in specs:
-            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
-        return {key: specs[key]}
 
-    @router.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
-    def update_extra_spec(flavor_id: str, key: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-extra-specs:update", ctx)
-        find_flavor(flavor_id)
-        specs, out = commands.set_extra_specs(ctx, flavor_id, body, key)
-        catalog_write(out, lambda: backend.cache.catalog[out.key].flavor.extra_specs.get(key) == specs[key])
-        return specs
+class FlavorCreate(bodies.Body):
+    flavor: NewFlavor
 
-    @router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
-    def delete_extra_spec(flavor_id: str, key: str, ctx: RequestContext = Depends(context)) -> Response:
-        api.authorize("os_compute_api:os-flavor-extra-specs:delete", ctx)
-        if key not in find_flavor(flavor_id).flavor.extra_specs:
-            raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
-        out = commands.delete_extra_spec(ctx, flavor_id, key)
-        catalog_write(out, lambda: key not in backend.cache.catalog[out.key].flavor.extra_specs)
-        return Response(status_code=200)
 
-    # --- flavor access (os-flavor-access) -------------------------------------
+def _short_enough(value: Any) -> Any:
+    """A number is stored as its string, which Nova also holds to 255 characters."""
+    if len(str(value)) > 255:
+        raise ValueError(f"{value!r} is too long")
+    return value
 
-    def access_view(row: Any) -> dict[str, Any]:
-        return {"flavor_access": [{"flavor_id": row.flavor.id, "tenant_id": project} for project in row.projects]}
 
-    @router.get("/v2.1/flavors/{flavor_id}/os-flavor-access")
-    def list_access(flavor_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-flavor-access", ctx)
-        row = find_flavor(flavor_id)
-        if row.flavor.is_public:
-            raise NotFound("Access list not available for public flavors.")
-        return access_view(row)
+# Nova's extra spec key pattern `^[a-zA-Z0-9-_:. ]{1,255}$`, and values: a string of at most 255 characters, a number or a boolean.
+SpecKey = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_:. -]{1,255}$")]
+SpecValue = Annotated[Annotated[str, Field(max_length=255)] | int | float | bool, AfterValidator(_short_enough)]
+ExtraSpecs = dict[SpecKey, SpecValue]
 
-    @router.post("/v2.1/flavors/{flavor_id}/action")
-    def flavor_action(flavor_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        if len(body) != 1 or next(iter(body)) not in ("addTenantAccess", "removeTenantAccess"):
-            raise BadRequest("There is either no action or more than one action in the request body.")
-        ((name, args),) = body.items()
-        adding = name == "addTenantAccess"
-        api.authorize(f"os_compute_api:os-flavor-access:{'add_tenant_access' if adding else 'remove_tenant_access'}", ctx)
-        row = find_flavor(flavor_id)
-        project = args.get("tenant") if isinstance(args, dict) else None
-        if not isinstance(project, str) or not project.strip() or len(project) > 255:
-            raise BadRequest(f"Invalid input for field/attribute {name}.")
-        if row.flavor.is_public:
-            raise ApiFault(409, "Can not add access to a public flavor.")
-        if adding and project in row.projects:
-            raise ApiFault(409, f"Flavor access already exists for flavor {flavor_id} and project {project} combination.")
-        if not adding and project not in row.projects:
-            raise NotFound(f"Flavor access not found for {flavor_id} / {project} combination.")
-        out = commands.flavor_access(ctx, flavor_id, project, adding)
-        catalog_write(out, lambda: (project in backend.cache.catalog[out.key].projects) == adding)
-        return access_view(backend.cache.catalog[out.key])
 
-    return router
+class ExtraSpecsCreate(bodies.Body):
+    extra_specs: ExtraSpecs
+
+
+class TenantAccess(bodies.Body):
+    tenant: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class FlavorAction(bodies.Body):
+    """POST /flavors/{id}/action: exactly one of addTenantAccess, removeTenantAccess."""
+
+    # Left out: not this action; null is refused, as Nova refuses it.
+    addTenantAccess: TenantAccess = None  # type: ignore[assignment]
+    removeTenantAccess: TenantAccess = None  # type: ignore[assignment]
+
+
+def live_flavors(api: Api) -> list[Any]:
+    return sorted((r for r in list(api.backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
+
+
+def find_flavor(api: Api, flavor_id: str) -> Any:
+    row = api.backend.cache.catalog.get(f"flavor:{flavor_id}")
+    if row is None or row.deleted:
+        raise NotFound(f"Flavor {flavor_id} could not be found.")
+    return row
+
+
+def listed(request: Request, api: Api, ctx: RequestContext, base: str) -> tuple[list[Any], dict[str, Any]]:
+    """The flavors the caller may see, filtered (`minRam`, `minDisk`, `is_public`) and paged (`limit`, `marker`)."""
+    params = dict(request.query_params)
+    rows = queries.select_flavors(list(api.backend.cache.catalog.values()), params, ctx.is_admin, ctx.project_id)
+    return paging.page(rows, lambda r: r.flavor.id, params, f"{base}{request.url.path}", "flavors")
+
+
+@router.get("/v2.1/flavors")
+def list_flavors(request: Request, api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
+    rows, links = listed(request, api, ctx, base)
+    return {"flavors": [views.flavor_brief(base, r) for r in rows], **links}
+
+
+@router.get("/v2.1/flavors/detail")
+def list_flavors_detail(request: Request, api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
+    rows, links = listed(request, api, ctx, base)
+    return {"flavors": [views.flavor_detail(base, r) for r in rows], **links}
+
+
+@router.get("/v2.1/flavors/{flavor_id}")
+def show_flavor(flavor_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
+    row = find_flavor(api, flavor_id)
+    if not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
+        raise NotFound(f"Flavor {flavor_id} could not be found.")
+    return {"flavor": views.flavor_detail(base, row)}
+
+
+@router.post("/v2.1/flavors", dependencies=[Depends(Authorized("os_compute_api:os-flavor-manage:create"))])
+def create_flavor(body: Annotated[FlavorCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
+    flavor, out = commands.create_flavor(ctx, body.flavor.given())
+    existing = api.backend.cache.catalog.get(f"flavor:{flavor.id}")
+    if existing is not None and not existing.deleted:
+        raise Conflict(f"Flavor with ID {flavor.id} already exists.")
+    if any(r.flavor.name == flavor.name for r in live_flavors(api)):
+        raise Conflict(f"Flavor with name {flavor.name} already exists.")
+    # The write is durable; if the projection lags, answer from the value written.
+    row = api.write(out) or FlavorState(flavor=flavor, created_at=utcnow())
+    return {"flavor": views.flavor_detail(base, row)}
+
+
+@router.delete("/v2.1/flavors/{flavor_id}", status_code=202)
+def delete_flavor(flavor_id: str, api: ApiDep, ctx: Ctx) -> Response:
+    api.authorize("os_compute_api:os-flavor-manage:delete", ctx)
+    find_flavor(api, flavor_id)
+    api.write(commands.delete_flavor(ctx, flavor_id))
+    return Response(status_code=202)
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-extra_specs")
+def list_extra_specs(flavor_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-flavor-extra-specs:index", ctx)
+    return {"extra_specs": dict(find_flavor(api, flavor_id).flavor.extra_specs)}
+
+
+@router.post("/v2.1/flavors/{flavor_id}/os-extra_specs", dependencies=[Depends(Authorized("os_compute_api:os-flavor-extra-specs:create"))])
+def create_extra_specs(flavor_id: str, body: Annotated[ExtraSpecsCreate, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    find_flavor(api, flavor_id)
+    if not body.extra_specs:  # nothing to set
+        return {"extra_specs": {}}
+    specs, out = commands.set_extra_specs(ctx, flavor_id, body.extra_specs)
+    api.write(out)
+    return {"extra_specs": specs}
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+def show_extra_spec(flavor_id: str, key: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-flavor-extra-specs:show", ctx)
+    specs = find_flavor(api, flavor_id).flavor.extra_specs
+    if key not in specs:
+        raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    return {key: specs[key]}
+
+
+@router.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}", dependencies=[Depends(Authorized("os_compute_api:os-flavor-extra-specs:update"))])
+def update_extra_spec(flavor_id: str, key: str, body: Annotated[ExtraSpecs, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    if len(body) != 1:  # exactly one key, as Nova takes it
+        raise BadRequest(f"Invalid input for field/attribute body. Value: {body}. {body!r} has {'too many' if body else 'not enough'} properties")
+    if key not in body:
+        raise BadRequest("Request body and URI mismatch")
+    find_flavor(api, flavor_id)
+    specs, out = commands.set_extra_specs(ctx, flavor_id, body)
+    api.write(out)
+    return specs
+
+
+@router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
+def delete_extra_spec(flavor_id: str, key: str, api: ApiDep, ctx: Ctx) -> Response:
+    api.authorize("os_compute_api:os-flavor-extra-specs:delete", ctx)
+    if key not in find_flavor(api, flavor_id).flavor.extra_specs:
+        raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
+    api.write(commands.delete_extra_spec(ctx, flavor_id, key))
+    return Response(status_code=200)
+
+
+# --- flavor access (os-flavor-access) -------------------------------------
+
+
+def access_view(flavor_id: str, projects: list[str]) -> dict[str, Any]:
+    return {"flavor_access": [{"flavor_id": flavor_id, "tenant_id": project} for project in projects]}
+
+
+@router.get("/v2.1/flavors/{flavor_id}/os-flavor-access")
+def list_access(flavor_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-flavor-access", ctx)
+    row = find_flavor(api, flavor_id)
+    if row.flavor.is_public:
+        raise NotFound("Access list not available for public flavors.")
+    return access_view(row.flavor.id, row.projects)
+
+
+@router.post("/v2.1/flavors/{flavor_id}/action")
+def flavor_action(flavor_id: str, body: Annotated[FlavorAction, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    given = body.given()
+    if len(given) != 1:
+        raise BadRequest("There is either no action or more than one action in the request body.")
+    adding = "addTenantAccess" in given
+    project = (body.addTenantAccess or body.removeTenantAccess).tenant
+    api.authorize(f"os_compute_api:os-flavor-access:{'add_tenant_access' if adding else 'remove_tenant_access'}", ctx)
+    row = find_flavor(api, flavor_id)
+    if row.flavor.is_public:
+        raise Conflict("Can not add access to a public flavor.")
+    if adding and project in row.projects:
+        raise Conflict(f"Flavor access already exists for flavor {flavor_id} and project {project} combination.")
+    if not adding and project not in row.projects:
+        raise NotFound(f"Flavor access not found for {flavor_id} / {project} combination.")
+    written = api.write(commands.flavor_access(ctx, flavor_id, project, adding))
+    if written is not None:
+        return access_view(written.flavor.id, written.projects)
+    # The projection lags: answer with the list as the write leaves it.
+    return access_view(row.flavor.id, [*row.projects, project] if adding else [p for p in row.projects if p != project])

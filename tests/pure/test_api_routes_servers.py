@@ -140,9 +140,9 @@ def test_quota_sets(admin, member) -> None:
 
 
 def test_quota_set_faults(admin, member) -> None:
-    fault(admin.put("/os-quota-sets/demo", json={"quota_set": {"instances": "many"}}), 400, "Invalid input for field/attribute instances. Value: many.")
+    fault(admin.put("/os-quota-sets/demo", json={"quota_set": {"instances": "many"}}), 400, "Invalid input for field/attribute instances. Value: many. 'many' is not of type 'integer'")
     fault(admin.put("/os-quota-sets/demo", json={"quota_set": {"wings": 2}}), 400,
-          "Invalid input for field/attribute quota_set. Additional properties are not allowed ('wings' was unexpected)")
+          "Invalid input for field/attribute quota_set. Value: {'wings': 2}. Additional properties are not allowed ('wings' was unexpected)")
     fault(member.put("/os-quota-sets/demo", json={"quota_set": {"instances": 99}}), 403, POLICY.format("os_compute_api:os-quota-sets:update"))
     fault(member.get("/os-quota-sets/someone-else"), 403, POLICY.format("os_compute_api:os-quota-sets:show"))
 

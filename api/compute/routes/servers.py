@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from novalog.api import paging
 from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
 from novalog.api.compute.routes.aggregates import availability_zones
+from novalog.api.compute.guards import Authorized
 from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx, Microversion, base_url
@@ -20,6 +21,7 @@ from novalog.api.microversion import Version
 from novalog.api.policy import ACTION_RULES
 from novalog.events.actions import MOVE_ALLOWED, move_refusal, refusal
 from novalog.events.records import Flavor, utcnow
+from novalog.events.state import InstanceState
 
 EVACUATE_WITHOUT_BODY = Version(2, 14)
 
@@ -113,9 +115,8 @@ def builds_of(api: Api, ctx: RequestContext, body: ServerCreate) -> tuple[list[A
     return outs, min_count
 
 
-@router.post("/v2.1/servers", status_code=202)
+@router.post("/v2.1/servers", status_code=202, dependencies=[Depends(Authorized("os_compute_api:servers:create"))])
 def create_server(body: Annotated[ServerCreate, Body()], response: Response, api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
-    api.authorize("os_compute_api:servers:create", ctx)
     outs, min_count = builds_of(api, ctx, body)
     # The project's quota processor decides how many may be built (and emits their builds).
     asked = commands.request_servers(ctx, [o.record for o in outs], min_count, api.backend.quota_defaults)
@@ -146,11 +147,21 @@ def delete_server(server_id: str, api: ApiDep, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
+async def action_server(server_id: str, request: Request, api: ApiDep, ctx: Ctx) -> InstanceState:
+    """The server an action is for, checked against the action's rule before its body is (403 and 404 come first)."""
+    try:
+        asked = await request.json()
+    except ValueError:
+        asked = None
+    name = next(iter(asked)) if isinstance(asked, dict) and len(asked) == 1 else ""
+    return api.find_server(server_id, ctx, ACTION_RULES.get(name, "os_compute_api:servers:show"))
+
+
 @router.post("/v2.1/servers/{server_id}/action", status_code=202)
-def server_action(server_id: str, action: Annotated[ServerAction, Body()], api: ApiDep, ctx: Ctx, version: Microversion) -> Response:
+def server_action(row: Annotated[InstanceState, Depends(action_server)], action: Annotated[ServerAction, Body()],
+                  api: ApiDep, ctx: Ctx, version: Microversion) -> Response:
     body = action.given()
     name = next(iter(body)) if len(body) == 1 else None
-    row = api.find_server(server_id, ctx, ACTION_RULES.get(name or "", "os_compute_api:servers:show"))
     if name in MOVE_ALLOWED:
         return move_action(api, row, name, body[name], ctx, version)
     kind, reboot_type = commands.parse_action(body)

@@ -102,12 +102,12 @@ class FlavorAction(bodies.Body):
     removeTenantAccess: TenantAccess = None  # type: ignore[assignment]
 
 
-def live_flavors(api: Api) -> list[Any]:
-    return sorted((r for r in list(api.backend.cache.catalog.values()) if hasattr(r, "flavor") and not r.deleted), key=lambda r: r.flavor.id)
+def live_flavors(api: Api) -> list[FlavorState]:
+    return api.backend.cache.flavors()
 
 
-def find_flavor(api: Api, flavor_id: str) -> Any:
-    row = api.backend.cache.catalog.get(f"flavor:{flavor_id}")
+def find_flavor(api: Api, flavor_id: str) -> FlavorState:
+    row = api.backend.cache.flavor(flavor_id)
     if row is None or row.deleted:
         raise NotFound(f"Flavor {flavor_id} could not be found.")
     return row
@@ -116,7 +116,7 @@ def find_flavor(api: Api, flavor_id: str) -> Any:
 def listed(request: Request, api: Api, ctx: RequestContext, base: str) -> tuple[list[Any], dict[str, Any]]:
     """The flavors the caller may see, filtered (`minRam`, `minDisk`, `is_public`) and paged (`limit`, `marker`)."""
     params = dict(request.query_params)
-    rows = queries.select_flavors(list(api.backend.cache.catalog.values()), params, ctx.is_admin, ctx.project_id)
+    rows = queries.select_flavors(api.backend.cache.flavors(), params, ctx.is_admin, ctx.project_id)
     return paging.page(rows, lambda r: r.flavor.id, params, f"{base}{request.url.path}", "flavors")
 
 
@@ -143,7 +143,7 @@ def show_flavor(flavor_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[st
 @router.post("/v2.1/flavors", dependencies=[Depends(Authorized("os_compute_api:os-flavor-manage:create"))])
 def create_flavor(body: Annotated[FlavorCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> dict[str, Any]:
     flavor, out = commands.create_flavor(ctx, body.flavor.given())
-    existing = api.backend.cache.catalog.get(f"flavor:{flavor.id}")
+    existing = api.backend.cache.flavor(flavor.id)
     if existing is not None and not existing.deleted:
         raise Conflict(f"Flavor with ID {flavor.id} already exists.")
     if any(r.flavor.name == flavor.name for r in live_flavors(api)):

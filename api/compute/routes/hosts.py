@@ -32,7 +32,7 @@ class ServiceUpdate(bodies.Body):
 def hypervisor_rows(api: Api) -> list[tuple[Any, bool]]:
     """The hosts that have reported their capacity, by name, each with whether its service is up."""
     now = utcnow()
-    rows = sorted(list(api.backend.cache.hosts.values()), key=lambda r: r.host)
+    rows = api.backend.cache.host_rows()
     return [(r, views.host_is_up(r, now, api.backend.service_down_time)) for r in rows if r.capacity_reported_at is not None]
 
 
@@ -56,9 +56,9 @@ def update_service(verb: str, body: Annotated[ServiceUpdate, Body()], api: ApiDe
     if "forced_down" in given and version < FORCE_DOWN:  # Nova takes the key from 2.11 on
         raise BadRequest(f"Invalid input for field/attribute body. Value: {given}. Additional properties are not allowed ('forced_down' was unexpected)")
     host, binary = body.host, body.binary
-    if binary != "nova-compute" or host not in api.backend.cache.hosts:
+    if binary != "nova-compute" or not api.backend.cache.has_host(host):
         raise NotFound(f"Compute host {host} could not be found.")
-    row = api.backend.cache.hosts[host]
+    row = api.backend.cache.host(host)
     if verb == "force-down":
         forced_down = body.forced_down
         if forced_down is None:

@@ -15,7 +15,7 @@ from novalog.api.compute.guards import AuthorizedOnProject
 from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import BadRequest
 from novalog.events.quotas import DEFAULT_LIMITS, limits_of, usage_of
-from novalog.events.state import KeypairState, ServerGroupState
+from novalog.events.state import QuotaState
 
 # The keys of a quota set at 2.1 (the network ones are shown, not enforced).
 QUOTA_KEYS = tuple(DEFAULT_LIMITS)
@@ -55,8 +55,8 @@ def defaults(api: Api) -> dict[str, int]:
     return {**DEFAULT_LIMITS, **api.backend.quota_defaults}
 
 
-def quota_row(api: Api, project_id: str) -> Any:
-    return api.backend.cache.quotas.get(project_id)
+def quota_row(api: Api, project_id: str) -> QuotaState | None:
+    return api.backend.cache.quota_row(project_id)
 
 
 def limits(api: Api, project_id: str) -> dict[str, int]:
@@ -67,10 +67,10 @@ def limits(api: Api, project_id: str) -> dict[str, int]:
 def in_use(api: Api, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """What a project uses of each quota (key pairs: the user's own, when named)."""
     used = usage_of(quota_row(api, project_id))
-    tenant = list(api.backend.cache.tenant.values())
-    used["server_groups"] = sum(1 for r in tenant if isinstance(r, ServerGroupState) and r.project_id == project_id and not r.deleted)
+    cache = api.backend.cache
+    used["server_groups"] = sum(1 for r in cache.server_groups() if r.project_id == project_id)
     # Key pairs are a user's: counted for the caller's own user.
-    used["key_pairs"] = sum(1 for r in tenant if isinstance(r, KeypairState) and r.user_id == user_id and not r.deleted) if user_id else 0
+    used["key_pairs"] = len(cache.keypairs(user_id)) if user_id else 0
     return {key: used.get(key, 0) for key in QUOTA_KEYS}
 
 

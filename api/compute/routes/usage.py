@@ -43,7 +43,7 @@ def list_usages(request: Request, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
     api.authorize("os_compute_api:os-simple-tenant-usage:list", ctx)
     now = datetime.now(UTC)
     span, detailed = period(request, now)
-    rows = list(api.backend.cache.instances.values())
+    rows = api.backend.cache.instance_rows()
     return {"tenant_usages": tenant_usages(rows, span, now, detailed=detailed)}
 
 
@@ -52,7 +52,7 @@ def show_usage(tenant_id: str, request: Request, api: ApiDep, ctx: Ctx) -> dict[
     api.authorize("os_compute_api:os-simple-tenant-usage:show", ctx, tenant_id)
     now = datetime.now(UTC)
     span, _ = period(request, now)  # a project's report always lists its servers
-    rows = list(api.backend.cache.instances.values())
+    rows = api.backend.cache.instance_rows()
     usages = tenant_usages(rows, span, now, project_id=tenant_id)
     # No server in the period: an empty object, as Nova answers (not zeros).
     return {"tenant_usage": usages[0] if usages else {}}

@@ -9,7 +9,8 @@ from builders import build_servers_requested
 from novalog.api.cache import LazyRows
 from novalog.events.codec import encode
 from novalog.projections.quotas import fold, newly_decided
-from novalog.projections.registry import BY_TABLE, DECIDED_HEADER, SOURCE_HEADER, parse_decided_header
+from novalog.events.row_headers import DECIDED_HEADER, SOURCE_HEADER, parse_decided_header
+from novalog.projections.registry import BY_TABLE
 
 
 def request(count: int, reservation: str):

@@ -111,7 +111,7 @@ def test_every_event_of_the_topic_is_a_row_and_the_undecodable_one_is_reported(
     (bad,) = [key for key, (_, record) in before.items() if record is None]
     # Status 3: written, but one record is not in it, and stderr says which.
     assert done.returncode == 3, done.stdout + done.stderr
-    assert f"1 records could not be read" in done.stderr and f"partition {bad[0]} offset {bad[1]}: not a novalog record" in done.stderr
+    assert "1 records could not be read" in done.stderr and f"partition {bad[0]} offset {bad[1]}: not a novalog record" in done.stderr
 
     rows = read_back(out, fmt)
     exported = {(r["kafka_partition"], r["kafka_offset"]) for r in rows}

@@ -22,7 +22,7 @@ from identity_harness import Identity, keystone_stack
 from image_harness import image_client, register_image
 from novalog.events import topics
 from novalog.events.types import InstanceBuildRequested
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
 
 HOSTS = [("img1", 4, 8192, 80), ("img2", 4, 8192, 80)]
 CAP = 1 << 20

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, as_project, assert_log_holds, stack_settings, wait_until
+from stack_harness import RunningStack, as_project, assert_log_holds, stack_settings, wait_until
 from tempest_schemas import SHAPE_VERSIONS, check, headers, schemas
 
 HOSTS = [("qt1", 64, 262144, 2000), ("qt2", 64, 262144, 2000)]

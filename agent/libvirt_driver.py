@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 
 import libvirt
 
+from novalog.agent.disks import DiskError, cache_image_files, make_overlay, read_console, remove_instance_files
 from novalog.agent.driver import (
     CRASHED,
     DEFINED,
@@ -64,7 +65,6 @@ from novalog.agent.driver import (
     PowerState,
     domain_name,
 )
-from novalog.agent.disks import DiskError, cache_image_files, make_overlay, read_console, remove_instance_files
 from novalog.agent.node import (
     METADATA_NS,
     GuestImage,

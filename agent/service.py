@@ -33,8 +33,8 @@ from novalog.events.types.instance import (
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstancePowerStateChanged,
-    InstanceSpawnFailed,
     InstanceSpawned,
+    InstanceSpawnFailed,
 )
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ def read_log(settings: Any, quiet: bool = False) -> list[Any]:
     from novalog.events.codec import decode
     from novalog.events.kafka.log import consumer_config
     from novalog.events.kafka.window import plan_window, read_window
-    from novalog.projections.audit import Entry
     from novalog.progress import log_progress
+    from novalog.projections.audit import Entry
 
     prefix = settings.topic_prefix
     consumer = Consumer(consumer_config(settings.kafka_bootstrap, f"novalog-audit-{uuid.uuid4()}"))

@@ -193,6 +193,7 @@ def free_port() -> int:
 @click.option("--keep", is_flag=True, help="keep the bench topics (their prefix is printed) instead of deleting them")
 def bench_reads(servers: str, requests: int, worker: bool, seed: int, keep: bool) -> None:
     """List and show latency (p50/p99) of the API over HTTP at each fleet size, and the API's and the worker's RSS."""
+    from novalog.bench_replay import delete_prefixed_topics
     from novalog.cli import _ensure_local_broker
     from novalog.events import topics
     from novalog.events.kafka.log import ensure_topics
@@ -201,7 +202,6 @@ def bench_reads(servers: str, requests: int, worker: bool, seed: int, keep: bool
     from novalog.services import ensure_all_topics
     from novalog.settings import get_settings
     from novalog.stack import LocalStack
-    from novalog.bench_replay import delete_prefixed_topics
 
     sizes = [int(s) for s in servers.split(",")]
     if sizes != sorted(sizes) or sizes[0] < 1:

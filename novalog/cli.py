@@ -132,11 +132,10 @@ def _ensure_local_broker(settings: Settings):
 def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     """Start the whole local stack: broker (unless NOVALOG_KAFKA_BOOTSTRAP names another), services, hosts."""
     from novalog.agent.config import load_hosts
+    from novalog.api.identity.token_keys import KeyRepository
     from novalog.demo import run_demo
     from novalog.services import ensure_all_topics
     from novalog.stack import LocalStack
-
-    from novalog.api.identity.token_keys import KeyRepository
 
     # The local demo trusts Nova's development tokens ('admin:admin'); Keystone tokens work too once
     # `novalog identity bootstrap` has made an admin (the keys are set up here).

@@ -17,9 +17,9 @@ from confluent_kafka import Consumer, Message
 
 from novalog.events.codec import HEADER, DecodeError, decode
 from novalog.events.kafka.log import consumer_config
+from novalog.events.kafka.window import WindowPlan, plan_window, read_window
 from novalog.events.records import utcnow
 from novalog.export_files import open_sink
-from novalog.events.kafka.window import WindowPlan, plan_window, read_window
 from novalog.export_rows import ForeignRecord, LogPosition, TopicShape, flatten, flatten_tombstone, shape_of
 
 BATCH = 5000

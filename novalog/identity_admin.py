@@ -15,8 +15,8 @@ from confluent_kafka import Message
 from novalog.api.identity import commands
 from novalog.api.identity.passwords import hash_password, verify_password
 from novalog.events import topics
-from novalog.events.kafka.feed import TopicFeed
 from novalog.events.identity import DEFAULT_DOMAIN_ID, effective_roles, project_key, user_key
+from novalog.events.kafka.feed import TopicFeed
 from novalog.events.kafka.log import EventLog
 from novalog.events.outbound import Outbound
 from novalog.events.state import ProjectState, UserState

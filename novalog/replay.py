@@ -24,9 +24,9 @@ from confluent_kafka import Consumer, TopicPartition
 from novalog.events.codec import decode
 from novalog.events.kafka.log import consumer_config
 from novalog.events.kafka.window import PartitionSpan, WindowPlan, plan_window, read_window
+from novalog.events.row_headers import SOURCE_HEADER, parse_source_position
 from novalog.projections import decisions
 from novalog.projections.rebuild import Difference, TableRebuild, differences, digest, live_cut, new_rebuild
-from novalog.events.row_headers import SOURCE_HEADER, parse_source_position
 from novalog.projections.registry import PROJECTIONS, Projection
 from novalog.replay_fold import fold_windows
 

@@ -42,7 +42,8 @@ def _live_hosts():
 @click.option("--seed", type=int, default=None, help="seed of the host_subset_size random pick")
 def schedule(explain: bool, request_file: Path, hosts_file: Path | None, options_file: Path | None, as_json: bool, seed: int | None) -> None:
     """Where would this request be placed, and why not elsewhere?"""
-    from novalog.scheduler.explain import explain as run, render
+    from novalog.scheduler.explain import explain as run
+    from novalog.scheduler.explain import render
     from novalog.scheduler.nova_files import FileFormatError, sched_host_from_nova, spec_from_nova
     from novalog.scheduler.options import SchedulerOptions
     from novalog.scheduler.options_file import OptionsError, parse_options

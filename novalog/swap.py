@@ -27,7 +27,6 @@ from novalog.projections import decisions
 from novalog.projections.registry import Projection
 from novalog.replay import ReplayResult, live_snapshot, live_table, rebuild
 
-
 # Rows written by a swap say so (they name no source record: they stand at the worker's commit).
 SWAPPED_HEADER = "novalog.swapped"
 

@@ -45,8 +45,8 @@ from rocksdict import Options, Rdict, WriteBatch
 from novalog.events import topics
 from novalog.events.codec import decode, encode
 from novalog.events.kafka.log import Committer, EventLog, Position, consumer_config, dead_letter_headers, ensure_topics, poll_batch, watermarks
-from novalog.events.topics import dead_letter
 from novalog.events.row_headers import source_position
+from novalog.events.topics import dead_letter
 from novalog.projections.registry import BY_TABLE, Projection
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from novalog.events.evolve import replace
 from novalog.events.capacity import shortfall, used_by_claims
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.records import Claim
 from novalog.events.state import HostState

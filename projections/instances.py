@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from novalog.events.evolve import replace
-from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
-from novalog.projections import instance_actions, moves
 from novalog.events import orders
+from novalog.events.actions import ACTION_BY_TASK, ACTIONS, POWER_TO_VM_STATE, RUNNING, action_key, refusal
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import counted
 from novalog.events.records import InstanceAction, guest_name
@@ -22,19 +21,20 @@ from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
-    InstanceDeleteRequested,
     InstanceDeleted,
+    InstanceDeleteRequested,
     InstanceEvent,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
-    InstanceSpawnFailed,
     InstanceSpawned,
+    InstanceSpawnFailed,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected
 from novalog.events.types.quota import QuotaUsageReleased
+from novalog.projections import instance_actions, moves
 
 # What the table folds: the instance family, and the claim decisions that travel keyed by instance.
 Folded = InstanceEvent | ClaimAccepted | ClaimRejected

@@ -30,9 +30,8 @@ it was (the destination could not finish or rebuild) it goes to ERROR, as Nova.
 
 from __future__ import annotations
 
-
-from novalog.events.evolve import replace
 from novalog.events import orders
+from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Flavor, Migration
 from novalog.events.state import InstanceState

@@ -16,7 +16,6 @@ already used 10 of 10 instances" (403).
 
 from __future__ import annotations
 
-
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import ENFORCED, UNLIMITED, counted, group_members, limits_of, usage_of

@@ -18,6 +18,7 @@ from typing import Any, get_args
 from novalog.events import topics
 from novalog.events.evolve import changed
 from novalog.events.outbound import Outbound
+
 # The row headers' vocabulary, imported here too, where the folds that write them are declared.
 from novalog.events.row_headers import DECIDED_HEADER, SOURCE_HEADER, decided_header, parse_decided_header, parse_source_position, source_position  # noqa: F401
 from novalog.events.types.aggregate import AggregateEvent

@@ -29,15 +29,15 @@ from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
-    InstanceDeleteRequested,
     InstanceDeleted,
+    InstanceDeleteRequested,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
-    InstanceSpawnFailed,
     InstanceSpawned,
+    InstanceSpawnFailed,
 )
 from novalog.events.types.placement import ClaimRejected, PlacementProposed
 from novalog.events.types.quota import ServersRequested

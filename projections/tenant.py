@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import assert_never
 
 from novalog.events.evolve import replace
-from novalog.events.tenant import keypair_key, server_group_key
-from novalog.events.state import KeypairState, ServerGroupState
 from novalog.events.outbound import Outbound
+from novalog.events.state import KeypairState, ServerGroupState
+from novalog.events.tenant import keypair_key, server_group_key
 from novalog.events.types.quota import TenantQuotaReleased
 from novalog.events.types.tenant import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted, TenantEvent
 

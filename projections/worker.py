@@ -23,8 +23,8 @@ from novalog.events.codec import decode, encode
 from novalog.events.dead_letters import dead_letter_facts
 from novalog.events.kafka.log import ensure_topics
 from novalog.events.outbound import Outbound
-from novalog.projections.decisions import deciding
 from novalog.events.row_headers import SOURCE_HEADER, source_position
+from novalog.projections.decisions import deciding
 from novalog.projections.registry import PROJECTIONS, Projection
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.weights import WEIGHERS
 
-
 # Nova's scheduler driver names; a flavor extra spec `scheduler:driver` picks one per request.
 DRIVERS = ("filter_scheduler", "chance_scheduler")
 

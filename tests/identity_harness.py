@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 
+from image_harness import image_client, register_image
 from novalog.demo import ComputeClient
 from novalog.services import ensure_all_topics
 from novalog.settings import Settings
 from novalog.stack import settings_env
-from image_harness import image_client, register_image
 from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
 
 ADMIN_PASSWORD = "admin-secret-1"

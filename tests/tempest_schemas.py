@@ -12,7 +12,16 @@ from typing import Any
 import httpx
 from tempest.lib.api_schema.response.compute.v2_1 import versions as versions_schema
 from tempest.lib.common import api_version_request, rest_client
-from tempest.lib.services.compute import flavors_client, hypervisor_client, keypairs_client, limits_client, quotas_client, server_groups_client, servers_client, services_client
+from tempest.lib.services.compute import (
+    flavors_client,
+    hypervisor_client,
+    keypairs_client,
+    limits_client,
+    quotas_client,
+    server_groups_client,
+    servers_client,
+    services_client,
+)
 
 from novalog.api.microversion import MAX
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
 from tempest.lib.api_schema.response.compute.v2_1 import aggregates as aggregate_schemas
 from tempest.lib.api_schema.response.compute.v2_1 import availability_zone as zone_schemas
+
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings
 from tempest_schemas import check
 
 HOSTS = [("ag1", 8, 16384, 160), ("ag2", 8, 16384, 160)]

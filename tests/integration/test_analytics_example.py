@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
 
 from novalog.demo import ComputeClient
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "analytics" / "utilisation.py"
 HOSTS = [("ua1", 4, 8192, 80), ("ua2", 4, 8192, 80)]  # no reserved resources

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings
 
 from novalog.api.deps import MAX_BODY
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings
 
 HOSTS = [("fz1", 8, 16384, 160)]
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
-from tempest_schemas import SHAPE_VERSIONS, VERSIONS, check, headers, schemas
 from tempest.lib.api_schema.response.compute.v2_1 import flavors_extra_specs, servers
 from tempest.lib.api_schema.response.compute.v2_1 import services as services_v21
 from tempest.lib.api_schema.response.compute.v2_11 import services as services_v211
 
 from novalog.api.microversion import MAX
+from stack_harness import SMALL_FLAVOR, RunningStack, stack_settings, wait_until
+from tempest_schemas import SHAPE_VERSIONS, VERSIONS, check, headers, schemas
 
 HOSTS = [("sc1", 4, 8192, 80), ("sc2", 4, 8192, 80)]
 BIG = {"name": "schema.big", "id": "schema-big", "vcpus": 2, "ram": 4096, "disk": 40}

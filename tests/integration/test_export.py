@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 HOSTS = [("ex1", 8, 16384, 200), ("ex2", 8, 16384, 200)]
 UNDECODABLE = b"\x00\x00\x00\xff\xffnot avro"  # framed, but with a schema id nobody registered

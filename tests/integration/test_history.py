@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.types import ClaimReleased
 from novalog.stack import settings_env
+from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
 
 # Two hosts with 10 GB disk and one big host. The scheduler runs no DiskFilter and stacks by RAM (least free
 # first, no random pick), so a 20 GB server is proposed to tiny-1, then tiny-2, whose claim checks reject it

@@ -20,10 +20,10 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
+from identity_harness import ADMIN_PASSWORD, ALICE_PASSWORD, Identity, keystone_stack, novalog, ok
 from novalog.api.identity.tokens import new_claims, seal
 from novalog.demo import ComputeClient
 from novalog.events.records import utcnow
-from identity_harness import ADMIN_PASSWORD, ALICE_PASSWORD, Identity, keystone_stack, novalog, ok
 from stack_harness import SMALL_FLAVOR, wait_until
 
 HOSTS = [("idn1", 4, 8192, 80), ("idn2", 4, 8192, 80)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import act, SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
+
+from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 HOSTS = [("cn1", 4, 8192, 80), ("cn2", 4, 8192, 80)]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.types import ClaimReleased, HostCapacityReported, InstanceDeleted, InstanceSpawned
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 HOSTS = [("mv1", 4, 8192, 80), ("mv2", 4, 8192, 80), ("mv3", 4, 8192, 80)]
 BIG_FLAVOR = {"name": "m1.medium", "id": "3", "vcpus": 2, "ram": 4096, "disk": 40}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+
 from identity_harness import Identity, keystone_stack, novalog, ok
 from stack_harness import SMALL_FLAVOR, wait_until
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+
 from stack_harness import RunningStack, as_project, assert_log_holds, stack_settings, wait_until
 from tempest_schemas import SHAPE_VERSIONS, check, headers, schemas
 

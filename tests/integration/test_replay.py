@@ -11,17 +11,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from builders import build_capacity_report, build_claim_accepted, build_flavor, build_proposal, build_resources, build_spec
 from confluent_kafka import Producer
-from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
+from builders import build_capacity_report, build_claim_accepted, build_flavor, build_proposal, build_resources, build_spec
 from novalog.events import topics
 from novalog.events.codec import encode
 from novalog.events.kafka.log import producer_config
-from novalog.services import ensure_all_topics
 from novalog.projections.registry import PROJECTIONS
 from novalog.replay import Cut, compare, live_snapshot, rebuild, worker_committed
+from novalog.services import ensure_all_topics
 from novalog.stack import settings_env
+from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 # Small hosts, so a big flavor finds no room anywhere and a planted proposal is rejected.
 HOSTS = [("rp1", 4, 8192, 80), ("rp2", 4, 8192, 80)]

@@ -7,12 +7,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, stack_settings, wait_until
 
 from novalog.projections import instances
 from novalog.projections.registry import BY_TABLE
 from novalog.replay import ReplayResult
 from novalog.swap import rebuild_and_swap, worker_members
+from stack_harness import SMALL_FLAVOR, RunningStack, act, assert_log_holds, stack_settings, wait_until
 
 HOSTS = [("sw1", 4, 8192, 80), ("sw2", 4, 8192, 80)]
 

@@ -9,12 +9,12 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from builders import build_claim_accepted, build_resources
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
+from builders import build_claim_accepted, build_resources
 from novalog.events import topics
 from novalog.events.codec import encode
 from novalog.events.types import InstanceSpawned
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 # Roomy hosts: nothing here is meant to run out of capacity.
 HOSTS = [("cn1", 8, 16384, 200), ("cn2", 8, 16384, 200), ("cn3", 8, 16384, 200)]

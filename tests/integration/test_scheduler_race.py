@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.kafka.log import EventLog
@@ -22,6 +21,7 @@ from novalog.events.types import (
     PlacementProposed,
 )
 from novalog.projections import host_state
+from stack_harness import RunningStack, assert_log_holds, stack_settings, wait_until
 
 # 3 hosts x 2048 MB x 1.0 = 24 instances of 256 MB at the very most.
 HOSTS = [("cn1", 2, 2048, 40), ("cn2", 2, 2048, 40), ("cn3", 2, 2048, 40)]

@@ -22,12 +22,12 @@ import pytest
 from confluent_kafka import Producer
 from fastavro.utils import generate_one
 from pydantic import TypeAdapter
-from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.avro_shapes import full_name
 from novalog.events.codec import HEADER, SCHEMAS_DIR, load_entry_schema, read_manifest
 from novalog.events.kafka.log import ensure_topics, producer_config
+from stack_harness import SMALL_FLAVOR, RunningStack, act, stack_settings, wait_until
 
 READER = Path(__file__).with_name("stock_reader.py")
 HOSTS = [("sr1", 2, 4096, 40), ("sr2", 2, 4096, 40)]

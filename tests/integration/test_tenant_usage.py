@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, as_project, stack_settings, wait_until
 from tempest.lib.api_schema.response.compute.v2_1 import tenant_usages as usage_schemas
-from tempest_schemas import SHAPE_VERSIONS, check, headers
 
 from novalog.events import topics
+from stack_harness import SMALL_FLAVOR, RunningStack, as_project, stack_settings, wait_until
+from tempest_schemas import SHAPE_VERSIONS, check, headers
 
 HOSTS = [("us1", 8, 16384, 400), ("us2", 8, 16384, 400)]
 WIDE = {"name": "usage.wide", "id": "usage-wide", "vcpus": 2, "ram": 1024, "disk": 10, "OS-FLV-EXT-DATA:ephemeral": 5}

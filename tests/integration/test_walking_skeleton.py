@@ -7,11 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import pytest
-from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 from novalog.events import topics
 from novalog.events.types import ClaimAccepted, ClaimReleased, HostCapacityReported
 from novalog.projections import host_state
+from stack_harness import SMALL_FLAVOR, RunningStack, assert_log_holds, stack_settings, wait_until
 
 # Three small hosts: 2 vCPUs x 4.0, 4096 MB x 1.0, 40 GB x 1.0 each, so RAM
 # binds first: two 2048 MB servers per host, six in all.

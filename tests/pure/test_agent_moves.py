@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from builders import build_flavor, build_move_ordered
 
+from builders import build_flavor, build_move_ordered
 from driver_contract import EventRecorder, guest_spec
 from novalog.agent.config import HostConfig
 from novalog.agent.driver import DEFINED, STARTED, UNDEFINED, GuestSpec, NodeInfo, PowerState

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_delete_ordered, build_move_ordered, build_spawn_ordered
 
+from builders import build_delete_ordered, build_move_ordered, build_spawn_ordered
 from novalog.agent.driver import Guest
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
 

@@ -6,7 +6,6 @@ import random
 from dataclasses import replace
 
 from builders import NOW, build_envelope, build_sched_host, build_spec
-
 from novalog.events.types import (
     AggregateCreated,
     AggregateDeleted,

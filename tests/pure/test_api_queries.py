@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import NOW, build_flavor, build_flavor_state, build_instance_state
 
+from builders import NOW, build_flavor, build_flavor_state, build_instance_state
+from novalog.api.compute.queries import select_flavors, select_servers
 from novalog.api.faults import BadRequest
 from novalog.api.paging import MAX_LIMIT, page, parse_limit
-from novalog.api.compute.queries import select_flavors, select_servers
 
 
 def servers():

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
+
 from builders import (
     NOW,
     build_build_requested,
@@ -22,7 +23,6 @@ from builders import (
     build_spawned,
     build_spec,
 )
-
 from novalog.events import topics
 from novalog.events.codec import encode
 from novalog.events.types import PlacementProposed

@@ -11,9 +11,8 @@ from builders import (
     build_spawn_ordered,
     build_spawned,
 )
-
-from novalog.boot_hops import STAGES, StageTimes, hops, percentile
 from novalog.bench_boot import BootRun, client_hops
+from novalog.boot_hops import STAGES, StageTimes, hops, percentile
 from novalog.events.state import QuotaState
 
 

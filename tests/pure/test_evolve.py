@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_constructors import RECORD_TYPES, values_of
 
 from builders import build_claim, build_fault, build_host_state, build_instance_state
 from novalog.events.avro_shapes import COMMON_RECORDS
 from novalog.events.evolve import changed, reduce_record, replace
-from test_constructors import RECORD_TYPES, values_of
 
 
 @pytest.mark.parametrize("cls", (*RECORD_TYPES, *COMMON_RECORDS), ids=lambda cls: cls.__name__)

@@ -11,8 +11,8 @@ import click
 import fastavro
 import pyarrow.parquet as pq
 import pytest
-from builders import NOW, build_build_requested, build_deleted, build_flavor_created, build_instance_state, build_spawned
 
+from builders import NOW, build_build_requested, build_deleted, build_flavor_created, build_instance_state, build_spawned
 from novalog.events import topics
 from novalog.events.records import Envelope, Flavor
 from novalog.export_cmd import FORMATS, IsoTime

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_flavor, build_sched_host, build_spec
 
+from builders import build_flavor, build_sched_host, build_spec
 from novalog.events.records import InstanceGroup
 from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from builders import build_aggregated_host, build_claim, build_flavor, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.aggregate_core_filter import AggregateCoreFilter
 from novalog.scheduler.filters.aggregate_disk_filter import AggregateDiskFilter
 from novalog.scheduler.filters.aggregate_ram_filter import AggregateRamFilter
 from novalog.scheduler.filters.aggregate_values import lowest, metadata_of, values_of
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions(ram_allocation_ratio=1.25, cpu_allocation_ratio=2.0, disk_allocation_ratio=1.5)

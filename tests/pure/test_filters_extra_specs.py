@@ -7,10 +7,10 @@ import json
 import pytest
 
 from builders import build_aggregated_host, build_flavor, build_sched_host, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.aggregate_instance_extra_specs import AggregateInstanceExtraSpecsFilter
 from novalog.scheduler.filters.compute_capabilities_filter import ComputeCapabilitiesFilter, capability
 from novalog.scheduler.filters.extra_specs_ops import ExtraSpecError
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()

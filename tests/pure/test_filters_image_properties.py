@@ -7,13 +7,13 @@ import json
 import pytest
 
 from builders import build_sched_host, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.image_props_filter import (
     ImagePropertiesFilter,
     ImagePropertyError,
     canonical,
     version_satisfies,
 )
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()

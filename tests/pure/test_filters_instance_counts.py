@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 
 from builders import build_busy_host, build_resources, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.aggregate_io_ops_filter import AggregateIoOpsFilter
 from novalog.scheduler.filters.aggregate_num_instances_filter import AggregateNumInstancesFilter
 from novalog.scheduler.filters.io_ops_filter import IoOpsFilter
 from novalog.scheduler.filters.num_instances_filter import NumInstancesFilter
 from novalog.scheduler.host_state import consume
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions(max_io_ops_per_host=3, max_instances_per_host=4)

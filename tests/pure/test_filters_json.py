@@ -7,9 +7,9 @@ import json
 import pytest
 
 from builders import build_claim, build_sched_host, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.json_filter import JsonFilter
 from novalog.scheduler.filters.json_query import JsonQueryError, evaluate
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()

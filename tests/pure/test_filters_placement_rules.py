@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from builders import build_aggregated_host, build_spec
+from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.availability_zone_filter import AvailabilityZoneFilter
 from novalog.scheduler.filters.isolated_hosts_filter import IsolatedHostsFilter
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from builders import (
     NOW,
     build_action_requested,
@@ -30,7 +31,6 @@ from builders import (
     build_spec,
     build_trace,
 )
-
 from novalog.events.records import FilterCount, PlacementTrace, Resources, WeighedHost
 from novalog.events.types import InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
 from novalog.history_cmd import step_json, table_lines

@@ -31,7 +31,8 @@ from novalog.events.outbound import Outbound
 from novalog.events.records import Claim, Resources
 from novalog.events.state import HostState
 from novalog.events.types import ClaimAccepted, ClaimRejected, HostCapacityReported, PlacementProposed
-from novalog.projections.host_state import apply, decide_claim, fold as handle
+from novalog.projections.host_state import apply, decide_claim
+from novalog.projections.host_state import fold as handle
 
 
 def timeless(value: Any) -> Any:

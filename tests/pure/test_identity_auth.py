@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from builders import NOW, build_project_state, build_user_state
+from novalog.api.faults import Unauthorized
 from novalog.api.identity import views as keystone_views
 from novalog.api.identity.auth import IdentityService
-from novalog.api.faults import Unauthorized
 from novalog.api.identity.keystone import KeystoneError, parse_auth
 from novalog.api.identity.passwords import hash_password
 from novalog.api.identity.token_keys import KeyRepository, KeyRing

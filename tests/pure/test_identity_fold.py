@@ -20,7 +20,6 @@ from builders import (
 from novalog.events.identity import effective_roles
 from novalog.projections.identity import apply, key_of
 
-
 LATER = NOW + timedelta(minutes=5)
 
 

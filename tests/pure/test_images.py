@@ -22,10 +22,10 @@ from builders import (
 )
 from driver_contract import guest_spec
 from novalog.agent.node import GuestImage, domain_xml
-from novalog.api.image import catalog as image_catalog
-from novalog.api.image import commands as image_commands
 from novalog.api.context import RequestContext
 from novalog.api.faults import ApiFault
+from novalog.api.image import catalog as image_catalog
+from novalog.api.image import commands as image_commands
 from novalog.events.records import ImageFiles
 from novalog.projections import catalog
 

@@ -13,7 +13,6 @@ from builders import (
     build_scheduling_failed,
     build_spawned,
 )
-
 from novalog.projections.instances import fold as handle
 
 

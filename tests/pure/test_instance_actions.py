@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from builders import build_action_failed, build_action_requested, build_instance_state, build_power_state_changed
 
+from builders import build_action_failed, build_action_requested, build_instance_state, build_power_state_changed
 from novalog.api.compute.commands import parse_action
 from novalog.api.faults import BadRequest
 from novalog.events.actions import refusal

@@ -33,8 +33,8 @@ from novalog.events.types import (
     ClaimReleased,
     InstanceDeleteOrdered,
     InstanceSpawnOrdered,
+    QuotaUsageReleased,
 )
-from novalog.events.types import QuotaUsageReleased
 from novalog.projections import instances
 from novalog.projections.instances import touch
 

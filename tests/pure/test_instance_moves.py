@@ -5,21 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from builders import (
     build_action_requested,
     build_claim_accepted,
-    build_deleted,
     build_delete_requested,
+    build_deleted,
+    build_instance_state,
     build_move_failed,
     build_move_progressed,
     build_move_requested,
     build_power_state_changed,
-    build_instance_state,
     build_scheduling_failed,
     build_spawned,
     build_spec,
 )
-
 from novalog.events.types import ClaimReleased, InstanceDeleteOrdered, InstanceMoveOrdered
 from novalog.projections.instances import fold as handle
 

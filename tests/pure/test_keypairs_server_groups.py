@@ -10,6 +10,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from tempest.lib.api_schema.response.compute.v2_1 import keypairs as keypairs_v21
+from tempest.lib.api_schema.response.compute.v2_1 import server_groups as groups_v21
+from tempest.lib.api_schema.response.compute.v2_2 import keypairs as keypairs_v22
+
 from builders import (
     ED25519_MD5,
     ED25519_PUBLIC_KEY,
@@ -24,15 +29,7 @@ from builders import (
     build_server_group_deleted,
     build_server_group_state,
 )
-from cryptography.hazmat.primitives import serialization
-from tempest.lib.api_schema.response.compute.v2_1 import keypairs as keypairs_v21
-from tempest.lib.api_schema.response.compute.v2_1 import server_groups as groups_v21
-from tempest.lib.api_schema.response.compute.v2_2 import keypairs as keypairs_v22
-from tempest_schemas import check
-
-from novalog.api.compute import keys
-from novalog.api.compute import tenant_commands
-from novalog.api.compute import tenant_views
+from novalog.api.compute import keys, tenant_commands, tenant_views
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.api.microversion import Version
@@ -41,6 +38,7 @@ from novalog.events.types import InstanceBuildRequested, InstanceSchedulingFaile
 from novalog.projections import tenant
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.service import Scheduler
+from tempest_schemas import check
 
 # Made with `ssh-keygen -t rsa -b 2048`; `ssh-keygen -l -E md5` printed the fingerprint.
 RSA_PUBLIC_KEY = (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_host_state, build_instance_state
 
+from builders import build_host_state, build_instance_state
 from novalog.api.compute import views
 from novalog.api.microversion import MAX, MIN, Version, VersionError, requested
 

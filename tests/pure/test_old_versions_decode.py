@@ -15,10 +15,10 @@ from typing import Any
 import fastavro
 import pytest
 from pydantic import TypeAdapter
+from test_codec import EXAMPLES
 
 from novalog.events.avro_shapes import full_name
 from novalog.events.codec import HEADER, SCHEMAS_DIR, ManifestEntry, decode, load_entry_schema, read_manifest
-from test_codec import EXAMPLES
 
 MANIFEST = read_manifest()
 EXAMPLE_BY_NAME = {full_name(cls): example for cls, example in EXAMPLES.items()}

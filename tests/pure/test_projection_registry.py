@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from builders import build_capacity_report, build_proposal
 
+from builders import build_capacity_report, build_proposal
 from novalog.events import topics
 from novalog.events.state import STATE_TYPES
 from novalog.events.types import EVENT_TYPES

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from builders import build_servers_requested
-
 from novalog.api.cache import LazyRows
 from novalog.events.codec import encode
-from novalog.projections.quotas import fold, newly_decided
 from novalog.events.row_headers import DECIDED_HEADER, SOURCE_HEADER, parse_decided_header
+from novalog.projections.quotas import fold, newly_decided
 from novalog.projections.registry import BY_TABLE
 
 

@@ -6,13 +6,14 @@ from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from builders import build_flavor, build_quota_updated, build_servers_requested, build_usage_released
 
+from builders import build_flavor, build_quota_updated, build_servers_requested, build_usage_released
 from novalog.events.codec import encode
 from novalog.events.quotas import usage_of
 from novalog.events.state import QuotaState
 from novalog.events.types import InstanceBuildRequested
-from novalog.projections.quotas import RELEASED_KEEP, decide, fold as handle
+from novalog.projections.quotas import RELEASED_KEEP, decide
+from novalog.projections.quotas import fold as handle
 
 
 def request(count: int, reservation: str, min_count: int = 1, vcpus: int = 1, ram: int = 512, **fields):
@@ -118,7 +119,6 @@ def test_a_server_group_holds_at_most_server_group_members() -> None:
 
 def test_key_pairs_and_server_groups_are_let_through_by_the_projects_writer() -> None:
     from builders import build_keypair_created, build_server_group_created
-
     from novalog.events.types import KeypairCreated, KeypairRequested, ServerGroupCreated, ServerGroupRequested, TenantQuotaReleased
     from novalog.projections import tenant
 
@@ -162,7 +162,6 @@ def tenant_delete(created):
 
 def test_a_counted_key_pair_refused_as_a_duplicate_gives_its_slot_back() -> None:
     from builders import build_keypair_created
-
     from novalog.events.types import TenantQuotaReleased
     from novalog.projections import tenant
 

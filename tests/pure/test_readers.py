@@ -17,6 +17,7 @@ import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_constructors import RECORD_TYPES, SIMPLE, current_schema, read_raw, values_of
 
 from builders import build_envelope, build_extra_specs_set, build_flavor_deleted, build_heartbeat
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name
@@ -24,7 +25,6 @@ from novalog.events.codec import HEADER, DecodeError, default_codec, encode
 from novalog.events.constructors import constructor
 from novalog.events.readers import reader
 from novalog.events.types import HostHeartbeatReported
-from test_constructors import RECORD_TYPES, SIMPLE, current_schema, read_raw, values_of
 
 CLASSES = {full_name(cls): cls for cls in (*RECORD_TYPES, *COMMON_RECORDS)}
 READERS = {cls: reader(current_schema(cls), CLASSES) for cls in RECORD_TYPES}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from builders import build_capacity_report, build_claim_released, build_proposal, build_resources
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import build_capacity_report, build_claim_released, build_proposal, build_resources
 from novalog.events.codec import encode
 from novalog.projections.rebuild import RANGES, TableRebuild, differences, digest, key_range, live_cut
 from novalog.projections.registry import BY_TABLE

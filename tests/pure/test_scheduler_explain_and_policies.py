@@ -8,8 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from builders import build_flavor, build_host_state, build_sched_host, build_spec
 
+from builders import build_flavor, build_host_state, build_sched_host, build_spec
 from novalog.scheduler.explain import explain, render
 from novalog.scheduler.nova_files import FileFormatError, sched_host_from_nova, spec_from_nova
 from novalog.scheduler.options import SchedulerOptions, UnknownPluginError

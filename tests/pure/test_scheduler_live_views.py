@@ -7,10 +7,10 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from builders import NOW, build_claim, build_flavor, build_host_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import NOW, build_claim, build_flavor, build_host_state
 from novalog.events.records import Envelope
 from novalog.events.types import ClaimRejected, InstanceBuildRequested, PlacementProposed
 from novalog.scheduler.live import ColumnViews, ListViews

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from builders import NOW, build_claim, build_flavor, build_sched_host, build_spec
-from novalog.scheduler.columns import HostColumns
 from novalog.events.records import FilterCount, PlacementTrace, Resources, WeighedHost
+from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import consume
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.pipeline import Selection, filter_hosts, no_valid_host_message, select_host

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 import uuid
 
-from builders import NOW, build_flavor, build_host_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import NOW, build_flavor, build_host_state
 from novalog.events.records import Envelope
 from novalog.events.types import ClaimAccepted, ClaimRejected, InstanceBuildRequested, InstanceSchedulingFailed, PlacementProposed
 from novalog.projections import host_state

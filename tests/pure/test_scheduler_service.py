@@ -7,7 +7,6 @@ import uuid
 from dataclasses import replace
 
 from builders import NOW, build_flavor, build_host_state, build_move_requested
-
 from novalog.events.records import Envelope
 from novalog.events.types import ClaimRejected, InstanceBuildRequested, InstanceDeleteRequested, InstanceSchedulingFailed, PlacementProposed
 from novalog.scheduler.options import SchedulerOptions

@@ -7,15 +7,15 @@ import random
 from datetime import timedelta
 
 import pytest
-from builders import NOW, build_flavor, build_instance_state
 
-from novalog.api.faults import BadRequest
-from novalog.api.microversion import Version
-from novalog.api.paging import next_links, page
+from builders import NOW, build_flavor, build_instance_state
 from novalog.api.compute.queries import page_servers, select_servers
 from novalog.api.compute.server_index import ALL, ServerIndex
 from novalog.api.compute.server_pages import RenderedServers, servers_body
 from novalog.api.compute.views import server_detail
+from novalog.api.faults import BadRequest
+from novalog.api.microversion import Version
+from novalog.api.paging import next_links, page
 
 
 def fleet(seed: int = 7, count: int = 60) -> list:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from builders import build_capacity_report
-
 from novalog import snapshots
 from novalog.events.codec import encode
 from novalog.events.kafka.window import PartitionSpan, WindowPlan

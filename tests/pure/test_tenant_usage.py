@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from builders import build_flavor, build_instance_state
 
+from builders import build_flavor, build_instance_state
 from novalog.api.compute.usage import (
     INVALID_TIME,
     MAX_SERVERS,

@@ -17,13 +17,13 @@ import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_constructors import RECORD_TYPES, current_schema, values_of
 
 from builders import build_heartbeat, build_host_state
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name
 from novalog.events.codec import HEADER, default_codec, encode
 from novalog.events.constructors import dumper
 from novalog.events.writers import Unwritten, long_bytes, writer
-from test_constructors import RECORD_TYPES, current_schema, values_of
 
 CLASSES = {full_name(cls): cls for cls in (*RECORD_TYPES, *COMMON_RECORDS)}
 WRITERS = {cls: writer(current_schema(cls), CLASSES) for cls in RECORD_TYPES}

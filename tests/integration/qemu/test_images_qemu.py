@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from image_harness import image_client, register_image
 from qemu_harness import URI, remove_guests, wait_for_console
-from stack_harness import RunningStack, stack_settings, wait_until
 
+from image_harness import image_client, register_image
 from novalog.agent.libvirt_driver import LibvirtDriver
 from novalog.agent.node import GuestImage
+from stack_harness import RunningStack, stack_settings, wait_until
 
 pytestmark = pytest.mark.libvirtd
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from qemu_harness import URI, remove_guests, wait_for_console
-from stack_harness import act, RunningStack, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 from novalog.agent.driver import Guest, PowerState
 from novalog.agent.libvirt_driver import LibvirtDriver
 from novalog.agent.node import GuestImage
+from stack_harness import RunningStack, act, assert_log_holds, assert_replay_identical, stack_settings, wait_until
 
 pytestmark = pytest.mark.libvirtd
 

@@ -72,19 +72,28 @@ def apply(state: AggregatesState | None, event: AggregateEvent) -> AggregatesSta
     current = state or AggregatesState()
     if event.envelope.event_id in current.refusals:
         return current  # redelivered refusal
-    at = event.envelope.occurred_at
-    match event:
-        case AggregateCreated():
-            if _find(current, event.aggregate_uuid) is not None:
-                return current  # redelivered
-            if any(a.name == event.name for a in current.aggregates):
-                return _refuse(current, event, f"Aggregate {event.name} already exists.")
-            metadata = {AZ: event.availability_zone} if event.availability_zone else {}
-            made = HostAggregate(current.next_id, event.aggregate_uuid, event.name, at, [], metadata)
-            return replace(current, aggregates=[*current.aggregates, made], next_id=current.next_id + 1)
+    if isinstance(event, AggregateCreated):
+        return _create(current, event)
     aggregate = _find(current, event.aggregate_uuid)
     if aggregate is None:
         return _refuse(current, event, f"Aggregate {event.aggregate_uuid} could not be found.")
+    return _change(current, aggregate, event)
+
+
+def _create(current: AggregatesState, event: AggregateCreated) -> AggregatesState:
+    """A new aggregate; a known uuid is a redelivery, a taken name a refusal."""
+    if _find(current, event.aggregate_uuid) is not None:
+        return current  # redelivered
+    if any(a.name == event.name for a in current.aggregates):
+        return _refuse(current, event, f"Aggregate {event.name} already exists.")
+    metadata = {AZ: event.availability_zone} if event.availability_zone else {}
+    made = HostAggregate(current.next_id, event.aggregate_uuid, event.name, event.envelope.occurred_at, [], metadata)
+    return replace(current, aggregates=[*current.aggregates, made], next_id=current.next_id + 1)
+
+
+def _change(current: AggregatesState, aggregate: HostAggregate, event: AggregateEvent) -> AggregatesState:
+    """An existing aggregate after the event (or the refusal recorded)."""
+    at = event.envelope.occurred_at
     match event:
         case AggregateUpdated():
             if any(a.name == event.name and a.uuid != aggregate.uuid for a in current.aggregates):
@@ -110,13 +119,19 @@ def apply(state: AggregatesState | None, event: AggregateEvent) -> AggregatesSta
                 return _refuse(current, event, f"Cannot remove host {event.host} in aggregate {aggregate.id}")
             return _put(current, replace(aggregate, hosts=[h for h in aggregate.hosts if h != event.host], updated_at=at))
         case AggregateMetadataSet():
-            metadata = dict(aggregate.metadata)
-            for key, value in event.metadata.items():
-                if value is None:
-                    metadata.pop(key, None)
-                else:
-                    metadata[key] = value
+            metadata = _merged(aggregate.metadata, event.metadata)
             if conflict := _zone_conflict(current, aggregate, aggregate.hosts, metadata.get(AZ)):
                 return _refuse(current, event, f"Cannot update metadata of aggregate {aggregate.id}. Reason: One or more hosts already in availability zone(s) {conflict}.")
             return _put(current, replace(aggregate, metadata=metadata, updated_at=at))
     return current
+
+
+def _merged(metadata: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    """The metadata after a set: a key set to None is removed."""
+    merged = dict(metadata)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

@@ -163,7 +163,9 @@ def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | No
     return instance_actions.note(state, new, event), outs
 
 
-def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:
+# One case per event of the union (mccabe counts each as a branch): the dispatch stays whole so that
+# assert_never proves every event handled.
+def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:  # noqa: C901
     if state is None:
         if isinstance(event, InstanceBuildRequested):
             return _created(event), []

@@ -52,7 +52,7 @@ def read_story(bootstrap: str, prefix: str, server: str, progress: Callable[[int
     from novalog.projections.history import Story
 
     consumer = Consumer(consumer_config(bootstrap, f"novalog-history-{uuid.uuid4()}", **{"enable.partition.eof": False}))
-    story, notes = Story(server), []
+    story, notes = Story(server), list[str]()
     try:
         existing = set(consumer.list_topics(timeout=10).topics)
         first = (topics.INSTANCE_EVENTS, topics.HOST_EVENTS, topics.QUOTA_EVENTS)

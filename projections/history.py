@@ -245,7 +245,7 @@ def room_left(host: HostState) -> Room:
 
 def action_notes(before: list[InstanceAction], after: list[InstanceAction]) -> list[dict[str, Any]]:
     """What an event did to the instance's actions: opened one (with its request) or ended one's step (with the result)."""
-    notes = []
+    notes: list[dict[str, Any]] = []
     for index, action in enumerate(after):
         old = before[index] if index < len(before) else None
         if old is None:
@@ -305,7 +305,7 @@ def ordered(records: list[Logged]) -> list[Logged]:
                 rank[event_id] = (max(own, at), depth + 1)
         return rank[event_id]
 
-    def key(logged: Logged) -> tuple:
+    def key(logged: Logged) -> tuple[Any, ...]:
         envelope = getattr(logged.record, "envelope", None)
         if envelope is not None and not logged.dead_letter:
             at, depth = rank_of(envelope.event_id)

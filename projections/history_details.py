@@ -50,7 +50,7 @@ class Room:
 
 def who_asked(records: Iterable[Any]) -> dict[str, tuple[str, str]]:
     """Request id -> (user, project), from the requests among the records (the events they caused carry only the id)."""
-    asked = {}
+    asked: dict[str, tuple[str, str]] = {}
     for record in records:
         envelope = getattr(record, "envelope", None)
         user, project = getattr(record, "user_id", None), getattr(record, "project_id", None)

@@ -7,6 +7,7 @@ same derived ids (the agent acts on each command idempotently).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import assert_never
 
 from novalog.events import orders
@@ -114,7 +115,7 @@ def _on_delete_requested(state: InstanceState, event: InstanceDeleteRequested) -
     return deleting, [_delete_order(state, event, state.host, state.claim_id), *moves.on_delete(state, event.envelope)]
 
 
-def _spawned(state: InstanceState, host: str, hypervisor_hostname: str, domain: str, power_state: int, at) -> InstanceState:
+def _spawned(state: InstanceState, host: str, hypervisor_hostname: str, domain: str, power_state: int, at: datetime) -> InstanceState:
     """A building instance's guest runs on its host: ACTIVE (a delete asked for meanwhile still goes on)."""
     if state.host != host or state.claim_id is None:
         return state
@@ -142,7 +143,7 @@ def _usage_released(state: InstanceState, cause: InstanceDeleted | InstanceDelet
     return Outbound.event(state.project_id, released)
 
 
-def _deleted(state: InstanceState, at) -> InstanceState:
+def _deleted(state: InstanceState, at: datetime) -> InstanceState:
     return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
 
 
@@ -242,6 +243,7 @@ def _on_action_requested(state: InstanceState, event: InstanceActionRequested) -
         action=event.action,
         reboot_type=event.reboot_type,
     )
+    assert started.host is not None  # refusal() refuses an instance without a host
     return started, [Outbound.to_agent(started.host, state.instance_id, order)]
 
 

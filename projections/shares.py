@@ -88,7 +88,7 @@ class ShareResult:
 
 def fold_share(projection: Projection, share: Share, records: Iterable[tuple[bytes | None, bytes | None, int]]) -> ShareResult:
     """Fold one share's records (in the share's order) as a whole rebuild folds them."""
-    table, fed = TableRebuild(projection), set()
+    table, fed = TableRebuild(projection), set[bytes]()
     table.feed_all(records, fed)
     return ShareResult(share.table, share.partition, table.rows, table.events, table.dead_letters, fed - table.rows.keys())
 

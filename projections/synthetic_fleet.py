@@ -31,6 +31,7 @@ from novalog.events.records import Resources
 from novalog.events.state import HostState, InstanceState
 from novalog.events.types.agent import InstanceSpawnOrdered
 from novalog.events.types.host import HostCapacityReported
+from novalog.events.types.instance import InstanceBuildRequested
 from novalog.projections import host_state
 from novalog.projections.registry import BY_TABLE
 from novalog.projections.synthetic_actors import Dice, answer, create_servers, place, spec_of
@@ -53,7 +54,7 @@ def fleet(projects: int = 100, hosts: int = 100, seed: int = 0) -> Iterator[Inst
             yield _boot(dice, build, rows[host], empty, offset)
 
 
-def _boot(dice: Dice, build, host: HostState, empty: Resources, offset: Iterator[int]) -> InstanceState:  # noqa: ANN001
+def _boot(dice: Dice, build: InstanceBuildRequested, host: HostState, empty: Resources, offset: Iterator[int]) -> InstanceState:
     """One server from its build request to the row its spawn (or failed spawn) leaves."""
     row, _ = INSTANCES.step(None, build, next(offset))
     proposal = place(dice, {host.host: host}, {host.host: empty}, spec_of(build), build.envelope).record

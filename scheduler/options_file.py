@@ -65,24 +65,25 @@ class OptionsFile:
 
     def current(self) -> SchedulerOptions:
         """The options now: reloaded if the file changed, else the last good ones."""
-        if self.path is None:
+        path = self.path
+        if path is None:
             return self._options
         try:
-            stat = os.stat(self.path)
+            stat = os.stat(path)
         except FileNotFoundError:
             return self._options
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
             self._stamp = stamp
-            self._reload()
+            self._reload(path)
         return self._options
 
-    def _reload(self) -> None:
+    def _reload(self, path: Path) -> None:
         try:
-            raw = json.loads(Path(self.path).read_text())
+            raw = json.loads(Path(path).read_text())
             self._options = parse_options(raw, self.defaults)
             self.last_error = None
-            log.info("scheduler options reloaded from %s", self.path)
+            log.info("scheduler options reloaded from %s", path)
         except (OSError, ValueError) as exc:
-            self.last_error = f"{self.path}: {exc}"
+            self.last_error = f"{path}: {exc}"
             log.error("scheduler options: %s; keeping the last good options", self.last_error)

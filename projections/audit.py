@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from novalog.events import topics
 from novalog.events.capacity import shortfall
@@ -100,9 +100,12 @@ def _by_partition(entries: Iterable[Entry], topic: str) -> list[Entry]:
     return sorted((e for e in entries if e.topic == topic), key=lambda e: (e.partition, e.offset))
 
 
-def _first(items: Iterable[tuple[Any, Entry]]) -> dict[str, tuple[Any, Entry]]:
+R = TypeVar("R")  # the record kept with its entry
+
+
+def _first(items: Iterable[tuple[str, tuple[R, Entry]]]) -> dict[str, tuple[R, Entry]]:
     """The first record of each id (a redelivered duplicate is the same fact)."""
-    out: dict[str, tuple[Any, Entry]] = {}
+    out: dict[str, tuple[R, Entry]] = {}
     for ident, pair in items:
         out.setdefault(ident, pair)
     return out

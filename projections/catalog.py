@@ -44,9 +44,10 @@ def handle(state: FlavorState | ImageState | None, event: Folded, offset: int) -
 
 def apply(state: FlavorState | ImageState | None, event: Folded) -> FlavorState | ImageState | None:
     """The entity's row after the event; a re-created flavor id starts afresh."""
+    if isinstance(event, ImageCreated | ImageUploaded | ImageUpdated | ImageDeleted):
+        return images.apply(state if isinstance(state, ImageState) else None, event)
+    assert not isinstance(state, ImageState), "a flavor's key never holds an image"
     match event:
-        case ImageCreated() | ImageUploaded() | ImageUpdated() | ImageDeleted():
-            return images.apply(state if isinstance(state, ImageState) else None, event)
         case FlavorCreated():
             if state is not None and not state.deleted:
                 return state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import TypeGuard, assert_never
 
 from novalog.events.evolve import replace
 from novalog.events.identity import project_key, user_key
@@ -85,5 +85,5 @@ def apply(state: Row | None, event: IdentityEvent) -> Row | None:
             assert_never(event)
 
 
-def _is_user(state: Row | None, user_id: str) -> bool:
+def _is_user(state: Row | None, user_id: str) -> TypeGuard[UserState]:
     return isinstance(state, UserState) and state.user_id == user_id

@@ -113,7 +113,7 @@ def weigh_columns(
         return ranked
     # A repeated weigher name keeps its first place and its last part, as a dict does. A part is
     # an array over the rows, or, for a weigher that weighs nothing, its multipliers per aggregate set.
-    parts: dict[str, np.ndarray] = {}
+    parts: dict[str, np.ndarray | list[float]] = {}
     zero_parts: set[str] = set()
     for weigher in weighers:
         per_set = _zero_part_multipliers(weigher, cols, spec, options)
@@ -127,10 +127,10 @@ def weigh_columns(
         part = normalize_array(raw, weigher.minval, weigher.maxval, out=raw)
         parts[weigher.NAME] = np.multiply(part, _multipliers(weigher, cols, rows, options), out=part)
     total = None
-    for name, part in parts.items():
+    for name, summand in parts.items():
         if name not in zero_parts:
             # The first part plus +0.0, as the scalar sum starts from 0.0 (it turns a -0.0 into +0.0).
-            total = np.add(part, 0.0) if total is None else np.add(total, part, out=total)
+            total = np.add(summand, 0.0) if total is None else np.add(total, summand, out=total)
     if total is None:
         total = np.zeros(len(rows))
     return [

@@ -26,6 +26,7 @@ from novalog.scheduler.filters import FILTERS, BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import SchedulerOptions
 from novalog.scheduler.reasons import summarize
+from novalog.scheduler.vectorized import AggregateSetFilter
 from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, weigh_hosts
 
 TOP_WEIGHED = 5
@@ -103,6 +104,7 @@ def prepare_hosts(
     in_zone = None
     if spec.availability_zone and options is not None and "AvailabilityZoneFilter" not in options.enabled_filters:
         zone_filter = FILTERS["AvailabilityZoneFilter"]()
+        assert isinstance(zone_filter, AggregateSetFilter)  # it answers once per aggregate set
         if isinstance(hosts, HostColumns):
             held = np.zeros(len(hosts.agg_sets), dtype=bool)
             held[hosts.agg_key] = True  # only the sets some host holds are asked about

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from novalog.events.outbound import Outbound
-from novalog.events.records import Claim, Envelope, Fault, RequestSpec, Resources, derived_id, utcnow
+from novalog.events.records import Claim, Envelope, Fault, PlacementTrace, RequestSpec, Resources, derived_id, utcnow
 from novalog.events.state import HostState
 from novalog.events.types.instance import (
     InstanceBuildRequested,
@@ -67,7 +67,7 @@ class Scheduler:
     ) -> None:
         self.name = name
         # A plain row source gets the simple view that rebuilds every host per pass.
-        self.views: HostViews = hosts if hasattr(hosts, "current") else ListViews(hosts, service_down_time)
+        self.views: HostViews = cast(HostViews, hosts) if hasattr(hosts, "current") else ListViews(hosts, service_down_time)
         # A callable gives the options in force now (a hot-reloaded file).
         self._options = options if callable(options) else (lambda: options)
         self.service_down_time = service_down_time
@@ -147,7 +147,7 @@ class Scheduler:
         spec = replace(spec, instance_group=groups.joined(spec.instance_group, instance_ids))
         for index, instance_id in enumerate(instance_ids):
             one = replace(spec, instance_id=instance_id, num_instances=len(instance_ids))
-            failure = None
+            failure: tuple[str, PlacementTrace | None] | None = None
             try:
                 selection = self._select(self._hosts(now), one)
                 if selection.host is None:
@@ -182,21 +182,23 @@ class Scheduler:
         return Claim(claim_id, spec.instance_id, resources.vcpus, resources.memory_mb, resources.disk_gb, spec.flavor.id, spec.project_id)
 
     def _propose(self, spec: RequestSpec, selection: Selection, cause: Envelope, now: datetime) -> tuple[Outbound, Claim]:
-        claim = self._claim(spec, selection.host, cause)
-        self.in_flight.setdefault(selection.host, {})[claim.claim_id] = claim
+        host = selection.host
+        assert host is not None  # a selection without a host is a failure, handled before proposing
+        claim = self._claim(spec, host, cause)
+        self.in_flight.setdefault(host, {})[claim.claim_id] = claim
         self._proposed_at[claim.claim_id] = now
-        self.views.claimed(selection.host, claim)
+        self.views.claimed(host, claim)
         proposal = PlacementProposed(
-            envelope=cause.caused(PlacementProposed, self.name, salt=f"{spec.instance_id}/{selection.host}", occurred_at=now),
+            envelope=cause.caused(PlacementProposed, self.name, salt=f"{spec.instance_id}/{host}", occurred_at=now),
             claim_id=claim.claim_id,
             instance_id=spec.instance_id,
-            host=selection.host,
+            host=host,
             scheduler=self.name,
             resources=Resources.of(spec.flavor),
             spec=spec,
             trace=selection.trace,
         )
-        return Outbound.event(selection.host, proposal), claim
+        return Outbound.event(host, proposal), claim
 
     def _failed(self, spec: RequestSpec, cause: Envelope, message: str, trace: Any) -> Outbound:
         failed = InstanceSchedulingFailed(

@@ -122,8 +122,13 @@ def _agent_host(topic: str) -> str:
     return topic[len(AGENT_PREFIX):] if topic.startswith(AGENT_PREFIX) else "?"
 
 
-# One case per record type (mccabe counts each as a branch), each a line or two: one table to read.
-def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:  # noqa: C901
+def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    described = _describe_decision(record, instance_id, rooms, facts) or _describe_guest(record, topic)
+    return described or (type(record).__name__, {})
+
+
+def _describe_decision(record: Any, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A request, or what quota, the scheduler and the host-state processor decided on one (None: neither)."""
     match record:
         case ServersRequested():
             return _quota(record, instance_id, facts)
@@ -142,6 +147,22 @@ def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[s
             return f"claim {record.claim_id} on {record.host} given back", {"host": record.host, "claim_id": record.claim_id}
         case InstanceSchedulingFailed():
             return f"after {record.attempts} attempt(s): {record.fault.message}", {"fault": record.fault.message, **trace_facts(record.trace)}
+        case InstanceActionRequested():
+            return record.action + (f" ({record.reboot_type})" if record.reboot_type else ""), {}
+        case InstanceDeleteRequested():
+            return "delete", {}
+        case InstanceMoveRequested():
+            to = f" to {record.spec.requested_host}" if record.spec.requested_host else ""
+            return f"{record.migration_type} {record.migration_id} from {record.source_host}{to}", {"migration_id": record.migration_id}
+        case QuotaUsageReleased():
+            return f"no longer counted against project {record.project_id}'s quota", {}
+        case _:
+            return None
+
+
+def _describe_guest(record: Any, topic: str) -> tuple[str, dict[str, Any]] | None:
+    """An order to a host's agent, or what the agent reported of the guest (None: neither)."""
+    match record:
         case InstanceSpawnOrdered():
             return f"spawn on {_agent_host(topic)} under claim {record.claim_id}", {"host": _agent_host(topic)}
         case InstanceSpawned():
@@ -151,28 +172,19 @@ def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[s
             return f"{what} on {record.host} failed: {record.fault.message}", {"host": record.host, "fault": record.fault.message}
         case InstancePowerStateChanged():
             return f"{record.transition} on {record.host}, power state {record.power_state}", {"host": record.host}
-        case InstanceActionRequested():
-            return record.action + (f" ({record.reboot_type})" if record.reboot_type else ""), {}
         case InstanceActionOrdered():
             return f"{record.action} on {_agent_host(topic)}", {"host": _agent_host(topic)}
-        case InstanceDeleteRequested():
-            return "delete", {}
         case InstanceDeleteOrdered():
             return f"remove the guest on {_agent_host(topic)}, give claim {record.claim_id or '-'} back", {"host": _agent_host(topic)}
         case InstanceDeleted():
             return (f"guest removed from {record.host}" if record.host else "deleted (it had no guest)"), {"host": record.host}
-        case InstanceMoveRequested():
-            to = f" to {record.spec.requested_host}" if record.spec.requested_host else ""
-            return f"{record.migration_type} {record.migration_id} from {record.source_host}{to}", {"migration_id": record.migration_id}
         case InstanceMoveOrdered():
             line = f"{record.step} of {record.migration_type} on {_agent_host(topic)} ({record.source_host} -> {record.dest_host})"
             return line, {"host": _agent_host(topic), "migration_id": record.migration_id, "step": record.step}
         case InstanceMoveProgressed():
             return f"{record.step} done on {record.host}, power state {record.power_state}", {"host": record.host, "step": record.step}
-        case QuotaUsageReleased():
-            return f"no longer counted against project {record.project_id}'s quota", {}
         case _:
-            return type(record).__name__, {}
+            return None
 
 
 def _actions_text(notes: list[dict[str, Any]]) -> str:

@@ -164,17 +164,53 @@ def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | No
     return instance_actions.note(state, new, event), outs
 
 
-# One case per event of the union (mccabe counts each as a branch): the dispatch stays whole so that
-# assert_never proves every event handled.
-def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:  # noqa: C901
+# The instance's events by who states them: the API's requests, the placement's outcome (scheduler
+# and host-state processor), and the agent's reports of what the guest did.
+Request = InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested
+Placement = ClaimAccepted | ClaimRejected | InstanceSchedulingFailed
+Report = (
+    InstanceSpawned | InstanceSpawnFailed | InstancePowerStateChanged | InstanceActionFailed | InstanceDeleted
+    | InstanceMoveProgressed | InstanceMoveFailed
+)
+
+
+def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState | None, list[Outbound]]:
     if state is None:
         if isinstance(event, InstanceBuildRequested):
             return _created(event), []
         return None, []  # an event about an instance this table never saw built
-    at = event.envelope.occurred_at
+    match event:
+        case InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested():
+            return _on_request(state, event)
+        case ClaimAccepted() | ClaimRejected() | InstanceSchedulingFailed():
+            return _on_placement(state, event)
+        case (InstanceSpawned() | InstanceSpawnFailed() | InstancePowerStateChanged() | InstanceActionFailed() | InstanceDeleted()
+              | InstanceMoveProgressed() | InstanceMoveFailed()):
+            return _on_report(state, event)
+        case _:
+            assert_never(event)
+
+
+def _on_request(state: InstanceState, event: Request) -> tuple[InstanceState, list[Outbound]]:
+    """A request the API recorded, about an instance the table holds."""
     match event:
         case InstanceBuildRequested():
             return state, []
+        case InstanceActionRequested() if event.action in (moves.CONFIRM, moves.REVERT):
+            return moves.confirm_or_revert(state, event)
+        case InstanceActionRequested():
+            return _on_action_requested(state, event)
+        case InstanceMoveRequested():
+            return moves.requested(state, event)
+        case InstanceDeleteRequested():
+            return _on_delete_requested(state, event)
+        case _:
+            assert_never(event)
+
+
+def _on_placement(state: InstanceState, event: Placement) -> tuple[InstanceState, list[Outbound]]:
+    """Where the instance goes: a claim accepted or rejected on a host, or no host at all."""
+    match event:
         case ClaimAccepted():
             return _on_claim_accepted(state, event)
         case ClaimRejected():
@@ -185,6 +221,14 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
             if state.vm_state != "building":
                 return moves.scheduling_failed(state, event), []
             return replace(state, vm_state="error", task_state=None, host=None, fault=event.fault, attempts=event.attempts), []
+        case _:
+            assert_never(event)
+
+
+def _on_report(state: InstanceState, event: Report) -> tuple[InstanceState, list[Outbound]]:
+    """What the agent saw the guest do: spawn, change power, fail an action or a move's step, go away."""
+    at = event.envelope.occurred_at
+    match event:
         case InstanceSpawned() if state.vm_state != "building":
             # The guest started again (a start, a reboot, a resume): a power change.
             return _on_power(state, event.host, event.power_state), []
@@ -201,28 +245,20 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
             return _spawned(state, event.host, event.host, guest_name(state.instance_id), event.power_state, at), []
         case InstancePowerStateChanged():
             return _on_power(state, event.host, event.power_state), []
-        case InstanceActionRequested() if event.action in (moves.CONFIRM, moves.REVERT):
-            return moves.confirm_or_revert(state, event)
-        case InstanceActionRequested():
-            return _on_action_requested(state, event)
-        case InstanceMoveRequested():
-            return moves.requested(state, event)
-        case InstanceMoveProgressed():
-            return moves.progressed(state, event)
-        case InstanceMoveFailed():
-            return moves.failed(state, event)
         case InstanceActionFailed():
             if state.host != event.host or state.task_state not in ACTION_BY_TASK:
                 return state, []
             return replace(state, task_state=None, fault=event.fault), []
-        case InstanceDeleteRequested():
-            return _on_delete_requested(state, event)
         case InstanceDeleted():
             if event.host is not None and state.host is not None and event.host != state.host:
                 return state, []  # a move's other host cleaned up; the instance lives on where it is
             if state.vm_state == "deleted":
                 return state, [_usage_released(state, event)]  # redelivered: the same release again
             return _deleted(state, at), [_usage_released(state, event)]
+        case InstanceMoveProgressed():
+            return moves.progressed(state, event)
+        case InstanceMoveFailed():
+            return moves.failed(state, event)
         case _:
             assert_never(event)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory_api import MEDIUM, boot, booted, client, fault, flavor
+from memory_api import MEDIUM, boot, booted, fault, flavor
 
 POLICY = "Policy doesn't allow {} to be performed."
 

@@ -3,11 +3,10 @@ and the QEMU domain booting an image's kernel."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 

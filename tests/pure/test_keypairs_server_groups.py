@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import random
 import uuid
 from dataclasses import replace
+from types import SimpleNamespace
 
 import httpx
 import pytest

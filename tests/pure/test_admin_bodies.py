@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from memory_api import backend_in, client
 
 ADMIN = {"X-Auth-Token": "admin:admin"}

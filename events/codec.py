@@ -35,9 +35,9 @@ from pydantic import TypeAdapter
 from novalog.events.avro_shapes import COMMON_RECORDS, full_name
 from novalog.events.constructors import constructor, dumper
 from novalog.events.readers import reader
-from novalog.events.writers import writer
 from novalog.events.state import STATE_TYPES
 from novalog.events.types import EVENT_TYPES
+from novalog.events.writers import writer
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 HEADER = struct.Struct(">bI")

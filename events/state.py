@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from novalog.events.records import Claim, Fault, Flavor, ImageFiles, InstanceAction, Migration, HostAggregate
+from novalog.events.records import Claim, Fault, Flavor, HostAggregate, ImageFiles, InstanceAction, Migration
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,16 +75,16 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
-    InstanceDeleteRequested,
     InstanceDeleted,
+    InstanceDeleteRequested,
     InstanceEvent,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
     InstanceSchedulingFailed,
-    InstanceSpawnFailed,
     InstanceSpawned,
+    InstanceSpawnFailed,
 )
 from novalog.events.types.placement import (  # noqa: F401 - re-exported
     ClaimAccepted,

@@ -32,15 +32,18 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+R = TypeVar("R")  # the record replaced, and its copy
+
+# A class's copier takes and makes instances of that class: a dict cannot say so per key, hence Any.
 _COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
 _COMPARERS: dict[type, Callable[[Any, Any], bool]] = {}
 
 
-def replace(obj: Any, /, **changes: Any) -> Any:
+def replace(obj: R, /, **changes: Any) -> R:
     """A copy of the record with `changes` (field names to new values), as dataclasses.replace."""
-    copier = _COPIERS.get(type(obj))
+    copier: Callable[[R, dict[str, Any]], R] | None = _COPIERS.get(type(obj))
     if copier is None:
         copier = _COPIERS[type(obj)] = _copier(type(obj))
     return copier(obj, changes)

@@ -31,6 +31,7 @@ from novalog.events.types.quota import (
     ServersRequested,
     TenantQuotaReleased,
 )
+from novalog.events.types.tenant import KeypairCreated, ServerGroupCreated
 
 PRODUCER = "novalog-projections"
 # Decisions kept per project, so a redelivered create is recognised; far more than are ever in flight.
@@ -169,6 +170,7 @@ def _release(state: QuotaState, event: QuotaUsageReleased) -> QuotaState:
 
 def _tenant_request(state: QuotaState, event: KeypairRequested | ServerGroupRequested) -> tuple[QuotaState, list[Outbound]]:
     """Let a key pair or server group through if its resource has room (Nova's 403 otherwise); emit its create."""
+    created: KeypairCreated | ServerGroupCreated
     if isinstance(event, KeypairRequested):
         resource, created = "key_pairs", replace(event.keypair, quota_project=event.project_id)
         key, message = keypair_key(created.user_id, created.name), "Quota exceeded, too many key pairs."

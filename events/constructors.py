@@ -58,7 +58,8 @@ def _expr(tp: Any, src: str, depth: int, needs: dict[str, Any], verb: str) -> st
 
 def _compile(name: str, source: str, scope: dict[str, Any]) -> Callable[..., Any]:
     exec(compile(source, f"<novalog {name}>", "exec"), scope)  # noqa: S102 - our own generated source
-    return scope[name]
+    made: Callable[..., Any] = scope[name]
+    return made
 
 
 @cache

@@ -61,7 +61,8 @@ def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
     lines += ["    for name, value in changes.items():", "        setter = setters.get(name)", "        if setter is None:",
               "            unknown(name)", "        setter(made, value)", "    return made"]
     exec(compile("\n".join(lines), f"<novalog replace {cls.__name__}>", "exec"), scope)  # noqa: S102 - our own generated source
-    return scope["copy"]
+    copy: Callable[[Any, dict[str, Any]], Any] = scope["copy"]
+    return copy
 
 
 def _fills_slots(cls: type, names: list[str]) -> bool:
@@ -102,7 +103,8 @@ def _comparer(cls: type) -> Callable[[Any, Any], bool]:
     terms = " or ".join(f"(a.{n} is not b.{n} and not a.{n} == b.{n})" for n in names) or "False"
     scope: dict[str, Any] = {}
     exec(compile(f"def differ(a, b):\n    return {terms}\n", f"<novalog changed {cls.__name__}>", "exec"), scope)  # noqa: S102
-    return scope["differ"]
+    differ: Callable[[Any, Any], bool] = scope["differ"]
+    return differ
 
 
 def _generated_eq(cls: type) -> bool:

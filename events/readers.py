@@ -149,4 +149,5 @@ def reader(schema: Any, classes: dict[str, type]) -> Callable[[bytes, int], tupl
     scope.update({f"C_{name.replace('.', '_')}": cls for name, cls in source.used.items()})
     text = "\n".join(line for lines in source.functions.values() for line in lines)
     exec(compile(text, f"<novalog reader {schema['name']}>", "exec"), scope)  # noqa: S102 - our own generated source
-    return scope[top]
+    read: Callable[[bytes, int], tuple[Any, int]] = scope[top]
+    return read

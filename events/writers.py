@@ -150,4 +150,5 @@ def writer(schema: Any, classes: dict[str, type]) -> Callable[[Any, bytearray], 
     scope: dict[str, Any] = {"datetime": datetime, "DOUBLE": DOUBLE, "Unwritten": Unwritten, "long_bytes": long_bytes, "millis": millis, "LOW": LOW}
     scope.update(source.used)
     exec(compile("\n".join(lines), f"<novalog writer {schema['name']}>", "exec"), scope)  # noqa: S102 - our own generated source
-    return scope["write"]
+    write: Callable[[Any, bytearray], None] = scope["write"]
+    return write

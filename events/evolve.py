@@ -32,7 +32,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")  # the record replaced, and its copy
 
@@ -81,7 +81,7 @@ def _unknown(cls: type) -> Callable[[str], None]:
     return refuse
 
 
-def changed(new: Any, old: Any) -> bool:
+def changed(new: object, old: object) -> bool:
     """`new != old`, for a record and whatever it is compared with."""
     if type(new) is type(old):
         comparer = _COMPARERS.get(type(new))
@@ -121,7 +121,15 @@ def _simple(tp: Any) -> bool:
 
 # --- pickling: a record rebuilt slot by slot, for the rows a replay's helper process sends back ---
 
-_FILLERS: dict[type, Callable[..., Any]] = {}
+class _Filler(Protocol):
+    """A generated `fill_<Class>`: the record from its field values, in field order; `values` gives them back."""
+
+    values: Callable[[Any], tuple[Any, ...]]
+
+    def __call__(self, *values: Any) -> Any: ...
+
+
+_FILLERS: dict[type, _Filler] = {}
 
 
 def reduce_record(obj: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
@@ -135,7 +143,7 @@ def reduce_record(obj: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     return filler, filler.values(obj)
 
 
-def _filler(cls: type) -> Callable[..., Any]:
+def _filler(cls: type) -> _Filler:
     filler = _FILLERS.get(cls)
     if filler is None:
         names = [f.name for f in dataclasses.fields(cls)]

@@ -48,7 +48,7 @@ def _avro_type(tp: Any) -> Any:
         return {"type": "map", "values": _avro_type(typing.get_args(tp)[1])}
     if origin is list:
         return {"type": "array", "items": _avro_type(typing.get_args(tp)[0])}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return full_name(tp)
     simple = {str: "string", int: "long", float: "double", bool: "boolean"}
     if tp in simple:
@@ -58,7 +58,7 @@ def _avro_type(tp: Any) -> Any:
     raise TypeError(f"no Avro type for {tp!r}")
 
 
-def _default(f: dataclasses.Field) -> tuple[bool, Any]:
+def _default(f: dataclasses.Field[Any]) -> tuple[bool, Any]:
     if f.default is not dataclasses.MISSING:
         return True, f.default
     if f.default_factory is not dataclasses.MISSING:

@@ -29,7 +29,7 @@ def _optional_inner(tp: Any) -> Any | None:
     return None
 
 
-def _expr(tp: Any, src: str, depth: int, needs: dict[str, Any], verb: str) -> str:
+def _expr(tp: Any, src: str, depth: int, needs: dict[str, type], verb: str) -> str:
     """A Python expression converting `src`, a value of type `tp`: from what fastavro read (verb "build") or for it to write ("dump").
 
     Nested records go through the nested class's own function (`build_X`,
@@ -49,7 +49,7 @@ def _expr(tp: Any, src: str, depth: int, needs: dict[str, Any], verb: str) -> st
     if origin is dict:
         value = _expr(typing.get_args(tp)[1], var, depth + 1, needs, verb)
         return src if value == var else f"{{k{depth}: {value} for k{depth}, {var} in {src}.items()}}"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = f"{verb}_{tp.__name__}"
         needs[name] = tp
         return f"{name}({src})"
@@ -65,7 +65,7 @@ def _compile(name: str, source: str, scope: dict[str, Any]) -> Callable[..., Any
 @cache
 def constructor(cls: type) -> Callable[[dict[str, Any]], Any]:
     """The function that builds a `cls` from the dict fastavro reads with the record's current schema."""
-    hints, needs = typing.get_type_hints(cls), {}
+    hints, needs = typing.get_type_hints(cls), dict[str, type]()
     args = ", ".join(_expr(hints[f.name], f"d[{f.name!r}]", 0, needs, "build") for f in dataclasses.fields(cls))
     name = f"build_{cls.__name__}"
     scope: dict[str, Any] = {"cls": cls, **{n: constructor(tp) for n, tp in needs.items()}}
@@ -75,7 +75,7 @@ def constructor(cls: type) -> Callable[[dict[str, Any]], Any]:
 @cache
 def dumper(cls: type) -> Callable[[Any], dict[str, Any]]:
     """The function that gives the dict fastavro writes for a `cls` (every field, nested records as dicts)."""
-    hints, needs = typing.get_type_hints(cls), {}
+    hints, needs = typing.get_type_hints(cls), dict[str, type]()
     items = ", ".join(f"{f.name!r}: {_expr(hints[f.name], f'r.{f.name}', 0, needs, 'dump')}" for f in dataclasses.fields(cls))
     name = f"dump_{cls.__name__}"
     scope: dict[str, Any] = {n: dumper(tp) for n, tp in needs.items()}

@@ -65,7 +65,7 @@ def read_manifest(schemas_dir: Path = SCHEMAS_DIR) -> list[ManifestEntry]:
 
 def load_entry_schema(file: str, schemas_dir: Path = SCHEMAS_DIR) -> Any:
     """Parse a manifest file (`X.avsc` or `history/X.vN.avsc`); named types resolve from `schemas_dir`."""
-    repo = FlatDictRepository(str(schemas_dir))
+    repo = FlatDictRepository(str(schemas_dir))  # type: ignore[no-untyped-call]  # fastavro leaves its __init__ unannotated
     return load_schema(str(Path(file).with_suffix("")), repo=repo, _write_hint=False)
 
 
@@ -101,7 +101,7 @@ class Codec:
     def __init__(self, schemas_dir: Path = SCHEMAS_DIR) -> None:
         self._classes = {full_name(cls): cls for cls in RECORD_TYPES}
         self._all_classes = {full_name(cls): cls for cls in (*RECORD_TYPES, *COMMON_RECORDS)}
-        self._adapters = {cls: TypeAdapter(cls) for cls in RECORD_TYPES}
+        self._adapters: dict[type, TypeAdapter[Any]] = {cls: TypeAdapter(cls) for cls in RECORD_TYPES}
         writers: dict[int, tuple[str, Any]] = {}
         self._current: dict[str, tuple[int, Any]] = {}
         for entry in read_manifest(schemas_dir):

@@ -69,8 +69,8 @@ def publish(schemas_dir: Path = SCHEMAS_DIR, dry_run: bool = False) -> list[str]
     next_id = max(e["id"] for e in entries) + 1
     for name in (full_name(cls) for cls in (*EVENT_TYPES, *STATE_TYPES)):
         subject = name  # RecordNameStrategy: one subject per record, whatever topic carries it
-        entry = latest.get(name)
-        if entry is None:
+        published = latest.get(name)
+        if published is None:
             new_fp = "" if dry_run else _fingerprint(load_entry_schema(f"{name}.avsc", schemas_dir))
             entries.append({"id": next_id, "subject": subject, "name": name, "version": 1, "file": f"{name}.avsc", "fingerprint": new_fp})
             changes.append(f"publish {name} v1 as id {next_id}")
@@ -79,15 +79,15 @@ def publish(schemas_dir: Path = SCHEMAS_DIR, dry_run: bool = False) -> list[str]
         if dry_run:
             continue
         new_fp = _fingerprint(load_entry_schema(f"{name}.avsc", schemas_dir))
-        if new_fp == entry["fingerprint"]:
+        if new_fp == published["fingerprint"]:
             continue
-        history = schemas_dir / "history" / f"{name}.v{entry['version']}.avsc"
+        history = schemas_dir / "history" / f"{name}.v{published['version']}.avsc"
         history.parent.mkdir(exist_ok=True)
         history.write_text(_dump(_named(old_expanded[name])))
-        entry["file"] = f"history/{history.name}"
-        version = entry["version"] + 1
+        published["file"] = f"history/{history.name}"
+        version = published["version"] + 1
         entries.append({"id": next_id, "subject": subject, "name": name, "version": version, "file": f"{name}.avsc", "fingerprint": new_fp})
-        changes.append(f"publish {name} v{version} as id {next_id} (v{version - 1} kept in {entry['file']})")
+        changes.append(f"publish {name} v{version} as id {next_id} (v{version - 1} kept in {published['file']})")
         next_id += 1
     if changes and not dry_run:
         manifest_path.write_text(json.dumps(raw, indent=2) + "\n")

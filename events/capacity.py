@@ -6,17 +6,25 @@ claims. Works on plain numbers and elementwise on numpy arrays alike.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from novalog.events.records import Resources
 from novalog.events.state import HostState
 
-N = TypeVar("N")
+N = TypeVar("N", bound="Quantity")
+
+
+class Quantity(Protocol):
+    """What `room` computes with: a plain number, or a numpy array of one per host."""
+
+    def __mul__(self: N, other: N, /) -> N: ...
+
+    def __sub__(self: N, other: N, /) -> N: ...
 
 
 def room(total: N, ratio: N, reserved: N, used: N) -> N:
     """What is left to claim of one resource (negative when over)."""
-    return total * ratio - reserved - used  # type: ignore[operator]
+    return total * ratio - reserved - used
 
 
 def used_by_claims(state: HostState) -> Resources:

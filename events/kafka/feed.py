@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from novalog.events.codec import DecodeError, decode
-from novalog.events.kafka.log import consumer_config, poll_batch, watermarks
+from novalog.events.kafka.log import consumer_config, locate, poll_batch, watermarks
 from novalog.events.waiters import Waiters
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,9 @@ class TopicFeed:
                         continue
                     self._deliver(msg)
                     touched.add(msg.key())
-                    pos = (msg.topic(), msg.partition())
-                    if pos in ends and msg.offset() + 1 >= ends[pos]:
+                    topic, partition, offset = locate(msg)
+                    pos = (topic, partition)
+                    if pos in ends and offset + 1 >= ends[pos]:
                         del ends[pos]
                         if not ends:
                             self.caught_up.set()

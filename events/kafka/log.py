@@ -70,6 +70,18 @@ def consumer_config(bootstrap: str, group: str | None, **extra: Any) -> dict[str
     return config
 
 
+def locate(msg: Message) -> tuple[str, int, int]:
+    """The topic, partition and offset of a record consumed without error, or delivered.
+
+    librdkafka sets all three on such a record; the client's types leave them
+    optional for the messages that only carry an error.
+    """
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError(f"a message without its place in the log: {msg.error()}")
+    return topic, partition, offset
+
+
 # How long each wait of EventLog.flush lasts at most before it looks again (see there).
 FLUSH_SLICE_S = 0.001
 
@@ -106,7 +118,7 @@ class EventLog:
             if err is not None:
                 done.set_exception(KafkaException(err))
             else:
-                done.set_result(Position(msg.topic(), msg.partition(), msg.offset()))
+                done.set_result(Position(*locate(msg)))
 
         while True:
             try:
@@ -165,7 +177,8 @@ def poll_batch(consumer: Consumer, max_messages: int = 500, timeout: float = 0.2
 
 def dead_letter_headers(exc: Exception, msg: Message, processor: str) -> list[tuple[str, bytes]]:
     """The dead letter's headers: why it failed and where it came from."""
-    facts = dead_letter_facts(exc, msg.topic(), msg.partition(), msg.offset(), msg.timestamp()[1], processor)
+    topic, partition, offset = locate(msg)
+    facts = dead_letter_facts(exc, topic, partition, offset, msg.timestamp()[1], processor)
     return [(k, v.encode()) for k, v in facts.items()]
 
 
@@ -252,9 +265,10 @@ class ConsumeLoop:
         self.committer.subscribe(topics)
 
     def dead_letter(self, msg: Message, exc: Exception) -> Future[Position]:
-        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.processor, msg.topic(), msg.partition(), msg.offset(), exc)
+        topic, partition, offset = locate(msg)
+        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.processor, topic, partition, offset, exc)
         headers = dead_letter_headers(exc, msg, self.processor)
-        return self.log.send_raw(dead_letter(msg.topic()), msg.key(), msg.value(), headers)
+        return self.log.send_raw(dead_letter(topic), msg.key(), msg.value(), headers)
 
     def process(self, msg: Message) -> list[Future[Position]]:
         """Handle one record; return the appends it caused (not yet acknowledged)."""
@@ -284,12 +298,14 @@ class ConsumeLoop:
         handled, pending = 0, []
         ends: dict[tuple[str, int], int] = {}
         for msg in msgs:
-            if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("%s: consumer error %s", self.processor, msg.error())
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("%s: consumer error %s", self.processor, error)
                 continue
             pending.extend(self.process(msg))
-            ends[(msg.topic(), msg.partition())] = msg.offset() + 1
+            topic, partition, offset = locate(msg)
+            ends[(topic, partition)] = offset + 1
             handled += 1
         if pending:
             self.log.flush(30)
@@ -346,10 +362,11 @@ def read_all(consumer: Consumer, topics: Sequence[str], timeout: float = 10.0) -
         msg = consumer.poll(0.5)
         if msg is None or msg.error():
             continue
-        key = (msg.topic(), msg.partition())
+        topic, partition, offset = locate(msg)
+        key = (topic, partition)
         if key in remaining:
             yield msg
-            if msg.offset() + 1 >= remaining[key]:
+            if offset + 1 >= remaining[key]:
                 del remaining[key]
     if remaining:
         raise TimeoutError(f"could not read to the end of {sorted(remaining)}")

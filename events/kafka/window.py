@@ -22,7 +22,7 @@ from datetime import datetime
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from novalog.events import topics
-from novalog.events.kafka.log import watermarks
+from novalog.events.kafka.log import locate, watermarks
 
 BATCH = 5000  # records asked of the consumer at a time
 
@@ -123,14 +123,16 @@ def read_window(consumer: Consumer, plan: WindowPlan, patience: float = 30.0) ->
         # No more than the window still holds: a last, smaller batch comes at once instead of after the timeout.
         wanted = sum(todo[p].end - following[p] for p in todo)
         for msg in consumer.consume(num_messages=max(1, min(BATCH, wanted)), timeout=0.5):
-            if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(msg.error())
+            error = msg.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    raise KafkaException(error)
                 continue
-            span = todo.get(msg.partition())
-            if span is not None and msg.offset() < span.end:
+            _, partition, offset = locate(msg)
+            span = todo.get(partition)
+            if span is not None and offset < span.end:
                 last_progress = time.monotonic()
-                following[msg.partition()] = msg.offset() + 1
+                following[partition] = offset + 1
                 yield msg
         # Done once the position is past the end: offsets that never arrive as
         # records (transaction markers) still move the position.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # re-exported, but the module has no __all__
 
 from novalog.events.codec import DecodeError, decode, encode
 from novalog.events.dead_letters import dead_letter_facts
@@ -110,7 +110,7 @@ class EventLog:
     def topic(self, logical: str) -> str:
         return f"{self.prefix}.{logical}"
 
-    def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: list | None = None) -> Future[Position]:
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]] | None = None) -> Future[Position]:
         """Append bytes as they are to a full topic name."""
         done: Future[Position] = Future()
 
@@ -122,7 +122,9 @@ class EventLog:
 
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=delivered)
+                # produce only reads the headers, but the client types them as a list of (str, str | bytes | None),
+                # which a list of (str, bytes) is not (lists are invariant).
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=delivered)  # type: ignore[arg-type]
                 return done
             except BufferError:
                 time.sleep(0.01)
@@ -226,7 +228,10 @@ class Committer:
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items()]
         self._pending = {}
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=asynchronous)
+            if asynchronous:  # a literal each: the client's overloads tell the two apart by it
+                self.consumer.commit(offsets=offsets, asynchronous=True)
+            else:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # a partition already revoked, a coordinator gone: redelivery covers it
             log.warning("%s: commit failed (its records will be redelivered): %s", self.name, exc)
 

@@ -22,7 +22,7 @@ class Waiters:
     the API's CPU.
     """
 
-    def __init__(self, lock: threading.Condition | threading.Lock | threading.RLock) -> None:
+    def __init__(self, lock: threading.Condition) -> None:
         self.lock = lock
         self._waiting: set[tuple[bytes | None, threading.Event]] = set()
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body
 from fastapi.responses import Response
+from pydantic import field_validator, model_validator
 
-from novalog.api.compute import views
+from novalog.api import bodies
+from novalog.api.compute import formats, views
+from novalog.api.compute.formats import HostName, MetadataKey, MetadataValue
 from novalog.api.context import RequestContext
-from novalog.api.deps import Api
+from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import ApiFault, BadRequest, NotFound
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, HostAggregate, utcnow
@@ -32,6 +35,78 @@ from novalog.events.types import (
 
 KEY = "aggregates"
 AZ = "availability_zone"
+
+router = APIRouter()
+
+# Nova's name formats: the models show them, the routes check them (see `checked`).
+AggregateName = Annotated[str, formats.shown(formats.NAME_PATTERN)]
+PaddedName = Annotated[str, formats.shown(formats.PADDED_NAME_PATTERN)]
+ZoneName = Annotated[str, formats.shown(formats.ZONE_PATTERN)]
+
+
+class NewAggregate(bodies.Body):
+    """Nova's 2.1 create: a name, and a zone (or null: none)."""
+
+    name: AggregateName
+    availability_zone: ZoneName | None = None
+
+
+class AggregateCreate(bodies.Body):
+    aggregate: NewAggregate
+
+
+class AggregateChange(bodies.Body):
+    """What an update changes: the name, the zone (null: none), or both; at least one of them."""
+
+    name: PaddedName | None = None  # never null when given
+    availability_zone: ZoneName | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _given_name(cls, name: str | None) -> str:
+        if name is None:
+            raise ValueError("None is not of type 'string'")
+        return name
+
+    @model_validator(mode="after")
+    def _names_something(self) -> AggregateChange:
+        if not self.model_fields_set:
+            raise ValueError("{} is not valid under any of the given schemas")
+        return self
+
+
+class AggregateUpdate(bodies.Body):
+    aggregate: AggregateChange
+
+
+class HostRef(bodies.Body):
+    host: HostName
+
+
+class MetadataChange(bodies.Body):
+    metadata: dict[MetadataKey, MetadataValue | None]
+
+
+class AggregateAction(bodies.OpenBody):
+    """One action per request; any other key is answered as Nova answers an unknown action."""
+
+    add_host: HostRef | None = None  # each never null when given
+    remove_host: HostRef | None = None
+    set_metadata: MetadataChange | None = None
+
+    @field_validator("add_host", "remove_host", "set_metadata")
+    @classmethod
+    def _given_action(cls, action: Any) -> Any:
+        if action is None:
+            raise ValueError("None is not of type 'object'")
+        return action
+
+
+def checked(value: str | None, field: str, pattern: str) -> str | None:
+    """A name or zone in its Nova format, refused in the words this API has always used for it."""
+    if value is not None and not formats.fits(value, pattern):
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value}.")
+    return value
 
 
 def _time(at: datetime | None) -> str | None:
@@ -62,18 +137,6 @@ def _status_of(message: str) -> int:
     return 400
 
 
-def _name(value: Any, field: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
-        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value}.")
-    return value
-
-
-def _zone(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _name(value, "availability_zone")
-
-
 def availability_zones(aggregates: list[HostAggregate], hosts: Any, default_zone: str) -> dict[str, list[str]]:
     """Each zone and its hosts: the aggregates' zones, and the default zone for every host in none."""
     by_zone: dict[str, list[str]] = {}
@@ -96,140 +159,132 @@ def zone_of_host(aggregates: list[HostAggregate], host: str, default_zone: str) 
     return next((z for a in aggregates if host in a.hosts and (z := a.metadata.get(AZ))), default_zone)
 
 
-def router(api: Api) -> APIRouter:
-    router = APIRouter()
+def everything(api: Api) -> list[HostAggregate]:
+    row = api.backend.cache.aggregates.get(KEY)
+    return list(row.aggregates) if row is not None else []
+
+
+def find(api: Api, aggregate_id: str) -> HostAggregate:
+    found = next((a for a in everything(api) if str(a.id) == aggregate_id), None)
+    if found is None:
+        raise NotFound(f"Aggregate {aggregate_id} could not be found.")
+    return found
+
+
+def write(api: Api, ctx: RequestContext, event_type: type, **fields: Any) -> None:
+    """Append one aggregate event, wait until it is folded, and raise the writer's refusal if it refused it."""
+    envelope = Envelope.new(event_type, "novalog-api", request_id=ctx.request_id)
+    row = api.write(Outbound.event(KEY, event_type(envelope=envelope, **fields)))
+    refusal = row.refusals.get(envelope.event_id) if row is not None else None
+    if refusal:
+        raise ApiFault(_status_of(refusal), refusal)
+
+
+@router.get("/v2.1/os-aggregates")
+def list_aggregates(api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-aggregates:index", ctx)
+    return {"aggregates": [aggregate_view(a) for a in sorted(everything(api), key=lambda a: a.id)]}
+
+
+@router.post("/v2.1/os-aggregates")
+def create_aggregate(body: Annotated[AggregateCreate, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-aggregates:create", ctx)
+    name = checked(body.aggregate.name, "name", formats.NAME_PATTERN) or ""
+    zone, new_uuid = checked(body.aggregate.availability_zone, AZ, formats.ZONE_PATTERN), str(uuid.uuid4())
+    write(api, ctx, AggregateCreated, aggregate_uuid=new_uuid, name=name, availability_zone=zone)
+    made = next((a for a in everything(api) if a.uuid == new_uuid), None)
+    if made is None:  # the cache lags: answer from what was written
+        made = HostAggregate(0, new_uuid, name, utcnow(), [], {AZ: zone} if zone else {})
+    return {"aggregate": aggregate_view(made, full=False)}
+
+
+@router.get("/v2.1/os-aggregates/{aggregate_id}")
+def show_aggregate(aggregate_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-aggregates:show", ctx)
+    return {"aggregate": aggregate_view(find(api, aggregate_id))}
+
+
+@router.put("/v2.1/os-aggregates/{aggregate_id}")
+def update_aggregate(aggregate_id: str, body: Annotated[AggregateUpdate, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-aggregates:update", ctx)
+    aggregate = find(api, aggregate_id)
+    change = body.aggregate.given()
+    name = checked(change["name"], "name", formats.PADDED_NAME_PATTERN) if "name" in change else aggregate.name
+    zone = checked(change[AZ], AZ, formats.ZONE_PATTERN) if AZ in change else aggregate.metadata.get(AZ)
+    write(api, ctx, AggregateUpdated, aggregate_uuid=aggregate.uuid, name=name, availability_zone=zone)
+    return {"aggregate": aggregate_view(find(api, aggregate_id))}
+
+
+@router.delete("/v2.1/os-aggregates/{aggregate_id}")
+def delete_aggregate(aggregate_id: str, api: ApiDep, ctx: Ctx) -> Response:
+    api.authorize("os_compute_api:os-aggregates:delete", ctx)
+    aggregate = find(api, aggregate_id)
+    write(api, ctx, AggregateDeleted, aggregate_uuid=aggregate.uuid)
+    return Response(status_code=200)
+
+
+@router.post("/v2.1/os-aggregates/{aggregate_id}/action")
+def aggregate_action(aggregate_id: str, body: Annotated[AggregateAction, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    given = body.given()
+    if len(given) != 1:
+        raise BadRequest("There is either no action or more than one action in the request body.")
+    (action,) = given
+    if action not in ("add_host", "remove_host", "set_metadata"):
+        raise BadRequest(f"There is no such action: {action}")
+    api.authorize(f"os_compute_api:os-aggregates:{action}", ctx)
+    aggregate = find(api, aggregate_id)
+    if body.set_metadata is not None:
+        write(api, ctx, AggregateMetadataSet, aggregate_uuid=aggregate.uuid, metadata=body.set_metadata.metadata)
+    elif body.add_host is not None:
+        if body.add_host.host not in api.backend.cache.hosts:
+            raise NotFound(f"Compute host {body.add_host.host} could not be found.")
+        write(api, ctx, AggregateHostAdded, aggregate_uuid=aggregate.uuid, host=body.add_host.host)
+    elif body.remove_host is not None:
+        write(api, ctx, AggregateHostRemoved, aggregate_uuid=aggregate.uuid, host=body.remove_host.host)
+    return {"aggregate": aggregate_view(find(api, aggregate_id))}
+
+
+# --- availability zones ------------------------------------------------
+
+
+def zones(api: Api) -> dict[str, list[str]]:
     backend = api.backend
-    await_write, context, json_body = api.await_write, api.context, api.json_body
+    return availability_zones(everything(api), backend.cache.hosts, backend.default_availability_zone)
 
-    def everything() -> list[HostAggregate]:
-        row = backend.cache.aggregates.get(KEY)
-        return list(row.aggregates) if row is not None else []
 
-    def find(aggregate_id: str) -> HostAggregate:
-        found = next((a for a in everything() if str(a.id) == aggregate_id), None)
-        if found is None:
-            raise NotFound(f"Aggregate {aggregate_id} could not be found.")
-        return found
+def up(api: Api, host: str) -> bool:
+    backend = api.backend
+    row = backend.cache.hosts.get(host)
+    return row is not None and views.host_is_up(row, utcnow(), backend.service_down_time)
 
-    def write(ctx: RequestContext, event_type: type, **fields: Any) -> None:
-        """Append one aggregate event, wait until it is folded, and raise the writer's refusal if it refused it."""
-        envelope = Envelope.new(event_type, "novalog-api", request_id=ctx.request_id)
-        record = event_type(envelope=envelope, **fields)
-        (pos,) = backend.log.append([Outbound.event(KEY, record)])
-        await_write(lambda: (r := backend.cache.aggregates.get(KEY)) is not None and r.offset >= pos.offset, KEY)
-        row = backend.cache.aggregates.get(KEY)
-        refusal = row.refusals.get(envelope.event_id) if row is not None else None
-        if refusal:
-            raise ApiFault(_status_of(refusal), refusal)
 
-    @router.get("/v2.1/os-aggregates")
-    def list_aggregates(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-aggregates:index", ctx)
-        return {"aggregates": [aggregate_view(a) for a in sorted(everything(), key=lambda a: a.id)]}
+def zone_hosts(api: Api, hosts: list[str]) -> dict[str, Any] | None:
+    """Each host of a zone with its nova-compute service's state (None for a zone without hosts)."""
+    detail = {}
+    for host in hosts:
+        row = api.backend.cache.hosts.get(host)
+        beat = row.last_heartbeat_at if row is not None else None
+        detail[host] = {"nova-compute": {"available": up(api, host), "active": row is not None and not row.disabled, "updated_at": _time(beat)}}
+    return detail or None
 
-    @router.post("/v2.1/os-aggregates")
-    def create_aggregate(body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-aggregates:create", ctx)
-        spec = body.get("aggregate")
-        if not isinstance(spec, dict) or set(spec) - {"name", "availability_zone"}:
-            raise BadRequest("Invalid input for field/attribute aggregate.")
-        name, zone, new_uuid = _name(spec.get("name")), _zone(spec.get("availability_zone")), str(uuid.uuid4())
-        write(ctx, AggregateCreated, aggregate_uuid=new_uuid, name=name, availability_zone=zone)
-        made = next((a for a in everything() if a.uuid == new_uuid), None)
-        if made is None:  # the cache lags: answer from what was written
-            made = HostAggregate(0, new_uuid, name, utcnow(), [], {AZ: zone} if zone else {})
-        return {"aggregate": aggregate_view(made, full=False)}
 
-    @router.get("/v2.1/os-aggregates/{aggregate_id}")
-    def show_aggregate(aggregate_id: str, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-aggregates:show", ctx)
-        return {"aggregate": aggregate_view(find(aggregate_id))}
+@router.get("/v2.1/os-availability-zone")
+def list_zones(api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-availability-zone:list", ctx)
+    return {
+        "availabilityZoneInfo": [
+            {"zoneName": zone, "zoneState": {"available": any(up(api, h) for h in hosts)}, "hosts": None}
+            for zone, hosts in sorted(zones(api).items())
+        ]
+    }
 
-    @router.put("/v2.1/os-aggregates/{aggregate_id}")
-    def update_aggregate(aggregate_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-aggregates:update", ctx)
-        aggregate = find(aggregate_id)
-        spec = body.get("aggregate")
-        if not isinstance(spec, dict) or not spec or set(spec) - {"name", "availability_zone"}:
-            raise BadRequest("Invalid input for field/attribute aggregate.")
-        name = _name(spec["name"]) if "name" in spec else aggregate.name
-        zone = _zone(spec["availability_zone"]) if "availability_zone" in spec else aggregate.metadata.get(AZ)
-        write(ctx, AggregateUpdated, aggregate_uuid=aggregate.uuid, name=name, availability_zone=zone)
-        return {"aggregate": aggregate_view(find(aggregate_id))}
 
-    @router.delete("/v2.1/os-aggregates/{aggregate_id}")
-    def delete_aggregate(aggregate_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        api.authorize("os_compute_api:os-aggregates:delete", ctx)
-        aggregate = find(aggregate_id)
-        write(ctx, AggregateDeleted, aggregate_uuid=aggregate.uuid)
-        return Response(status_code=200)
-
-    @router.post("/v2.1/os-aggregates/{aggregate_id}/action")
-    def aggregate_action(aggregate_id: str, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        if len(body) != 1:
-            raise BadRequest("There is either no action or more than one action in the request body.")
-        ((name, args),) = body.items()
-        rules = {"add_host": "add_host", "remove_host": "remove_host", "set_metadata": "set_metadata"}
-        if name not in rules:
-            raise BadRequest(f"There is no such action: {name}")
-        api.authorize(f"os_compute_api:os-aggregates:{rules[name]}", ctx)
-        aggregate = find(aggregate_id)
-        if not isinstance(args, dict):
-            raise BadRequest(f"Invalid input for field/attribute {name}.")
-        if name == "set_metadata":
-            metadata = args.get("metadata")
-            if not isinstance(metadata, dict) or any(not isinstance(k, str) or not k or len(k) > 255 for k in metadata):
-                raise BadRequest("Invalid input for field/attribute metadata.")
-            if any(v is not None and (isinstance(v, dict | list) or len(str(v)) > 255) for v in metadata.values()):
-                raise BadRequest("Invalid input for field/attribute metadata.")
-            clean = {k: None if v is None else str(v) for k, v in metadata.items()}
-            write(ctx, AggregateMetadataSet, aggregate_uuid=aggregate.uuid, metadata=clean)
-        else:
-            host = args.get("host")
-            if not isinstance(host, str) or not host:
-                raise BadRequest("Invalid input for field/attribute host.")
-            if name == "add_host" and host not in backend.cache.hosts:
-                raise NotFound(f"Compute host {host} could not be found.")
-            event = AggregateHostAdded if name == "add_host" else AggregateHostRemoved
-            write(ctx, event, aggregate_uuid=aggregate.uuid, host=host)
-        return {"aggregate": aggregate_view(find(aggregate_id))}
-
-    # --- availability zones ------------------------------------------------
-
-    def zones() -> dict[str, list[str]]:
-        return availability_zones(everything(), backend.cache.hosts, backend.default_availability_zone)
-
-    def up(host: str) -> bool:
-        row = backend.cache.hosts.get(host)
-        return row is not None and views.host_is_up(row, utcnow(), backend.service_down_time)
-
-    @router.get("/v2.1/os-availability-zone")
-    def list_zones(ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-availability-zone:list", ctx)
-        return {
-            "availabilityZoneInfo": [
-                {"zoneName": zone, "zoneState": {"available": any(up(h) for h in hosts)}, "hosts": None}
-                for zone, hosts in sorted(zones().items())
-            ]
-        }
-
-    @router.get("/v2.1/os-availability-zone/detail")
-    def list_zones_detail(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize("os_compute_api:os-availability-zone:detail", ctx)
-        info = []
-        for zone, hosts in sorted(zones().items()):
-            detail = {}
-            for host in hosts:
-                row = backend.cache.hosts.get(host)
-                beat = row.last_heartbeat_at if row is not None else None
-                detail[host] = {
-                    "nova-compute": {
-                        "available": up(host),
-                        "active": row is not None and not row.disabled,
-                        "updated_at": _time(beat),
-                    }
-                }
-            info.append({"zoneName": zone, "zoneState": {"available": any(up(h) for h in hosts)}, "hosts": detail or None})
-        return {"availabilityZoneInfo": info}
-
-    return router
+@router.get("/v2.1/os-availability-zone/detail")
+def list_zones_detail(api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.authorize("os_compute_api:os-availability-zone:detail", ctx)
+    return {
+        "availabilityZoneInfo": [
+            {"zoneName": zone, "zoneState": {"available": any(up(api, h) for h in hosts)}, "hosts": zone_hosts(api, hosts)}
+            for zone, hosts in sorted(zones(api).items())
+        ]
+    }

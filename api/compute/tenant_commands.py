@@ -5,9 +5,12 @@ from __future__ import annotations
 import string
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from novalog.api.compute import keys
+from pydantic import Field, ValidationError, WithJsonSchema
+
+from novalog.api import bodies
+from novalog.api.compute import formats, keys
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.api.microversion import Version
@@ -97,26 +100,36 @@ def delete_keypair(ctx: RequestContext, user_id: str, name: str) -> Outbound:
     return Outbound.event(keypair_key(user_id, name), event)
 
 
+# One of POLICIES + SOFT_POLICIES; the builder checks which, as the version allows, in the words it always used.
+Policy = Annotated[str, WithJsonSchema({"type": "string", "enum": [*POLICIES, *SOFT_POLICIES]})]
+
+
+class ServerGroup(bodies.Body):
+    """Nova's server group up to 2.63: a name and exactly one policy (the soft ones from 2.15)."""
+
+    name: formats.Name
+    policies: Annotated[list[Policy], Field(min_length=1, max_length=1)]
+
+
+class ServerGroupCreate(bodies.Body):
+    server_group: ServerGroup
+
+
 def create_server_group(ctx: RequestContext, body: dict[str, Any], version: Version = V2_2) -> Outbound:
-    """A ServerGroupCreated from Nova's 2.1 body `{"server_group": {name, policies: [one policy]}}`."""
-    spec = body.get("server_group")
-    if not isinstance(spec, dict) or set(body) != {"server_group"}:
-        raise _field("server_group")
-    extra = sorted(set(spec) - {"name", "policies"})
-    if extra:
-        raise BadRequest(f"Invalid input for field/attribute server_group. Additional properties are not allowed ({', '.join(extra)} was unexpected)")
-    name = spec.get("name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 255 or name != name.strip():
-        raise _field("name")
-    policies = spec.get("policies")
+    """A ServerGroupCreated from Nova's body `{"server_group": {name, policies: [one policy]}}` at the version."""
+    try:
+        spec = ServerGroupCreate.model_validate(body).server_group
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise BadRequest(bodies.nova_message(errors, body)) from None
     allowed = POLICIES + (SOFT_POLICIES if version >= V2_15 else ())
-    if not isinstance(policies, list) or len(policies) != 1 or policies[0] not in allowed:
-        raise BadRequest(f"Invalid input for field/attribute policies. Value: {policies}. Must be one of {list(allowed)}.")
+    if spec.policies[0] not in allowed:
+        raise BadRequest(f"Invalid input for field/attribute policies. Value: {spec.policies}. Must be one of {list(allowed)}.")
     event = ServerGroupCreated(
         envelope=_envelope(ServerGroupCreated, ctx),
         group_id=str(uuid.uuid4()),
-        name=name,
-        policy=policies[0],
+        name=spec.name,
+        policy=spec.policies[0],
         project_id=ctx.project_id,
         user_id=ctx.user_id,
     )

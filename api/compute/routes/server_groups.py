@@ -2,85 +2,80 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
-from novalog.api.compute import commands
 from novalog.api import paging
-from novalog.api.compute import tenant_commands
-from novalog.api.compute import tenant_views
+from novalog.api.compute import commands, tenant_commands, tenant_views
+from novalog.api.compute.tenant_commands import ServerGroupCreate
 from novalog.api.context import RequestContext
-from novalog.api.deps import Api
-from novalog.api.faults import Forbidden, NotFound
+from novalog.api.deps import Api, ApiDep, Ctx, Microversion
+from novalog.api.faults import NotFound
+from novalog.api.microversion import Version
 from novalog.events.state import ServerGroupState
 from novalog.events.tenant import server_group_key
 
 RULE = "os_compute_api:os-server-groups"
 
+router = APIRouter()
 
-def router(api: Api) -> APIRouter:
-    router = APIRouter()
-    backend = api.backend
-    await_write, context, json_body = api.await_write, api.context, api.json_body
 
-    def view(row: ServerGroupState, request: Request) -> dict[str, Any]:
-        members = tenant_commands.members(row.group_id, list(backend.cache.instances.values()))
-        return tenant_views.server_group(row, members, api.version(request))
+def view(api: Api, row: ServerGroupState, version: Version) -> dict[str, Any]:
+    members = tenant_commands.members(row.group_id, list(api.backend.cache.instances.values()))
+    return tenant_views.server_group(row, members, version)
 
-    def find(group_id: str, ctx: RequestContext, rule: str) -> ServerGroupState:
-        """The group, if the caller's project holds it (an admin: any); else 404 as Nova."""
-        row = backend.cache.tenant.get(server_group_key(group_id))
-        if not isinstance(row, ServerGroupState) or row.deleted or (row.project_id != ctx.project_id and not ctx.is_admin):
-            raise NotFound(f"Instance group {group_id} could not be found.")
-        api.authorize(f"{RULE}:{rule}", ctx, row.project_id, row.user_id)
-        return row
 
-    @router.post("/v2.1/os-server-groups")
-    def create_server_group(request: Request, body: dict[str, Any] = Depends(json_body), ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize(f"{RULE}:create", ctx)
-        out = tenant_commands.create_server_group(ctx, body, api.version(request))
-        # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
-        asked = commands.request_quota_gated(ctx, out.record, backend.quota_defaults)
-        (asked_at,) = backend.log.append([asked])
-        refusal = api.quota_decision(ctx.project_id, asked.record.envelope.event_id, asked_at).refusal
-        if refusal:
-            raise Forbidden(refusal)
-        await_write(lambda: out.key in backend.cache.tenant, out.key)
-        row = backend.cache.tenant.get(out.key)
-        if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself
-            event = out.record
-            row = ServerGroupState(event.group_id, event.name, event.policy, event.project_id, event.user_id, event.envelope.occurred_at)
-        return {"server_group": view(row, request)}
+def find(api: Api, group_id: str, ctx: RequestContext, rule: str) -> ServerGroupState:
+    """The group, if the caller's project holds it (an admin: any); else 404 as Nova."""
+    row = api.backend.cache.tenant.get(server_group_key(group_id))
+    if not isinstance(row, ServerGroupState) or row.deleted or (row.project_id != ctx.project_id and not ctx.is_admin):
+        raise NotFound(f"Instance group {group_id} could not be found.")
+    api.authorize(f"{RULE}:{rule}", ctx, row.project_id, row.user_id)
+    return row
 
-    @router.get("/v2.1/os-server-groups")
-    def list_server_groups(request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        api.authorize(f"{RULE}:index", ctx)
-        all_projects = paging.truthy(request.query_params.get("all_projects"))
-        if all_projects:
-            api.authorize(f"{RULE}:index:all_projects", ctx)
-        rows = sorted(
-            (r for r in list(backend.cache.tenant.values())
-             if isinstance(r, ServerGroupState) and not r.deleted and (all_projects or r.project_id == ctx.project_id)),
-            key=lambda r: (r.created_at, r.group_id),
-        )
-        offset, limit = _window(request)
-        return {"server_groups": [view(r, request) for r in rows[offset : None if limit is None else offset + limit]]}
 
-    @router.get("/v2.1/os-server-groups/{group_id}")
-    def show_server_group(group_id: str, request: Request, ctx: RequestContext = Depends(context)) -> dict[str, Any]:
-        return {"server_group": view(find(group_id, ctx, "show"), request)}
+@router.post("/v2.1/os-server-groups")
+def create_server_group(body: Annotated[ServerGroupCreate, Body()], api: ApiDep, ctx: Ctx, version: Microversion) -> dict[str, Any]:
+    api.authorize(f"{RULE}:create", ctx)
+    out = tenant_commands.create_server_group(ctx, body.given(), version)
+    # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
+    asked = commands.request_quota_gated(ctx, out.record, api.backend.quota_defaults)
+    api.ask(asked, ctx.project_id, asked.record.envelope.event_id)
+    api.await_write(lambda: out.key in api.backend.cache.tenant, out.key)
+    row = api.backend.cache.tenant.get(out.key)
+    if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself
+        event = out.record
+        row = ServerGroupState(event.group_id, event.name, event.policy, event.project_id, event.user_id, event.envelope.occurred_at)
+    return {"server_group": view(api, row, version)}
 
-    @router.delete("/v2.1/os-server-groups/{group_id}", status_code=204)
-    def delete_server_group(group_id: str, ctx: RequestContext = Depends(context)) -> Response:
-        find(group_id, ctx, "delete")
-        out = tenant_commands.delete_server_group(ctx, group_id)
-        (pos,) = backend.log.append([out])
-        await_write(lambda: getattr(backend.cache.tenant.get(out.key), "offset", -1) >= pos.offset, out.key)
-        return Response(status_code=204)
 
-    return router
+@router.get("/v2.1/os-server-groups")
+def list_server_groups(request: Request, api: ApiDep, ctx: Ctx, version: Microversion) -> dict[str, Any]:
+    api.authorize(f"{RULE}:index", ctx)
+    all_projects = paging.truthy(request.query_params.get("all_projects"))
+    if all_projects:
+        api.authorize(f"{RULE}:index:all_projects", ctx)
+    rows = sorted(
+        (r for r in list(api.backend.cache.tenant.values())
+         if isinstance(r, ServerGroupState) and not r.deleted and (all_projects or r.project_id == ctx.project_id)),
+        key=lambda r: (r.created_at, r.group_id),
+    )
+    offset, limit = _window(request)
+    return {"server_groups": [view(api, r, version) for r in rows[offset : None if limit is None else offset + limit]]}
+
+
+@router.get("/v2.1/os-server-groups/{group_id}")
+def show_server_group(group_id: str, api: ApiDep, ctx: Ctx, version: Microversion) -> dict[str, Any]:
+    return {"server_group": view(api, find(api, group_id, ctx, "show"), version)}
+
+
+@router.delete("/v2.1/os-server-groups/{group_id}", status_code=204)
+def delete_server_group(group_id: str, api: ApiDep, ctx: Ctx) -> Response:
+    find(api, group_id, ctx, "delete")
+    api.write(tenant_commands.delete_server_group(ctx, group_id))
+    return Response(status_code=204)
 
 
 def _window(request: Request) -> tuple[int, int | None]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+
+from novalog.api import bodies
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest, Conflict, Forbidden
 from novalog.events.outbound import Outbound
@@ -14,9 +17,9 @@ from novalog.events.state import ImageState
 from novalog.events.types import ImageCreated, ImageDeleted, ImageUpdated, ImageUploaded
 
 PRODUCER = "novalog-api"
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-VISIBILITIES = ("public", "private", "shared", "community")
+DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
+ContainerFormat = Literal["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+Visibility = Literal["public", "private", "shared", "community"]
 # Glance's attributes only the service sets.
 READ_ONLY = frozenset(
     {"status", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "created_at", "updated_at",
@@ -25,6 +28,53 @@ READ_ONLY = frozenset(
 # Sent by some clients, kept by none here.
 IGNORED = frozenset({"os_hidden"})
 CORE = ("name", "visibility", "disk_format", "container_format", "min_disk", "min_ram", "protected", "tags")
+UUID_PATTERN = r"^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
+Size = Annotated[int, Field(ge=0)]
+Tag = Annotated[str, Field(min_length=1, max_length=255)]
+# The attributes that, when given, are never null, and what they are instead.
+NOT_NULL = {"id": "string", "visibility": "string", "protected": "boolean", "os_hidden": "boolean",
+            "min_disk": "integer", "min_ram": "integer", "tags": "array"}
+
+
+class ImageCreate(bodies.OpenBody):
+    """Glance's image create: the core attributes typed, any other key a string property (read-only ones are 403).
+
+    An attribute given is never null, except `name` and the formats; the same
+    model checks a core attribute's new value in a patch.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", strict=True, json_schema_extra={"additionalProperties": {"type": "string", "maxLength": 65535}},
+    )
+
+    id: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
+    name: Annotated[str, Field(max_length=255)] | None = None
+    visibility: Visibility | None = None
+    protected: bool | None = None
+    os_hidden: bool | None = None
+    disk_format: DiskFormat | None = None
+    container_format: ContainerFormat | None = None
+    min_disk: Size | None = None
+    min_ram: Size | None = None
+    tags: list[Tag] | None = None
+
+    @field_validator(*NOT_NULL)
+    @classmethod
+    def _given(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"None is not of type '{NOT_NULL[info.field_name or '']}'")
+        return value
+
+
+class PatchOperation(bodies.Body):
+    """One change of Glance's openstack-images-v2.1-json-patch: a pointer to one attribute or property."""
+
+    op: Literal["add", "replace", "remove"]
+    path: Annotated[str, Field(pattern=r"^/[^/]+$")]
+    value: Any = None  # required by add and replace
+
+
+Patch = TypeAdapter(list[PatchOperation])
 
 
 def key(image_id: str) -> str:
@@ -50,33 +100,19 @@ class ImageFields:
     tags: list[str] = field(default_factory=list)
 
 
-def _check(name: str, value: Any) -> Any:
-    """A core field's value as Glance's schema takes it; 400 otherwise."""
-    bad = BadRequest(f"Invalid value for {name}: {value!r}")
-    match name:
-        case "name":
-            if value is not None and (not isinstance(value, str) or len(value) > 255):
-                raise bad
-        case "visibility":
-            if value not in VISIBILITIES:
-                raise bad
-        case "disk_format":
-            if value is not None and value not in DISK_FORMATS:
-                raise bad
-        case "container_format":
-            if value is not None and value not in CONTAINER_FORMATS:
-                raise bad
-        case "min_disk" | "min_ram":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise bad
-        case "protected":
-            if not isinstance(value, bool):
-                raise bad
-        case "tags":
-            if not isinstance(value, list) or not all(isinstance(t, str) and 0 < len(t) <= 255 for t in value):
-                raise bad
-            return list(dict.fromkeys(value))
-    return value
+def _validated(model: Any, body: Any) -> Any:
+    """The body as `model` (a model class or a TypeAdapter) reads it; 400 in Nova's validator's words if it does not fit."""
+    try:
+        return model.model_validate(body) if isinstance(model, type) else model.validate_python(body)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise BadRequest(bodies.nova_message(errors, body)) from None
+
+
+def _core(name: str, value: Any) -> Any:
+    """A core attribute's value as Glance's schema takes it (tags without repeats); 400 otherwise."""
+    checked = _validated(ImageCreate, {name: value}).given()[name]
+    return list(dict.fromkeys(checked)) if name == "tags" else checked
 
 
 def _property(name: str, value: Any) -> str:
@@ -88,24 +124,14 @@ def _property(name: str, value: Any) -> str:
 
 
 def parse_create(body: dict[str, Any]) -> tuple[str, ImageFields]:
-    """The id (given as a UUID, or new) and fields of a POST /v2/images body; read-only attributes are 403."""
-    fields: dict[str, Any] = {}
-    properties: dict[str, str] = {}
-    image_id = str(uuid.uuid4())
-    for name, value in body.items():
-        if name == "id":
-            try:
-                image_id = str(uuid.UUID(str(value)))
-            except ValueError:
-                raise BadRequest(f"Invalid value for id: {value!r} is not a UUID") from None
-        elif name in READ_ONLY:
-            raise Forbidden(f"Attribute '{name}' is read-only.")
-        elif name in IGNORED:
-            continue
-        elif name in CORE:
-            fields[name] = _check(name, value)
-        else:
-            properties[name] = _property(name, value)
+    """The id (given as a UUID, or new) and fields of a POST /v2/images body; read-only attributes are 403, as Glance checks them first."""
+    read_only = next((name for name in body if name in READ_ONLY and name != "id"), None)
+    if read_only is not None:
+        raise Forbidden(f"Attribute '{read_only}' is read-only.")
+    given = _validated(ImageCreate, body).given()
+    image_id = str(uuid.UUID(given.pop("id"))) if "id" in given else str(uuid.uuid4())
+    fields = {name: _core(name, given.pop(name)) for name in CORE if name in given}
+    properties = {name: _property(name, value) for name, value in given.items() if name not in IGNORED}
     return image_id, ImageFields(**fields, properties=properties)
 
 
@@ -125,47 +151,45 @@ def fields_of(row: ImageState) -> ImageFields:
     )
 
 
-def _pointer(op: dict[str, Any]) -> str:
-    path = op.get("path")
-    if not isinstance(path, str) or not path.startswith("/") or path.count("/") != 1 or len(path) < 2:
-        raise BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
-    return path[1:].replace("~1", "/").replace("~0", "~")
-
-
 def apply_patch(row: ImageState, ops: Any) -> ImageFields:
     """The image's fields after a JSON patch (Glance's openstack-images-v2.1-json-patch: add, replace, remove).
 
     Read-only attributes are 403; replacing or removing a property the image
     does not have is 409; disk and container format change only while queued.
     """
-    if not isinstance(ops, list) or not all(isinstance(op, dict) for op in ops):
-        raise BadRequest("Request body must be a JSON array of operation objects.")
     core: dict[str, Any] = {name: getattr(row, name) for name in CORE}
     core["tags"] = list(row.tags)
     properties = dict(row.properties)
-    for op in ops:
-        verb, name = op.get("op"), _pointer(op)
-        if verb not in ("add", "replace", "remove"):
-            raise BadRequest(f"Unable to find '{verb}' in JSON Schema change: operations are add, replace, remove.")
-        if verb != "remove" and "value" not in op:
-            raise BadRequest(f"Operation '{verb}' of '/{name}' needs a value.")
+    for op in _validated(Patch, ops):
+        name = op.path[1:].replace("~1", "/").replace("~0", "~")
+        if op.op != "remove" and "value" not in op.model_fields_set:
+            raise BadRequest(f"Operation '{op.op}' of '/{name}' needs a value.")
         if name in READ_ONLY:
             raise Forbidden(f"Attribute '{name}' is read-only.")
         if name in CORE:
-            if verb == "remove":
-                raise Forbidden(f"Attribute '{name}' cannot be removed.")
-            if name in ("disk_format", "container_format") and row.status != "queued" and op["value"] != core[name]:
-                raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
-            core[name] = _check(name, op["value"])
-        elif verb == "add":
-            properties[name] = _property(name, op["value"])
-        elif name not in properties:
-            raise Conflict(f"Property {name} does not exist.")
-        elif verb == "replace":
-            properties[name] = _property(name, op["value"])
+            core[name] = _patched_core(row, name, op, core[name])
         else:
-            del properties[name]
+            _patch_property(properties, name, op)
     return ImageFields(**core, properties=properties)
+
+
+def _patched_core(row: ImageState, name: str, op: PatchOperation, current: Any) -> Any:
+    if op.op == "remove":
+        raise Forbidden(f"Attribute '{name}' cannot be removed.")
+    if name in ("disk_format", "container_format") and row.status != "queued" and op.value != current:
+        raise Forbidden(f"Attribute {name} can be only replaced for a queued image.")
+    return _core(name, op.value)
+
+
+def _patch_property(properties: dict[str, str], name: str, op: PatchOperation) -> None:
+    if op.op == "add":
+        properties[name] = _property(name, op.value)
+    elif name not in properties:
+        raise Conflict(f"Property {name} does not exist.")
+    elif op.op == "replace":
+        properties[name] = _property(name, op.value)
+    else:
+        del properties[name]
 
 
 def update_image(ctx: RequestContext, image_id: str, fields: ImageFields) -> Outbound:

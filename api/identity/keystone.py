@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, ValidationError
+
+from novalog.api import bodies
 from novalog.events.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, effective_roles, project_key, user_key
 from novalog.events.state import ProjectState, UserState
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 503: "Service Unavailable"}
 AUTH_REQUIRED = "The request you have made requires authentication."
+MALFORMED = "the server could not comply with the request since it is either malformed or otherwise incorrect."
 
 
 class KeystoneError(Exception):
@@ -46,39 +50,92 @@ class AuthRequest:
     scoped: bool = False
 
 
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise KeystoneError(400, f"Expecting to find {where} in auth - the server could not comply with the request since it is either malformed or otherwise incorrect.")
-    return value
+class Ref(bodies.OpenBody):
+    """A domain or project named by id or by name (a project's name within a domain)."""
+
+    id: str | None = None
+    name: str | None = None
+    domain: Ref | None = None
+
+
+class PasswordUser(bodies.OpenBody):
+    id: str | None = None
+    name: str | None = None
+    password: str | None = None
+    domain: Ref | None = None
+
+
+class PasswordMethod(bodies.OpenBody):
+    user: PasswordUser | None = None
+
+
+class TokenMethod(bodies.OpenBody):
+    id: str
+
+
+class Identity(bodies.OpenBody):
+    methods: Annotated[list[str], Field(min_length=1)]
+    password: PasswordMethod | None = None
+    token: TokenMethod | None = None
+
+
+class Scope(bodies.OpenBody):
+    project: Ref | None = None
+    domain: Ref | None = None
+
+
+class Auth(bodies.OpenBody):
+    identity: Identity
+    scope: Scope | str | None = None  # "unscoped" as a string
+
+
+class AuthBody(bodies.OpenBody):
+    """Keystone's token request: open objects (other keys are let through, as Keystone's schema does), typed where it types them.
+
+    A null is taken for a key not given, as before these models.
+    """
+
+    auth: Auth
+
+
+def _ref(ref: Ref | None) -> dict[str, Any] | None:
+    return None if ref is None else ref.given()
+
+
+def _method(identity: Identity) -> dict[str, Any]:
+    """Who the request says it is: a user and password, or a token (the first method decides)."""
+    if "password" in identity.methods:
+        user = identity.password.user if identity.password is not None else None
+        if user is None or user.password is None or not (user.id or user.name):
+            raise KeystoneError(400, "Expecting to find user and password in password.")
+        return {"user_id": user.id, "user_name": user.name, "user_domain": _ref(user.domain), "password": user.password}
+    if "token" in identity.methods:
+        if identity.token is None:
+            raise KeystoneError(400, "Expecting to find id in token.")
+        return {"token": identity.token.id}
+    raise KeystoneError(401, f"Unsupported authentication method: {', '.join(identity.methods)}.")
+
+
+def _scope(scope: Scope | str | None) -> dict[str, Any]:
+    """The project asked for; no scope (or "unscoped") is none, and only a project can be asked for."""
+    if scope is None or scope == "unscoped":
+        return {}
+    if isinstance(scope, str):
+        raise KeystoneError(400, f"Expecting to find scope in auth - {MALFORMED}")
+    if scope.project is None:
+        raise KeystoneError(401, "Only project scope is supported: ask for a project.")
+    project = scope.project
+    return {"scoped": True, "project_id": project.id, "project_name": project.name, "project_domain": _ref(project.domain)}
 
 
 def parse_auth(body: Any) -> AuthRequest:
     """The request's method and scope; a malformed body is 400, a scope other than a project's is 401."""
-    auth = _obj(_obj(body, "auth").get("auth"), "auth")
-    identity = _obj(auth.get("identity"), "identity")
-    methods = identity.get("methods")
-    if not isinstance(methods, list) or not methods or not all(isinstance(m, str) for m in methods):
-        raise KeystoneError(400, "Expecting to find methods in identity.")
-    fields: dict[str, Any] = {"methods": tuple(methods)}
-    if "password" in methods:
-        user = _obj(_obj(identity.get("password"), "password").get("user"), "user")
-        fields.update(user_id=user.get("id"), user_name=user.get("name"), user_domain=user.get("domain"), password=user.get("password"))
-        if not isinstance(fields["password"], str) or not (fields["user_id"] or fields["user_name"]):
-            raise KeystoneError(400, "Expecting to find user and password in password.")
-    elif "token" in methods:
-        fields["token"] = _obj(identity.get("token"), "token").get("id")
-        if not isinstance(fields["token"], str):
-            raise KeystoneError(400, "Expecting to find id in token.")
-    else:
-        raise KeystoneError(401, f"Unsupported authentication method: {', '.join(methods)}.")
-    scope = auth.get("scope")
-    if scope is not None and scope != "unscoped":
-        project = _obj(scope, "scope").get("project")
-        if project is None:
-            raise KeystoneError(401, "Only project scope is supported: ask for a project.")
-        project = _obj(project, "project")
-        fields.update(scoped=True, project_id=project.get("id"), project_name=project.get("name"), project_domain=project.get("domain"))
-    return AuthRequest(**fields)
+    try:
+        auth = AuthBody.model_validate(body).auth
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise KeystoneError(400, bodies.nova_message(errors, body)) from None
+    return AuthRequest(methods=tuple(auth.identity.methods), **_method(auth.identity), **_scope(auth.scope))
 
 
 def domain_id_of(ref: dict[str, Any] | None) -> str | None:

@@ -94,9 +94,13 @@ def show_image(image_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
     return image_catalog.image_view(row)
 
 
-@router.post("/image/v2/images", status_code=201)
-def create_image(body: Annotated[ImageCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> JSONResponse:
+def may_add_images(api: ApiDep, ctx: Ctx) -> None:
+    """add_image, checked before the body is: a caller without it is 403 whatever it sent."""
     api.authorize("add_image", ctx)
+
+
+@router.post("/image/v2/images", status_code=201, dependencies=[Depends(may_add_images)])
+def create_image(body: Annotated[ImageCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> JSONResponse:
     image_id, fields = image_commands.parse_create(body.given())
     authorize_visibility(api, ctx, fields.visibility)
     if api.backend.cache.catalog.get(image_commands.key(image_id)) is not None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 
 from novalog.api import paging
 from novalog.api.compute import commands, tenant_commands, tenant_views
+from novalog.api.compute.guards import Authorized
 from novalog.api.compute.tenant_commands import ServerGroupCreate
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, Ctx, Microversion
@@ -36,9 +37,8 @@ def find(api: Api, group_id: str, ctx: RequestContext, rule: str) -> ServerGroup
     return row
 
 
-@router.post("/v2.1/os-server-groups")
+@router.post("/v2.1/os-server-groups", dependencies=[Depends(Authorized(f"{RULE}:create"))])
 def create_server_group(body: Annotated[ServerGroupCreate, Body()], api: ApiDep, ctx: Ctx, version: Microversion) -> dict[str, Any]:
-    api.authorize(f"{RULE}:create", ctx)
     out = tenant_commands.create_server_group(ctx, body.given(), version)
     # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
     asked = commands.request_quota_gated(ctx, out.record, api.backend.quota_defaults)

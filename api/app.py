@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novalog.api import bodies, microversion
+from novalog.api.compute.routes import aggregates, flavors, hosts, instance_actions, keypairs, quotas, server_groups, servers, usage, versions
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
-from novalog.api.compute.routes import aggregates, flavors, hosts, instance_actions, keypairs, quotas, server_groups, servers, usage, versions
 from novalog.api.identity import routes as identity
 from novalog.api.image import routes as images
 

@@ -11,7 +11,24 @@ from novalog.api.microversion import Version
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
-from novalog.events.types import KeypairCreated, KeypairRequested, ServerGroupRequested, FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet, HostServiceUpdated, InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested, QuotaUpdated, ServersRequested
+from novalog.events.types import (
+    FlavorAccessAdded,
+    FlavorAccessRemoved,
+    FlavorCreated,
+    FlavorDeleted,
+    FlavorExtraSpecDeleted,
+    FlavorExtraSpecsSet,
+    HostServiceUpdated,
+    InstanceActionRequested,
+    InstanceBuildRequested,
+    InstanceDeleteRequested,
+    InstanceMoveRequested,
+    KeypairCreated,
+    KeypairRequested,
+    QuotaUpdated,
+    ServerGroupRequested,
+    ServersRequested,
+)
 
 PRODUCER = "novalog-api"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from novalog.api.faults import BadRequest
-from novalog.api.paging import name_matches, parse_limit, parse_time, sort, truthy
 from novalog.api.compute.server_index import ALL, ServerIndex, sort_key
 from novalog.api.compute.views import server_status
+from novalog.api.faults import BadRequest
+from novalog.api.paging import name_matches, parse_limit, parse_time, sort, truthy
 from novalog.events.state import FlavorState, InstanceState
 
 # Filters only an admin's query may use (Nova ignores them for others).

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from novalog.api.identity import keystone
 from novalog.api.context import RequestContext, context_from_token
 from novalog.api.faults import Unauthorized
+from novalog.api.identity import keystone
 from novalog.api.identity.keystone import Grant, KeystoneError
 from novalog.api.identity.passwords import verify_password
 from novalog.api.identity.token_keys import KeyRing, NoTokenKeys

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from novalog.api import paging
 from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
-from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.api.compute.guards import Authorized
+from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx, Microversion, base_url

@@ -256,6 +256,10 @@ class ReadModel:
     def host(self, name: str) -> HostState | None:
         return self.hosts.get(name)
 
+    def host_names(self) -> list[str]:
+        """The hosts that have reported, without decoding their rows."""
+        return list(self.hosts)
+
     def has_host(self, name: str) -> bool:
         """Whether the host has reported, without decoding its row."""
         return name in self.hosts

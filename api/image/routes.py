@@ -34,8 +34,8 @@ router = APIRouter()
 
 
 def find_image(api: Api, image_id: str, ctx: RequestContext) -> ImageState:
-    row = api.backend.cache.catalog.get(image_commands.key(image_id))
-    if not isinstance(row, ImageState) or not image_catalog.visible(row, ctx):
+    row = api.backend.cache.image(image_id)
+    if row is None or not image_catalog.visible(row, ctx):
         raise NotFound(f"No image found with ID {image_id}")
     return row
 
@@ -79,7 +79,7 @@ def versions(request: Request, base: BaseUrl) -> JSONResponse:
 def list_images(request: Request, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
     api.authorize("get_images", ctx)
     params = dict(request.query_params)
-    rows = image_catalog.select_images(list(api.backend.cache.catalog.values()), params, ctx)
+    rows = image_catalog.select_images(api.backend.cache.images(), params, ctx)
     chosen, next_link = image_catalog.page(rows, params)
     body: dict[str, Any] = {"images": [image_catalog.image_view(r) for r in chosen], "first": "/v2/images", "schema": "/v2/schemas/images"}
     if next_link:
@@ -103,7 +103,7 @@ def may_add_images(api: ApiDep, ctx: Ctx) -> None:
 def create_image(body: Annotated[ImageCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> JSONResponse:
     image_id, fields = image_commands.parse_create(body.given())
     authorize_visibility(api, ctx, fields.visibility)
-    if api.backend.cache.catalog.get(image_commands.key(image_id)) is not None:
+    if api.backend.cache.image(image_id) is not None:
         raise ApiFault(409, f"Image with identifier {image_id} already exists!")
     row = api.write(image_commands.create_image(ctx, image_id, fields))
     return JSONResponse(image_catalog.image_view(row), status_code=201, headers={"Location": f"{base}/image/v2/images/{image_id}"})

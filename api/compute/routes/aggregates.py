@@ -9,6 +9,7 @@ the aggregate, or with the writer's refusal (400, 404 or 409 by its text).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -140,7 +141,7 @@ def _status_of(message: str) -> int:
     return 400
 
 
-def availability_zones(aggregates: list[HostAggregate], hosts: Any, default_zone: str) -> dict[str, list[str]]:
+def availability_zones(aggregates: list[HostAggregate], hosts: Iterable[str], default_zone: str) -> dict[str, list[str]]:
     """Each zone and its hosts: the aggregates' zones, and the default zone for every host in none."""
     by_zone: dict[str, list[str]] = {}
     placed: set[str] = set()
@@ -163,8 +164,7 @@ def zone_of_host(aggregates: list[HostAggregate], host: str, default_zone: str) 
 
 
 def everything(api: Api) -> list[HostAggregate]:
-    row = api.backend.cache.aggregates.get(KEY)
-    return list(row.aggregates) if row is not None else []
+    return api.backend.cache.aggregate_list()
 
 
 def find(api: Api, aggregate_id: str) -> HostAggregate:
@@ -250,7 +250,7 @@ def aggregate_action(aggregate_id: str, body: Annotated[AggregateAction, Body()]
     if body.set_metadata is not None:
         write(api, ctx, AggregateMetadataSet, aggregate_uuid=aggregate.uuid, metadata=body.set_metadata.metadata)
     elif body.add_host is not None:
-        if body.add_host.host not in api.backend.cache.hosts:
+        if not api.backend.cache.has_host(body.add_host.host):
             raise NotFound(f"Compute host {body.add_host.host} could not be found.")
         write(api, ctx, AggregateHostAdded, aggregate_uuid=aggregate.uuid, host=body.add_host.host)
     elif body.remove_host is not None:
@@ -263,12 +263,12 @@ def aggregate_action(aggregate_id: str, body: Annotated[AggregateAction, Body()]
 
 def zones(api: Api) -> dict[str, list[str]]:
     backend = api.backend
-    return availability_zones(everything(api), backend.cache.hosts, backend.default_availability_zone)
+    return availability_zones(everything(api), backend.cache.host_names(), backend.default_availability_zone)
 
 
 def up(api: Api, host: str) -> bool:
     backend = api.backend
-    row = backend.cache.hosts.get(host)
+    row = backend.cache.host(host)
     return row is not None and views.host_is_up(row, utcnow(), backend.service_down_time)
 
 
@@ -276,7 +276,7 @@ def zone_hosts(api: Api, hosts: list[str]) -> dict[str, Any] | None:
     """Each host of a zone with its nova-compute service's state (None for a zone without hosts)."""
     detail = {}
     for host in hosts:
-        row = api.backend.cache.hosts.get(host)
+        row = api.backend.cache.host(host)
         beat = row.last_heartbeat_at if row is not None else None
         detail[host] = {"nova-compute": {"available": up(api, host), "active": row is not None and not row.disabled, "updated_at": _time(beat)}}
     return detail or None

@@ -16,7 +16,6 @@ from novalog.api.deps import Api, ApiDep, Ctx, Microversion
 from novalog.api.faults import NotFound
 from novalog.api.microversion import Version
 from novalog.events.state import ServerGroupState
-from novalog.events.tenant import server_group_key
 
 RULE = "os_compute_api:os-server-groups"
 
@@ -24,14 +23,14 @@ router = APIRouter()
 
 
 def view(api: Api, row: ServerGroupState, version: Version) -> dict[str, Any]:
-    members = tenant_commands.members(row.group_id, list(api.backend.cache.instances.values()))
+    members = tenant_commands.members(row.group_id, api.backend.cache.instance_rows())
     return tenant_views.server_group(row, members, version)
 
 
 def find(api: Api, group_id: str, ctx: RequestContext, rule: str) -> ServerGroupState:
     """The group, if the caller's project holds it (an admin: any); else 404 as Nova."""
-    row = api.backend.cache.tenant.get(server_group_key(group_id))
-    if not isinstance(row, ServerGroupState) or row.deleted or (row.project_id != ctx.project_id and not ctx.is_admin):
+    row = api.backend.cache.server_group(group_id)
+    if row is None or row.deleted or (row.project_id != ctx.project_id and not ctx.is_admin):
         raise NotFound(f"Instance group {group_id} could not be found.")
     api.authorize(f"{RULE}:{rule}", ctx, row.project_id, row.user_id)
     return row
@@ -43,9 +42,10 @@ def create_server_group(body: Annotated[ServerGroupCreate, Body()], api: ApiDep,
     # The project's quota writer lets it through (and emits it) or refuses it (server_groups).
     asked = commands.request_quota_gated(ctx, out.record, api.backend.quota_defaults)
     api.ask(asked, ctx.project_id, asked.record.envelope.event_id)
-    api.await_write(lambda: out.key in api.backend.cache.tenant, out.key)
-    row = api.backend.cache.tenant.get(out.key)
-    if not isinstance(row, ServerGroupState):  # the projection lags: answer from the event itself
+    cache = api.backend.cache
+    api.await_write(lambda: cache.server_group(out.record.group_id) is not None, out.key)
+    row = cache.server_group(out.record.group_id)
+    if row is None:  # the projection lags: answer from the event itself
         event = out.record
         row = ServerGroupState(event.group_id, event.name, event.policy, event.project_id, event.user_id, event.envelope.occurred_at)
     return {"server_group": view(api, row, version)}
@@ -58,8 +58,7 @@ def list_server_groups(request: Request, api: ApiDep, ctx: Ctx, version: Microve
     if all_projects:
         api.authorize(f"{RULE}:index:all_projects", ctx)
     rows = sorted(
-        (r for r in list(api.backend.cache.tenant.values())
-         if isinstance(r, ServerGroupState) and not r.deleted and (all_projects or r.project_id == ctx.project_id)),
+        (r for r in api.backend.cache.server_groups() if all_projects or r.project_id == ctx.project_id),
         key=lambda r: (r.created_at, r.group_id),
     )
     offset, limit = _window(request)

@@ -93,7 +93,7 @@ def placement_of(api: Api, ctx: RequestContext, asked: str | None) -> tuple[str 
         if not api.backend.cache.has_host(host):
             raise BadRequest(f"Compute host {host} could not be found.")
         forced = [host]
-    known = availability_zones(api.backend.cache.aggregate_list(), api.backend.cache.hosts, api.backend.default_availability_zone)
+    known = availability_zones(api.backend.cache.aggregate_list(), api.backend.cache.host_names(), api.backend.default_availability_zone)
     if zone and zone not in known:
         raise BadRequest("The requested availability zone is not available")
     return zone or None, forced

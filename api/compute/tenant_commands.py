@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from pydantic import Field, ValidationError, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
 from novalog.api import bodies
 from novalog.api.compute import formats, keys
@@ -117,11 +117,7 @@ class ServerGroupCreate(bodies.Body):
 
 def create_server_group(ctx: RequestContext, body: dict[str, Any], version: Version = V2_2) -> Outbound:
     """A ServerGroupCreated from Nova's body `{"server_group": {name, policies: [one policy]}}` at the version."""
-    try:
-        spec = ServerGroupCreate.model_validate(body).server_group
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        raise BadRequest(bodies.nova_message(errors, body)) from None
+    spec = bodies.parse(ServerGroupCreate, body).server_group
     allowed = POLICIES + (SOFT_POLICIES if version >= V2_15 else ())
     if spec.policies[0] not in allowed:
         raise BadRequest(f"Invalid input for field/attribute policies. Value: {spec.policies}. Must be one of {list(allowed)}.")

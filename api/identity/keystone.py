@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from novalog.api import bodies
 from novalog.events.identity import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, effective_roles, project_key, user_key
@@ -130,11 +130,7 @@ def _scope(scope: Scope | str | None) -> dict[str, Any]:
 
 def parse_auth(body: Any) -> AuthRequest:
     """The request's method and scope; a malformed body is 400, a scope other than a project's is 401."""
-    try:
-        auth = AuthBody.model_validate(body).auth
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        raise KeystoneError(400, bodies.nova_message(errors, body)) from None
+    auth = bodies.parse(AuthBody, body, lambda message: KeystoneError(400, message)).auth
     return AuthRequest(methods=tuple(auth.identity.methods), **_method(auth.identity), **_scope(auth.scope))
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 from novalog.api import bodies
 from novalog.api.context import RequestContext
@@ -102,11 +102,7 @@ class ImageFields:
 
 def _validated(model: Any, body: Any) -> Any:
     """The body as `model` (a model class or a TypeAdapter) reads it; 400 in Nova's validator's words if it does not fit."""
-    try:
-        return model.model_validate(body) if isinstance(model, type) else model.validate_python(body)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        raise BadRequest(bodies.nova_message(errors, body)) from None
+    return bodies.parse(model, body) if isinstance(model, type) else bodies.parse_as(model, body)
 
 
 def _core(name: str, value: Any) -> Any:

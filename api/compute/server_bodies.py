@@ -16,13 +16,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from novalog.api.bodies import Body, Flag, Name, OpenBody, Reference, WholeNumber
+from novalog.api.compute.body_types import Boolean
 from novalog.api.faults import BadRequest
 
 MAX_COUNT = 100  # instances in one multi-create (until quotas bound it)
 Count = Annotated[WholeNumber, Field(ge=1, le=MAX_COUNT)]
 Metadata = dict[Annotated[str, Field(min_length=1, max_length=255)], Annotated[str, Field(max_length=255)]]
-# Nova's boolean parameters also come as strings ("true", "1", "no"...).
-LooseFlag = Flag | Literal["true", "false", "True", "False", "1", "0", "yes", "no", "on", "off"]
 
 
 class SecurityGroupRef(Body):
@@ -46,12 +45,12 @@ class ServerSpec(Body):
     key_name: Name | None = None
     block_device_mapping: list[dict[str, Any]] | None = None
     block_device_mapping_v2: list[dict[str, Any]] | None = None
-    config_drive: LooseFlag | Literal[""] | None = None
+    config_drive: Boolean | Literal[""] | None = None
     security_groups: list[SecurityGroupRef] | None = None
     user_data: str | None = None
     min_count: Count = 1
     max_count: Count | None = None
-    return_reservation_id: LooseFlag = False
+    return_reservation_id: Boolean = False
 
     @field_validator("name")
     @classmethod

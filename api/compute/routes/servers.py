@@ -125,7 +125,7 @@ def create_server(body: Annotated[ServerCreate, Body()], response: Response, api
     cache = api.backend.cache
     for instance_id in answer.accepted:
         api.await_write(lambda key=instance_id: cache.instance(key) is not None, instance_id)
-    if paging.truthy(str(body.server.return_reservation_id)):
+    if body.server.return_reservation_id:
         return {"reservation_id": reservation_id}
     instance_id = outs[-1].key  # the first instance of the request
     response.headers["Location"] = f"{base}/v2.1/servers/{instance_id}"

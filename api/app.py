@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -132,19 +130,6 @@ def create_app(backend: ApiBackend) -> FastAPI:
     for family in (versions, flavors, servers, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage):
         router = family.router
         app.include_router(router if isinstance(router, APIRouter) else router(api))
-
-    def openapi() -> dict[str, Any]:
-        """The routes' OpenAPI document; every POST and PUT takes a JSON object (what a fuzzer should send)."""
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            for operations in schema["paths"].values():
-                for method, operation in operations.items():
-                    if method in ("post", "put") and "requestBody" not in operation:
-                        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -24,11 +24,12 @@ from novalog.api.image.commands import ImageCreate
 from novalog.events.state import ImageState
 
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
-# The upload's body, which FastAPI does not read, described for /openapi.json by hand. The patch's
-# body (a list of image_commands.PatchOperation) is left out: no client tool sends its media type,
-# so a fuzzer over /openapi.json could not send it either.
+# The bodies FastAPI does not read itself, described for /openapi.json by hand: the upload's bytes,
+# and the patch's operations (image_commands.PatchOperation) in Glance's own JSON patch media type.
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"application/octet-stream": {
     "schema": {"type": "string", "format": "binary"}}}}}
+PATCH_BODY = {"requestBody": {"required": True, "content": {PATCH_MEDIA_TYPE: {
+    "schema": {"type": "array", "items": image_commands.PatchOperation.model_json_schema()}}}}}
 
 router = APIRouter()
 
@@ -109,7 +110,7 @@ def create_image(body: Annotated[ImageCreate, Body()], api: ApiDep, ctx: Ctx, ba
     return JSONResponse(image_catalog.image_view(row), status_code=201, headers={"Location": f"{base}/image/v2/images/{image_id}"})
 
 
-@router.patch("/image/v2/images/{image_id}")
+@router.patch("/image/v2/images/{image_id}", openapi_extra=PATCH_BODY)
 def update_image(image_id: str, api: ApiDep, ctx: Ctx, ops: Annotated[Any, Depends(patch_body)]) -> dict[str, Any]:
     row = find_image(api, image_id, ctx)
     api.authorize("modify_image", ctx, row.owner)

@@ -11,24 +11,11 @@ from novalog.api.microversion import Version
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
-from novalog.events.types import (
-    FlavorAccessAdded,
-    FlavorAccessRemoved,
-    FlavorCreated,
-    FlavorDeleted,
-    FlavorExtraSpecDeleted,
-    FlavorExtraSpecsSet,
-    HostServiceUpdated,
-    InstanceActionRequested,
-    InstanceBuildRequested,
-    InstanceDeleteRequested,
-    InstanceMoveRequested,
-    KeypairCreated,
-    KeypairRequested,
-    QuotaUpdated,
-    ServerGroupRequested,
-    ServersRequested,
-)
+from novalog.events.types.catalog import FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet
+from novalog.events.types.host import HostServiceUpdated
+from novalog.events.types.instance import InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested
+from novalog.events.types.quota import KeypairRequested, QuotaUpdated, ServerGroupRequested, ServersRequested
+from novalog.events.types.tenant import KeypairCreated
 
 PRODUCER = "novalog-api"
 

@@ -18,7 +18,7 @@ from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, InstanceGroup
 from novalog.events.state import InstanceState, KeypairState, ServerGroupState
 from novalog.events.tenant import keypair_key, server_group_key
-from novalog.events.types import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted
+from novalog.events.types.tenant import KeypairCreated, KeypairDeleted, ServerGroupCreated, ServerGroupDeleted
 
 PRODUCER = "novalog-api"
 SAFE_NAME_CHARS = set("_- " + string.digits + string.ascii_letters)

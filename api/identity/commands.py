@@ -11,7 +11,7 @@ from novalog.events.identity import DEFAULT_DOMAIN_ID, ROLES, project_key, user_
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope
 from novalog.events.state import ProjectState, UserState
-from novalog.events.types import ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
+from novalog.events.types.identity import ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
 
 PRODUCER = "novalog-identity"
 

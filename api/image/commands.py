@@ -14,7 +14,7 @@ from novalog.api.faults import BadRequest, Conflict, Forbidden
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope
 from novalog.events.state import ImageState
-from novalog.events.types import ImageCreated, ImageDeleted, ImageUpdated, ImageUploaded
+from novalog.events.types.image import ImageCreated, ImageDeleted, ImageUpdated, ImageUploaded
 
 PRODUCER = "novalog-api"
 DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]

@@ -26,14 +26,7 @@ from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import ApiFault, BadRequest, NotFound
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, HostAggregate, utcnow
-from novalog.events.types import (
-    AggregateCreated,
-    AggregateDeleted,
-    AggregateHostAdded,
-    AggregateHostRemoved,
-    AggregateMetadataSet,
-    AggregateUpdated,
-)
+from novalog.events.types.aggregate import AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated
 
 KEY = "aggregates"
 AZ = "availability_zone"

@@ -11,6 +11,7 @@ from novalog.api.microversion import Version
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
+from novalog.events.state import InstanceState
 from novalog.events.types.catalog import FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet
 from novalog.events.types.host import HostServiceUpdated
 from novalog.events.types.instance import InstanceActionRequested, InstanceBuildRequested, InstanceDeleteRequested, InstanceMoveRequested
@@ -203,12 +204,13 @@ def parse_move(name: str, args: Any, version: Version = Version(2, 1)) -> str | 
 
 
 def request_move(
-    ctx: RequestContext, row: Any, api_name: str, flavor: Flavor, target_host: str | None, allow_same_host: bool
+    ctx: RequestContext, row: InstanceState, api_name: str, flavor: Flavor, target_host: str | None, allow_same_host: bool
 ) -> Outbound:
     """An InstanceMoveRequested for the instance `row`: the scheduler's spec leaves the source out
     (unless a resize may stay, Nova's allow_resize_to_same_host) or names the host asked for."""
     migration_type = MIGRATION_TYPES[api_name]
     stay = migration_type == "resize" and allow_same_host
+    migration_id = str(uuid.uuid4())
     spec = RequestSpec(
         instance_id=row.instance_id,
         project_id=row.project_id,
@@ -218,13 +220,13 @@ def request_move(
         image_properties=row.image_properties,
         availability_zone=row.availability_zone,
         ignore_hosts=[] if stay or row.host is None else [row.host],
-        migration_id=str(uuid.uuid4()),
+        migration_id=migration_id,
         requested_host=target_host,
     )
     event = InstanceMoveRequested(
         envelope=_envelope(InstanceMoveRequested, ctx),
         instance_id=row.instance_id,
-        migration_id=spec.migration_id,
+        migration_id=migration_id,
         migration_type=migration_type,
         project_id=ctx.project_id,
         user_id=ctx.user_id,

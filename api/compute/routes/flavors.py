@@ -63,10 +63,10 @@ class NewFlavor(bodies.Body):
     vcpus: Positive
     disk: NonNegative
     # Left out: Nova's default; null is refused, as Nova refuses it.
-    ephemeral: NonNegative = Field(None, alias="OS-FLV-EXT-DATA:ephemeral")
+    ephemeral: NonNegative = Field(None, alias="OS-FLV-EXT-DATA:ephemeral")  # type: ignore[assignment]
     swap: Swap = None  # type: ignore[assignment]
     rxtx_factor: Factor = None  # type: ignore[assignment]
-    is_public: body_types.Boolean = Field(None, alias="os-flavor-access:is_public")
+    is_public: body_types.Boolean = Field(None, alias="os-flavor-access:is_public")  # type: ignore[assignment]
 
 
 class FlavorCreate(bodies.Body):

@@ -56,25 +56,28 @@ def update_service(verb: str, body: Annotated[ServiceUpdate, Body()], api: ApiDe
     if "forced_down" in given and version < FORCE_DOWN:  # Nova takes the key from 2.11 on
         raise BadRequest(f"Invalid input for field/attribute body. Value: {given}. Additional properties are not allowed ('forced_down' was unexpected)")
     host, binary = body.host, body.binary
-    if binary != "nova-compute" or not api.backend.cache.has_host(host):
-        raise NotFound(f"Compute host {host} could not be found.")
     row = api.backend.cache.host(host)
+    if binary != "nova-compute" or row is None:
+        raise NotFound(f"Compute host {host} could not be found.")
     if verb == "force-down":
         forced_down = body.forced_down
         if forced_down is None:
             raise BadRequest("Missing forced_down field")
         api.write(commands.update_service(ctx, host, row.disabled, row.disabled_reason, forced_down), until=lambda r: r.forced_down == forced_down)
         return {"service": {"host": host, "binary": binary, "forced_down": forced_down}}
-    reason = body.disabled_reason if verb == "disable-log-reason" else None
-    if verb == "disable-log-reason" and reason is None:
-        raise BadRequest("Missing disabled reason field")
-    if verb == "disable-log-reason" and not reason.strip():
-        raise BadRequest(f"Invalid input for field/attribute disabled_reason. Value: {reason}. {reason!r} is blank")
+    # The model types the reason as given; left out, it is None (see ServiceUpdate).
+    given_reason: str | None = body.disabled_reason
+    reason = given_reason if verb == "disable-log-reason" else None
+    if verb == "disable-log-reason":
+        if reason is None:
+            raise BadRequest("Missing disabled reason field")
+        if not reason.strip():
+            raise BadRequest(f"Invalid input for field/attribute disabled_reason. Value: {reason}. {reason!r} is blank")
     disabled = verb != "enable"
     api.write(commands.update_service(ctx, host, disabled, reason, row.forced_down),
               until=lambda r: r.disabled == disabled and r.disabled_reason == reason)
     service = {"host": host, "binary": binary, "status": "disabled" if disabled else "enabled"}
-    if verb == "disable-log-reason":
+    if reason is not None:
         service["disabled_reason"] = reason
     return {"service": service}
 

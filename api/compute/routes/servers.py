@@ -110,7 +110,7 @@ def builds_of(api: Api, ctx: RequestContext, body: ServerCreate) -> tuple[list[A
     min_count, max_count = server.counts()
     group = tenant_commands.server_create_checks(cache, cache.instance_rows(), ctx, server.key_name, hints)
     outs = commands.build_servers(ctx, body.given(), flavor, hints, min_count, max_count, instance_group=group,
-                                  image_properties=image and image.properties, image_files=image and image.files,
+                                  image_properties=image.properties if image else None, image_files=image.files if image else None,
                                   zone=zone, force_hosts=forced)
     return outs, min_count
 

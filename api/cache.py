@@ -35,7 +35,16 @@ class ReadCache(ReadModel):
         return self
 
     def _deliver(self, msg: Message, row: object) -> None:
-        self.apply(row_change(self._tables[msg.topic()], msg.key().decode(), row, msg.headers()))
+        topic, key = msg.topic(), msg.key()
+        assert topic is not None and key is not None, "a state topic's records are keyed"
+        self.apply(row_change(self._tables[topic], key.decode(), row, _byte_headers(msg)))
 
     def stop(self) -> None:
         self._feed.stop()
+
+
+def _byte_headers(msg: Message) -> list[tuple[str, bytes]]:
+    """The record's headers that hold bytes: the projection writes its row headers as bytes (events/row_headers.py)."""
+    headers = msg.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return [(name, value) for name, value in pairs if isinstance(value, bytes)]

@@ -51,6 +51,6 @@ class Conflict(ApiFault):
         super().__init__(409, message)
 
 
-def fault_body(status: int, message: str) -> dict:
+def fault_body(status: int, message: str) -> dict[str, dict[str, int | str]]:
     """`{"<name>": {"code": status, "message": message}}` as Nova writes it."""
     return {FAULT_NAMES.get(status, "computeFault"): {"code": status, "message": message}}

@@ -148,6 +148,9 @@ def credentials(ctx: RequestContext) -> dict[str, Any]:
 # Decisions remembered per (rule, target, caller); forgotten all at once past this many, or when the rules change.
 DECISIONS_KEPT = 50_000
 
+# A decision's case: the rule, the target's items, then who asks (roles, project, user, admin or not).
+DecisionKey = tuple[str, tuple[tuple[str, Any], ...], tuple[str, ...], str, str, bool]
+
 
 class Policy:
     """The rules in force: Nova's defaults, and a policy file's overrides when one is given."""
@@ -164,7 +167,7 @@ class Policy:
         if not policy_file:
             self._enforcer.use_conf = False  # the defaults are loaded; there is no file to watch
         self._rules_seen: Any = None
-        self._decisions: dict[tuple, bool] = {}
+        self._decisions: dict[DecisionKey, bool] = {}
 
     def allowed(self, rule: str, ctx: RequestContext, target: dict[str, Any] | None = None) -> bool:
         """Whether the caller passes `rule` for a resource of `target` (default: the caller's own project)."""
@@ -177,7 +180,7 @@ class Policy:
         if enforcer.rules is not self._rules_seen:
             self._rules_seen, self._decisions = enforcer.rules, {}
         try:
-            key = (rule, tuple(sorted(target.items())), ctx.roles, ctx.project_id, ctx.user_id, ctx.is_admin)
+            key: DecisionKey = (rule, tuple(sorted(target.items())), ctx.roles, ctx.project_id, ctx.user_id, ctx.is_admin)
             hash(key)
         except TypeError:  # a target with unhashable values: asked afresh
             return bool(enforcer.enforce(rule, target, credentials(ctx)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -27,7 +27,7 @@ def refused(base: str, exc: KeystoneError) -> JSONResponse:
 class KeystoneRoute(APIRoute):
     """An identity route: a body that does not fit its model is answered with Keystone's error, not Nova's fault."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:

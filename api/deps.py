@@ -18,6 +18,7 @@ from novalog.api.policy import Policy
 from novalog.api.read_model import ReadModel
 from novalog.events import topics
 from novalog.events.outbound import Outbound
+from novalog.events.state import InstanceState
 
 if TYPE_CHECKING:
     from novalog.api.identity.auth import IdentityService
@@ -134,7 +135,7 @@ class Api:
         if not backend.cache.wait_until(predicate, backend.write_wait, key):
             log.warning("read-your-writes: %s not in the read cache after %s s (projection lagging?)", key, backend.write_wait)
 
-    def find_server(self, server_id: str, ctx: RequestContext, rule: str) -> Any:
+    def find_server(self, server_id: str, ctx: RequestContext, rule: str) -> InstanceState:
         """The caller's server (an admin's: anyone's), checked against `rule`; another project's is 404, as Nova."""
         row = self.backend.cache.instance(server_id)
         if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
@@ -197,7 +198,8 @@ class Api:
 
 def current_api(request: Request) -> Api:
     """The app's Api (set by create_app)."""
-    return request.app.state.api  # type: ignore[no-any-return]
+    api: Api = request.app.state.api  # starlette's State holds untyped attributes
+    return api
 
 
 ApiDep = Annotated[Api, Depends(current_api)]

@@ -23,13 +23,14 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+
+from novalog.events.state import InstanceState
 
 Key = tuple[datetime, str]
 ALL = None  # the scope of every project
 
 
-def sort_key(row: Any) -> Key:
+def sort_key(row: InstanceState) -> Key:
     """Where a row sits in Nova's default order (ascending here; lists walk it backwards)."""
     return (row.created_at, row.instance_id)
 
@@ -42,7 +43,7 @@ class ServerIndex:
         self._keys: dict[tuple[str | None, bool], list[Key]] = {}
         self._updated: list[Key] = []  # (updated_at, instance_id) of every row, ascending
 
-    def put(self, old: Any, new: Any) -> None:
+    def put(self, old: InstanceState | None, new: InstanceState) -> None:
         """Index a row that arrived (`old`: the row it replaces, or None)."""
         if old is None or old.updated_at != new.updated_at:
             if old is not None:
@@ -60,12 +61,12 @@ class ServerIndex:
             elif not _live(new) and old is not None and _live(old):
                 _remove(self._list(scope, False), key)
 
-    def drop(self, old: Any) -> None:
+    def drop(self, old: InstanceState) -> None:
         """Forget a row (a tombstone on the state topic)."""
         _remove(self._updated, (old.updated_at, old.instance_id))
         self._drop_keys(old)
 
-    def _drop_keys(self, old: Any) -> None:
+    def _drop_keys(self, old: InstanceState) -> None:
         key = sort_key(old)
         for scope in (ALL, old.project_id):
             _remove(self._list(scope, True), key)
@@ -93,7 +94,7 @@ class ServerIndex:
         return self._keys.setdefault((scope, with_deleted), [])
 
 
-def _live(row: Any) -> bool:
+def _live(row: InstanceState) -> bool:
     return row.vm_state != "deleted"
 
 

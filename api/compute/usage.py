@@ -14,10 +14,13 @@ counts no hours, where Nova would report negative ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
+
+from novalog.events.state import InstanceState
 
 # Nova's formats for start and end; no zone means UTC.
 TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f")
@@ -62,13 +65,13 @@ def parse_query(query: str, now: datetime) -> tuple[Period, bool]:
     return Period(start, min(end, now)), params.get("detailed", ["0"])[0] == "1"
 
 
-def in_period(row: Any, period: Period) -> bool:
+def in_period(row: InstanceState, period: Period) -> bool:
     """Whether a server lived in the period: launched before it ended, not terminated before it began."""
     launched, terminated = row.launched_at, row.terminated_at
     return launched is not None and launched < period.stop and (terminated is None or terminated > period.start)
 
 
-def hours_in(row: Any, period: Period) -> float:
+def hours_in(row: InstanceState, period: Period) -> float:
     """Hours of the server's life inside the period (never negative)."""
     if row.launched_at is None:
         return 0.0
@@ -81,9 +84,10 @@ def _time(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
-def server_usage(row: Any, period: Period, now: datetime) -> dict[str, Any]:
+def server_usage(row: InstanceState, period: Period, now: datetime) -> dict[str, Any]:
     """One entry of server_usages: the server's hours in the period, its flavor's sizes, its life so far."""
-    ended = row.terminated_at
+    ended, launched = row.terminated_at, row.launched_at
+    assert launched is not None, "a server that lived in the period was launched (in_period)"
     flavor = row.flavor
     return {
         "instance_id": row.instance_id,
@@ -94,14 +98,14 @@ def server_usage(row: Any, period: Period, now: datetime) -> dict[str, Any]:
         "memory_mb": flavor.ram,
         "local_gb": flavor.disk + flavor.ephemeral,
         "vcpus": flavor.vcpus,
-        "started_at": _time(row.launched_at),
+        "started_at": _time(launched),
         "ended_at": _time(ended) if ended else None,
         "state": "terminated" if ended else row.vm_state,
-        "uptime": int(((ended or now) - row.launched_at).total_seconds()),
+        "uptime": int(((ended or now) - launched).total_seconds()),
     }
 
 
-def tenant_usages(rows: Any, period: Period, now: datetime, *, project_id: str | None = None, detailed: bool = True) -> list[dict[str, Any]]:
+def tenant_usages(rows: Iterable[InstanceState], period: Period, now: datetime, *, project_id: str | None = None, detailed: bool = True) -> list[dict[str, Any]]:
     """Each project's totals over the servers that lived in the period (by project, then server id; MAX_SERVERS at most)."""
     chosen = sorted((r for r in rows if in_period(r, period) and project_id in (None, r.project_id)),
                     key=lambda r: (r.project_id, r.instance_id))[:MAX_SERVERS]

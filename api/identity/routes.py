@@ -51,7 +51,7 @@ def invalid(errors: Any, body: Any) -> str:
 
 
 def service(api: Api) -> IdentityService:
-    identity = getattr(api.backend, "identity", None)
+    identity = api.backend.identity
     if identity is None:
         raise KeystoneError(503, "Identity is not configured on this API.")
     return identity

@@ -61,6 +61,8 @@ class SchedulerOptions:
     restrict_isolated_hosts_to_isolated_images: bool = True
     aggregate_image_properties_isolation_namespace: str | None = None
     aggregate_image_properties_isolation_separator: str = "."
+    # The architecture of an image that names none (ImagePropertiesFilter); None assumes none, as Nova.
+    image_properties_default_architecture: str | None = None
 
     def __post_init__(self) -> None:
         # Accept lists (from a parsed file) but keep the value hashable and frozen.

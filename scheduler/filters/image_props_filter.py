@@ -55,6 +55,13 @@ def _address_bits_fit(host: SchedHost, wanted: str) -> bool:
     return not wanted or not bits or int(bits) >= int(wanted)
 
 
+def wanted_of(spec: RequestSpec, options: SchedulerOptions) -> tuple[str | None, ...]:
+    """The (arch, hypervisor type, vm mode) the image asks for, canonical; the architecture defaults to the option's."""
+    props = spec.image_properties
+    arch, hv_type, vm_mode = (props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES)
+    return canonical((arch if arch is not None else options.image_properties_default_architecture, hv_type, vm_mode))
+
+
 class ImagePropertiesFilter(BaseHostFilter):
     """Passes iff the host supports the image's architecture, hypervisor type and VM mode.
 
@@ -64,9 +71,10 @@ class ImagePropertiesFilter(BaseHostFilter):
     set one (membership, not position), both sides canonicalized (Juno+:
     "x86_32" is "i686", "xapi" "xen", "pv" "xen"); then, when both sides are
     known, the hypervisor version must meet `img_hv_requested_version` and
-    the CPU's address bits `hw_maxphysaddr_bits` (2023.1+).
-    `image_properties_default_architecture` is not an option here: as with
-    Nova's default None, no architecture is assumed.
+    the CPU's address bits `hw_maxphysaddr_bits` (2023.1+). An image that
+    names no architecture is taken to want
+    `image_properties_default_architecture` when that option is set (Nova's
+    default, None, assumes none).
     """
 
     NAME = "ImagePropertiesFilter"
@@ -75,14 +83,13 @@ class ImagePropertiesFilter(BaseHostFilter):
     run_filter_once_per_request = True
 
     def passes_all(self, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        props = spec.image_properties
-        if not props:  # the usual request: nothing to canonicalize (canonical of three Nones is three Nones)
-            return True
-        return not any(canonical(tuple(props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES)))
+        if not spec.image_properties and options.image_properties_default_architecture is None:
+            return True  # the usual request: nothing to canonicalize (canonical of three Nones is three Nones)
+        return not any(wanted_of(spec, options))
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
         props = spec.image_properties
-        wanted = canonical(tuple(props.get(name, props.get(legacy)) for name, legacy in _PROPERTIES))
+        wanted = wanted_of(spec, options)
         if not any(wanted):
             return True
         if not any(all(not name or name in canonical(triple) for name in wanted) for triple in host.supported_instances):

@@ -149,3 +149,38 @@ def test_run_once_per_request() -> None:
 def test_registered_under_nova_name(registered) -> None:
     assert registered.NAME == registered.__name__
     assert FILTERS[registered.NAME] is registered
+
+
+@pytest.mark.parametrize(
+    ("props", "supported", "passes"),
+    [
+        # an image without an architecture takes the option's: an ARM host no longer fits it
+        ({}, [["aarch64", "qemu", "hvm"]], False),
+        ({}, QEMU, True),
+        ({"hw_vm_mode": "hvm"}, [["aarch64", "qemu", "hvm"]], False),
+        # the image's own architecture, today's name or the legacy one, wins over the default
+        ({"hw_architecture": "aarch64"}, [["aarch64", "qemu", "hvm"]], True),
+        ({"architecture": "aarch64"}, QEMU, False),
+        # a host that advertises nothing cannot show it runs the default architecture
+        ({}, [], False),
+    ],
+)
+def test_default_architecture_stands_in_for_an_image_without_one(props, supported, passes) -> None:
+    options = SchedulerOptions(image_properties_default_architecture="x86_64")
+    spec = build_spec(image_properties=props)
+    host = build_sched_host(supported_instances=supported)
+    assert ImagePropertiesFilter().host_passes(host, spec, options) is passes
+    # With a default, no request is decided without looking at the hosts.
+    assert ImagePropertiesFilter().passes_all(spec, options) is False
+
+
+def test_without_the_default_an_image_without_properties_passes_everywhere() -> None:
+    spec = build_spec(image_properties={})
+    assert ImagePropertiesFilter().passes_all(spec, OPTIONS) is True
+    assert ImagePropertiesFilter().host_passes(build_sched_host(supported_instances=[["aarch64", "qemu", "hvm"]]), spec, OPTIONS)
+
+
+def test_the_options_file_takes_the_default_architecture() -> None:
+    from novalog.scheduler.options_file import parse_options
+
+    assert parse_options({"image_properties_default_architecture": "x86_64"}).image_properties_default_architecture == "x86_64"

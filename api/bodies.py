@@ -56,6 +56,11 @@ WholeNumber = Annotated[int, BeforeValidator(_whole), WithJsonSchema({"type": ["
 # A reference by id or by link (flavorRef, imageRef): a string or an integer.
 Reference = Annotated[str | int, WithJsonSchema({"type": ["string", "integer"], "minLength": 1})]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+def reference_id(ref: str | int) -> str:
+    """The id a Reference names: the ref itself, or the last part of a link to the resource."""
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
 Flag = StrictBool
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from novalog.api.bodies import reference_id
 from novalog.api.compute.server_index import ALL, ServerIndex, sort_key
 from novalog.api.compute.views import server_status
 from novalog.api.faults import BadRequest
@@ -57,7 +58,7 @@ def server_filter(params: Mapping[str, str], project_id: str, all_tenants: bool,
             return False
         if "flavor" in params and row.flavor.id != params["flavor"]:
             return False
-        if "image" in params and row.image_ref != params["image"].rstrip("/").rsplit("/", 1)[-1]:
+        if "image" in params and row.image_ref != reference_id(params["image"]):
             return False
         return changes_since is None or row.updated_at >= changes_since
 

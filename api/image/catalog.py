@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from novalog.api.bodies import reference_id
 from novalog.api.context import RequestContext
 from novalog.api.faults import BadRequest
 from novalog.events.records import ImageFiles
@@ -117,7 +118,7 @@ def page(rows: list[ImageState], params: Mapping[str, str]) -> tuple[list[ImageS
 
 def image_id_of(image_ref: str) -> str:
     """An imageRef's image id: the ref itself, or the last part of an image URL."""
-    return image_ref.rstrip("/").rsplit("/", 1)[-1]
+    return reference_id(image_ref)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from novalog.api.context import RequestContext
 from novalog.api.deps import MAX_BODY, Api, ApiDep, BaseUrl, Ctx
 from novalog.api.faults import ApiFault, BadRequest, NotFound
+from novalog.api.guards import Authorized
 from novalog.api.image import catalog as image_catalog
 from novalog.api.image import commands as image_commands
 from novalog.api.image.commands import ImageCreate
@@ -95,12 +96,7 @@ def show_image(image_id: str, api: ApiDep, ctx: Ctx) -> dict[str, Any]:
     return image_catalog.image_view(row)
 
 
-def may_add_images(api: ApiDep, ctx: Ctx) -> None:
-    """add_image, checked before the body is: a caller without it is 403 whatever it sent."""
-    api.authorize("add_image", ctx)
-
-
-@router.post("/image/v2/images", status_code=201, dependencies=[Depends(may_add_images)])
+@router.post("/image/v2/images", status_code=201, dependencies=[Depends(Authorized("add_image"))])
 def create_image(body: Annotated[ImageCreate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl) -> JSONResponse:
     image_id, fields = image_commands.parse_create(body.given())
     authorize_visibility(api, ctx, fields.visibility)

@@ -20,10 +20,10 @@ from pydantic import field_validator, model_validator
 from novalog.api import bodies
 from novalog.api.compute import formats, views
 from novalog.api.compute.formats import HostName, MetadataKey, MetadataValue
-from novalog.api.compute.guards import Authorized
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import ApiFault, BadRequest, NotFound
+from novalog.api.guards import Authorized
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, HostAggregate, utcnow
 from novalog.events.types.aggregate import AggregateCreated, AggregateDeleted, AggregateHostAdded, AggregateHostRemoved, AggregateMetadataSet, AggregateUpdated

@@ -11,10 +11,10 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringC
 
 from novalog.api import bodies, paging
 from novalog.api.compute import body_types, commands, queries, views
-from novalog.api.compute.guards import Authorized
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx
 from novalog.api.faults import BadRequest, Conflict, NotFound
+from novalog.api.guards import Authorized
 from novalog.events.records import utcnow
 from novalog.events.state import FlavorState
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Depends
 
 from novalog.api import bodies
 from novalog.api.compute import body_types, commands, views
-from novalog.api.compute.guards import Authorized
 from novalog.api.deps import Api, ApiDep, Ctx, Microversion
 from novalog.api.faults import BadRequest, NotFound
+from novalog.api.guards import Authorized
 from novalog.api.microversion import Version
 from novalog.events.records import utcnow
 

@@ -11,9 +11,9 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, create_model
 
 from novalog.api import bodies
 from novalog.api.compute import body_types, commands
-from novalog.api.compute.guards import AuthorizedOnProject
 from novalog.api.deps import Api, ApiDep, Ctx
 from novalog.api.faults import BadRequest
+from novalog.api.guards import AuthorizedOnProject
 from novalog.events.quotas import DEFAULT_LIMITS, limits_of, usage_of
 from novalog.events.state import QuotaState
 

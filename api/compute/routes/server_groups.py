@@ -9,11 +9,11 @@ from fastapi.responses import Response
 
 from novalog.api import paging
 from novalog.api.compute import commands, tenant_commands, tenant_views
-from novalog.api.compute.guards import Authorized
 from novalog.api.compute.tenant_commands import ServerGroupCreate
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, Ctx, Microversion
 from novalog.api.faults import NotFound
+from novalog.api.guards import Authorized
 from novalog.api.microversion import Version
 from novalog.events.state import ServerGroupState
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from novalog.api import paging
+from novalog.api.bodies import reference_id
 from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
-from novalog.api.compute.guards import Authorized
 from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx, Microversion, base_url
 from novalog.api.faults import BadRequest, Conflict, NotFound
+from novalog.api.guards import Authorized
 from novalog.api.image import catalog as image_catalog
 from novalog.api.microversion import Version
 from novalog.api.policy import ACTION_RULES
@@ -74,8 +75,7 @@ def show_server(server_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl, version: M
 
 def flavor_of(api: Api, ctx: RequestContext, flavor_ref: str | int) -> Flavor:
     """The flavor a create names, if the caller may use it; else Nova's 400."""
-    flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
-    row = api.backend.cache.flavor(flavor_id)
+    row = api.backend.cache.flavor(reference_id(flavor_ref))
     if row is None or row.deleted or not queries.flavor_visible(row, ctx.project_id, ctx.is_admin):
         raise BadRequest(f"Flavor {flavor_ref} could not be found.")
     return row.flavor
@@ -197,10 +197,9 @@ def move_action(api: Api, row: Any, name: str, args: Any, ctx: RequestContext, v
     return Response(status_code=202)
 
 
-def resize_flavor(api: Api, row: Any, flavor_ref: Any) -> Any:
-    if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
-        raise BadRequest("Invalid input for field/attribute flavorRef.")
-    found = api.backend.cache.flavor(str(flavor_ref).rstrip("/").rsplit("/", 1)[-1])
+def resize_flavor(api: Api, row: Any, flavor_ref: str | int) -> Any:
+    """The flavor a resize names (its body model has checked the ref's type), if it may be used; Nova's 400s otherwise."""
+    found = api.backend.cache.flavor(reference_id(flavor_ref))
     if found is None or found.deleted or not queries.flavor_visible(found, row.project_id, False):
         raise BadRequest("Unable to locate requested flavor.")
     new = found.flavor

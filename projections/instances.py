@@ -67,6 +67,8 @@ def _created(event: InstanceBuildRequested) -> InstanceState:
         image_files=event.image_files,
         server_group=None if event.instance_group is None else event.instance_group.id,
         quota_counted=[quota["cores"], quota["ram"]],
+        access_ip_v4=event.access_ip_v4,
+        access_ip_v6=event.access_ip_v6,
     )
 
 

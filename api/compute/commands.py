@@ -62,6 +62,8 @@ def build_servers(
             image_properties=dict(image_properties or {}),
             image_files=image_files,
             force_hosts=list(force_hosts or []),
+            access_ip_v4=server.get("accessIPv4"),
+            access_ip_v6=server.get("accessIPv6"),
         )
         events.append(Outbound.event(instance_id, event))
     return [*events[1:], events[0]]

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from novalog.api.bodies import Body, Flag, Name, OpenBody, Reference, WholeNumber
+from novalog.api.compute import formats
 from novalog.api.compute.body_types import Boolean
 from novalog.api.faults import BadRequest
 
@@ -38,8 +39,8 @@ class ServerSpec(Body):
     metadata: Metadata = Field(default_factory=dict)
     networks: Literal["auto", "none"] | list[dict[str, Any]] | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
+    accessIPv4: formats.IPv4 | None = None
+    accessIPv6: formats.IPv6 | None = None
     personality: list[dict[str, Any]] | None = None
     availability_zone: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     key_name: Name | None = None
@@ -58,6 +59,14 @@ class ServerSpec(Body):
         if not name.strip():
             raise ValueError("name must not be blank")
         return name
+
+    @field_validator("accessIPv4", "accessIPv6")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str | None:
+        """Nova's addresses are strings: a null given is refused (left out, there is none)."""
+        if value is None:
+            raise ValueError("None is not of type 'string'")
+        return value
 
     @field_validator("user_data")
     @classmethod

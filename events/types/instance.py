@@ -45,6 +45,9 @@ class InstanceBuildRequested:
     force_hosts: list[str] = field(default_factory=list)
     # The server group of the `group` hint as the API found it: its policy, rules and live members.
     instance_group: InstanceGroup | None = None
+    # The addresses the user says reach the server (Nova's accessIPv4 / accessIPv6), in canonical form; shown, never configured.
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ FULL_BUILD = build_build_requested(
     instance_ids=["instance-1", "instance-2"], min_count=2, user_data="I2Nsb3VkLWNvbmZpZw==",
     image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
     instance_group=InstanceGroup("g-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
-    force_hosts=["host-1"],
+    force_hosts=["host-1"], access_ip_v4="192.0.2.1", access_ip_v6="2001:db8::1",
 )
 
 # One builder-made example per record type, with every field that has a default set to something else.
@@ -247,7 +247,7 @@ EXAMPLES: dict[type, Any] = {
             terminated_at=LATER, request_id="req-2", offset=42, migration=MIGRATION,
             reservation_id="r-1", launch_index=1, user_data="I2Nsb3VkLWNvbmZpZw==", locked=True,
             image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
-            server_group="g-1", quota_counted=[2, 1024],
+            server_group="g-1", quota_counted=[2, 1024], access_ip_v4="192.0.2.1", access_ip_v6="2001:db8::1",
             actions=[InstanceAction("stop", "req-2", "user-1", "project-1", NOW, "stopped badly",
                                     [ActionEvent("compute_stop_instance", NOW, LATER, "Error", "Traceback ...")])],
         ),

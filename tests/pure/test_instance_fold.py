@@ -502,3 +502,10 @@ def test_the_release_gives_back_what_the_quota_counted_at_create_even_after_a_re
     _, outs = instances.fold(replace(resized, quota_counted=[]), build_deleted(host="host-1", at=T[4]))
     (unknown,) = [o.record for o in outs if isinstance(o.record, QuotaUsageReleased)]
     assert (unknown.vcpus, unknown.ram) == (-1, -1), "a row from before the counts were kept cannot say"
+
+
+@pytest.mark.parametrize(("v4", "v6"), [(None, None), ("192.0.2.1", None), (None, "2001:db8::1"), ("10.0.0.1", "::1")],
+                         ids=["none", "v4", "v6", "both"])
+def test_the_build_keeps_its_access_ips(v4: str | None, v6: str | None) -> None:
+    state, _ = handle(None, build_build_requested(access_ip_v4=v4, access_ip_v6=v6))
+    assert state is not None and (state.access_ip_v4, state.access_ip_v6) == (v4, v6)

@@ -49,6 +49,7 @@ API_RULES: dict[str, str] = {
     "os_compute_api:servers:create": MEMBER,
     "os_compute_api:servers:create:forced_host": ADMIN,
     "os_compute_api:servers:delete": MEMBER,
+    "os_compute_api:servers:update": MEMBER,
     "os_compute_api:servers:reboot": MEMBER,
     "os_compute_api:servers:start": MEMBER,
     "os_compute_api:servers:stop": MEMBER,

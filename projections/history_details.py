@@ -28,6 +28,7 @@ from novalog.events.types.instance import (
     InstanceSchedulingFailed,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUpdated,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected, ClaimReleased, PlacementProposed
 from novalog.events.types.quota import QuotaUsageReleased, ServersRequested
@@ -151,6 +152,10 @@ def _describe_decision(record: Any, instance_id: str, rooms: Mapping[str, Room],
             return record.action + (f" ({record.reboot_type})" if record.reboot_type else ""), {}
         case InstanceDeleteRequested():
             return "delete", {}
+        case InstanceUpdated():
+            changes = {"name": record.name, "accessIPv4": record.access_ip_v4, "accessIPv6": record.access_ip_v6}
+            given = {field: value for field, value in changes.items() if value is not None}
+            return "update " + (", ".join(f"{field}={value}" for field, value in given.items()) or "(nothing)"), given
         case InstanceMoveRequested():
             to = f" to {record.spec.requested_host}" if record.spec.requested_host else ""
             return f"{record.migration_type} {record.migration_id} from {record.source_host}{to}", {"migration_id": record.migration_id}

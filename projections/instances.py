@@ -32,6 +32,7 @@ from novalog.events.types.instance import (
     InstanceSchedulingFailed,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUpdated,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected
 from novalog.events.types.quota import QuotaUsageReleased
@@ -168,7 +169,7 @@ def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | No
 
 # The instance's events by who states them: the API's requests, the placement's outcome (scheduler
 # and host-state processor), and the agent's reports of what the guest did.
-Request = InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested
+Request = InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested | InstanceUpdated
 Placement = ClaimAccepted | ClaimRejected | InstanceSchedulingFailed
 Report = (
     InstanceSpawned | InstanceSpawnFailed | InstancePowerStateChanged | InstanceActionFailed | InstanceDeleted
@@ -182,7 +183,7 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
             return _created(event), []
         return None, []  # an event about an instance this table never saw built
     match event:
-        case InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested():
+        case InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested() | InstanceUpdated():
             return _on_request(state, event)
         case ClaimAccepted() | ClaimRejected() | InstanceSchedulingFailed():
             return _on_placement(state, event)
@@ -206,8 +207,19 @@ def _on_request(state: InstanceState, event: Request) -> tuple[InstanceState, li
             return moves.requested(state, event)
         case InstanceDeleteRequested():
             return _on_delete_requested(state, event)
+        case InstanceUpdated():
+            return _updated(state, event), []
         case _:
             assert_never(event)
+
+
+def _updated(state: InstanceState, event: InstanceUpdated) -> InstanceState:
+    """Nova's update: the fields given replace the row's, whatever the instance is doing; a deleted one stays as it was."""
+    if state.vm_state == "deleted":
+        return state
+    changes = {"name": event.name, "access_ip_v4": event.access_ip_v4, "access_ip_v6": event.access_ip_v6}
+    given = {field: value for field, value in changes.items() if value is not None}
+    return replace(state, **given) if given else state
 
 
 def _on_placement(state: InstanceState, event: Placement) -> tuple[InstanceState, list[Outbound]]:

@@ -53,6 +53,7 @@ from novalog.events.types import (
     InstanceSpawned,
     InstanceSpawnFailed,
     InstanceSpawnOrdered,
+    InstanceUpdated,
     PlacementProposed,
     ProjectCreated,
     QuotaUpdated,
@@ -199,6 +200,17 @@ def build_build_requested(instance_id: str = "instance-1", at: datetime = NOW, *
         user_id="user-1",
         flavor=build_flavor(),
         image_ref="image-1",
+    )
+    return replace(event, **fields)
+
+
+def build_instance_updated(instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceUpdated:
+    """PUT /servers/{id} that gives no field (each test says which it changes)."""
+    event = InstanceUpdated(
+        envelope=_envelope(InstanceUpdated, f"update-{instance_id}", at),
+        instance_id=instance_id,
+        project_id="project-1",
+        user_id="user-1",
     )
     return replace(event, **fields)
 

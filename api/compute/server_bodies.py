@@ -90,6 +90,26 @@ class ServerSpec(Body):
         return self.min_count, top
 
 
+class ServerChanges(Body):
+    """The `server` object of an update (PUT /servers/{id}): Nova's update schema below 2.19 (no description)."""
+
+    name: formats.Name | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    accessIPv4: formats.IPv4 | None = None
+    accessIPv6: formats.IPv6 | None = None
+
+    @field_validator("name", "accessIPv4", "accessIPv6")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("None is not of type 'string'")
+        return value
+
+
+class ServerUpdate(Body):
+    server: ServerChanges
+
+
 class ServerCreate(Body):
     server: ServerSpec
     hints: dict[str, Any] | None = Field(None, alias="os:scheduler_hints")

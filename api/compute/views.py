@@ -102,6 +102,37 @@ def hostname_of(name: str) -> str:
 
 
 def server_detail(base: str, row: InstanceState, is_admin: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
+    """GET /servers/{id} and /servers/detail: the server's own fields and every extension's (the admin's ones to admins)."""
+    view = server_core(base, row, is_admin, version)
+    view.update({
+        "config_drive": "",
+        "key_name": row.key_name,
+        "security_groups": [{"name": "default"}],
+        "OS-EXT-AZ:availability_zone": row.availability_zone or "nova",
+        "OS-EXT-STS:vm_state": row.vm_state,
+        "OS-EXT-STS:task_state": row.task_state,
+        "OS-EXT-STS:power_state": row.power_state,
+        "OS-SRV-USG:launched_at": row.launched_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.launched_at else None,
+        "OS-SRV-USG:terminated_at": row.terminated_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.terminated_at else None,
+        "os-extended-volumes:volumes_attached": [],
+    })
+    if is_admin:
+        view["OS-EXT-SRV-ATTR:host"] = row.host
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.hypervisor_hostname if row.host else None
+        view["OS-EXT-SRV-ATTR:instance_name"] = row.domain_name or ""
+        if version >= Version(2, 3):
+            view["OS-EXT-SRV-ATTR:reservation_id"] = row.reservation_id or ""
+            view["OS-EXT-SRV-ATTR:launch_index"] = row.launch_index
+            view["OS-EXT-SRV-ATTR:hostname"] = hostname_of(row.name)
+            view["OS-EXT-SRV-ATTR:kernel_id"] = ""
+            view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+            view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda" if row.host else None
+            view["OS-EXT-SRV-ATTR:user_data"] = row.user_data
+    return view
+
+
+def server_core(base: str, row: InstanceState, is_admin: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
+    """The server's own fields without the extensions' (Nova's view below 2.75 for PUT /servers/{id}; the start of every detail)."""
     view: dict[str, Any] = {
         **server_brief(base, row),
         "status": server_status(row.vm_state, row.task_state),
@@ -116,31 +147,9 @@ def server_detail(base: str, row: InstanceState, is_admin: bool, version: Versio
         "addresses": {},
         "accessIPv4": row.access_ip_v4 or "",
         "accessIPv6": row.access_ip_v6 or "",
-        "config_drive": "",
-        "key_name": row.key_name,
         "progress": 0,
-        "security_groups": [{"name": "default"}],
         "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": row.availability_zone or "nova",
-        "OS-EXT-STS:vm_state": row.vm_state,
-        "OS-EXT-STS:task_state": row.task_state,
-        "OS-EXT-STS:power_state": row.power_state,
-        "OS-SRV-USG:launched_at": row.launched_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.launched_at else None,
-        "OS-SRV-USG:terminated_at": row.terminated_at.isoformat(timespec="microseconds").replace("+00:00", "") if row.terminated_at else None,
-        "os-extended-volumes:volumes_attached": [],
     }
-    if is_admin:
-        view["OS-EXT-SRV-ATTR:host"] = row.host
-        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.hypervisor_hostname if row.host else None
-        view["OS-EXT-SRV-ATTR:instance_name"] = row.domain_name or ""
-        if version >= Version(2, 3):
-            view["OS-EXT-SRV-ATTR:reservation_id"] = row.reservation_id or ""
-            view["OS-EXT-SRV-ATTR:launch_index"] = row.launch_index
-            view["OS-EXT-SRV-ATTR:hostname"] = hostname_of(row.name)
-            view["OS-EXT-SRV-ATTR:kernel_id"] = ""
-            view["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
-            view["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda" if row.host else None
-            view["OS-EXT-SRV-ATTR:user_data"] = row.user_data
     if version >= Version(2, 9):
         view["locked"] = row.locked
     if row.fault is not None and row.vm_state in ("error", "deleted"):

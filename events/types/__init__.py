@@ -85,6 +85,7 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceSchedulingFailed,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUpdated,
 )
 from novalog.events.types.placement import (  # noqa: F401 - re-exported
     ClaimAccepted,

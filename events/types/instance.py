@@ -190,6 +190,24 @@ class InstanceMoveFailed:
     fault: Fault
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceUpdated:
+    """A user changed a server's own fields (PUT /servers/{id}): a field left None is left as it was.
+
+    Nova's update touches only the database, never the guest, so no agent
+    hears of it: the instance table folds it and the API answers at once.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    name: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+
+
 InstanceEvent = (
     InstanceBuildRequested
     | InstanceDeleteRequested
@@ -203,6 +221,7 @@ InstanceEvent = (
     | InstanceMoveRequested
     | InstanceMoveProgressed
     | InstanceMoveFailed
+    | InstanceUpdated
 )
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).

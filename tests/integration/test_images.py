@@ -224,4 +224,9 @@ def test_the_openstack_cli_creates_lists_and_boots_an_image_by_name(identity: Id
         json={"server": {"name": "raw-ref", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros"}},
     )
     assert resp.status_code == 400 and resp.json()["badRequest"]["message"] == "Image cirros could not be found."
-    assert openstack(identity, "server", "delete", "--wait", "cli-imaged").returncode == 0
+    # `server set --name`: PUT /servers/{id}, then the server answers to its new name.
+    renamed = openstack(identity, "server", "set", "--name", "cli-renamed", "cli-imaged")
+    assert renamed.returncode == 0, renamed.stderr[-3000:]
+    shown = openstack(identity, "server", "show", "-f", "json", "cli-renamed")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == booted["id"], shown.stderr[-3000:]
+    assert openstack(identity, "server", "delete", "--wait", "cli-renamed").returncode == 0

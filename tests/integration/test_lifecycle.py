@@ -61,6 +61,32 @@ def test_stop_start_reboot_pause_suspend_and_their_conflicts(stack: RunningStack
     wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")
 
 
+def test_an_update_renames_and_sets_access_ips_and_the_log_replays_to_it(stack: RunningStack) -> None:
+    """PUT /servers/{id} is one InstanceUpdated the instance table folds: the answer, the next read and a replay agree."""
+    from novalog.events import topics
+    from novalog.events.types import InstanceUpdated
+
+    http = stack.client.http
+    made = http.post("/servers", json={"server": {"name": "before", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros", "accessIPv4": "192.0.2.1"}})
+    assert made.status_code == 202, made.text
+    server_id = made.json()["server"]["id"]
+    assert stack.client.wait_settled([server_id], 30)[server_id]["status"] == "ACTIVE"
+    resp = http.put(f"/servers/{server_id}", json={"server": {"name": "after", "accessIPv6": "2001:DB8::5"}})
+    assert resp.status_code == 200, resp.text
+    answered = resp.json()["server"]
+    assert (answered["name"], answered["accessIPv4"], answered["accessIPv6"], answered["status"]) == ("after", "192.0.2.1", "2001:db8::5", "ACTIVE")
+    shown = stack.client.show(server_id)
+    assert (shown["name"], shown["accessIPv4"], shown["accessIPv6"]) == ("after", "192.0.2.1", "2001:db8::5")
+    updates = [r for _, r in stack.records(topics.INSTANCE_EVENTS) if isinstance(r, InstanceUpdated) and r.instance_id == server_id]
+    assert [(u.name, u.access_ip_v4, u.access_ip_v6) for u in updates] == [("after", None, "2001:db8::5")]
+    bad = http.put(f"/servers/{server_id}", json={"server": {"accessIPv4": "1.2.3"}})
+    assert bad.status_code == 400 and bad.json()["badRequest"]["message"].endswith("'1.2.3' is not a 'ipv4'")
+    assert_replay_identical(stack)
+    stack.client.delete(server_id)
+    wait_until(lambda: stack.client.show(server_id) is None, 20, "the server to be gone")
+    assert_log_holds(stack)
+
+
 def states(stack: RunningStack) -> dict[str, str]:
     return {h["hypervisor_hostname"]: h["state"] for h in stack.client.hypervisors()}
 

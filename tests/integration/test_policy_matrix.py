@@ -63,6 +63,7 @@ ENDPOINTS = [
     ("reboot server", "POST", "/servers/{server}/action", {"reboot": {"type": "HARD"}}, {"admin", "member"}),
     ("stop server", "POST", "/servers/{server}/action", {"os-stop": None}, {"admin", "member"}),
     ("pause server", "POST", "/servers/{server}/action", {"pause": None}, {"admin", "member"}),
+    ("update server", "PUT", "/servers/{server}", {"server": {"name": "renamed"}}, {"admin", "member"}),
     ("resize server", "POST", "/servers/{server}/action", {"resize": {"flavorRef": "no-such-flavor"}}, {"admin", "member"}),
     ("migrate server", "POST", "/servers/{server}/action", {"migrate": None}, {"admin"}),
     ("live-migrate server", "POST", "/servers/{server}/action", {"os-migrateLive": {"host": None, "block_migration": "x"}}, {"admin"}),

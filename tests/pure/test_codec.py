@@ -55,6 +55,7 @@ from builders import (
     build_image_updated,
     build_image_uploaded,
     build_instance_state,
+    build_instance_updated,
     build_keypair_created,
     build_keypair_deleted,
     build_keypair_state,
@@ -217,6 +218,7 @@ EXAMPLES: dict[type, Any] = {
         build_move_requested(envelope=ENVELOPE, spec=SPEC),
         build_move_progressed("finish", "host-2", envelope=ENVELOPE),
         build_move_failed("finish", "host-2", envelope=ENVELOPE, fault=FAULT),
+        build_instance_updated(envelope=ENVELOPE, name="vm-2", access_ip_v4="192.0.2.2", access_ip_v6="::2"),
         build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False, image_files=IMAGE_FILES),
         build_image_created(
             envelope=ENVELOPE, disk_format="raw", container_format="ova", min_disk=1, min_ram=64, protected=True,

@@ -298,3 +298,18 @@ def test_a_move_names_both_hosts_so_both_agent_topics_are_read_and_its_steps_say
         "prepare of resize on host-2 (host-1 -> host-2)",
         "prepare done on host-2, power state 1",
     ]
+
+
+@pytest.mark.parametrize(("changes", "detail"), [
+    ({"name": "web-2"}, "update name=web-2"),
+    ({"access_ip_v4": "192.0.2.1", "access_ip_v6": "::1"}, "update accessIPv4=192.0.2.1, accessIPv6=::1"),
+    ({}, "update (nothing)"),
+], ids=["rename", "addresses", "nothing"])
+def test_an_update_says_what_it_changed(changes: dict, detail: str) -> None:
+    from builders import build_instance_updated
+
+    log = Log()
+    log.append("instance.events", "i-1", build_build_requested("i-1"))
+    log.append("instance.events", "i-1", build_instance_updated("i-1", at=NOW + MS, **changes))
+    (step,) = [s for s in log.story("i-1").steps() if s.event == "InstanceUpdated"]
+    assert step.detail.startswith(detail), step.detail

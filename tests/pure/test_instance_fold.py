@@ -20,6 +20,7 @@ from builders import (
     build_deleted,
     build_flavor,
     build_instance_state,
+    build_instance_updated,
     build_power_state_changed,
     build_scheduling_failed,
     build_spawn_failed,
@@ -509,3 +510,22 @@ def test_the_release_gives_back_what_the_quota_counted_at_create_even_after_a_re
 def test_the_build_keeps_its_access_ips(v4: str | None, v6: str | None) -> None:
     state, _ = handle(None, build_build_requested(access_ip_v4=v4, access_ip_v6=v6))
     assert state is not None and (state.access_ip_v4, state.access_ip_v6) == (v4, v6)
+
+
+@pytest.mark.parametrize(("row", "changes", "expected"), [
+    (dict(vm_state="active"), dict(name="renamed"), ("renamed", None, None)),
+    (dict(vm_state="active", access_ip_v4="10.0.0.1"), dict(access_ip_v6="::1"), ("vm-1", "10.0.0.1", "::1")),
+    # While it is still building, or stopped, or in a move: Nova's update touches the record only.
+    (dict(vm_state="building", task_state="scheduling"), dict(name="early", access_ip_v4="192.0.2.9"), ("early", "192.0.2.9", None)),
+    (dict(vm_state="stopped"), dict(name="off"), ("off", None, None)),
+    # None given is left as it was.
+    (dict(vm_state="active", name="kept", access_ip_v4="10.0.0.1"), {}, ("kept", "10.0.0.1", None)),
+    # A deleted instance is not updated (the API answers 404 before; a race is dropped here).
+    (dict(vm_state="deleted"), dict(name="ghost"), ("vm-1", None, None)),
+], ids=["name", "v6 beside v4", "building", "stopped", "nothing given", "deleted"])
+def test_an_update_replaces_the_fields_it_gives_and_orders_nothing(row: dict, changes: dict, expected: tuple) -> None:
+    state = build_instance_state(**row)
+    new, outs = handle(state, build_instance_updated(**changes))
+    assert new is not None and (new.name, new.access_ip_v4, new.access_ip_v6) == expected
+    assert outs == []
+    assert replace(new, name=state.name, access_ip_v4=state.access_ip_v4, access_ip_v6=state.access_ip_v6) == state

@@ -12,7 +12,7 @@ from novalog.api import paging
 from novalog.api.bodies import reference_id
 from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
 from novalog.api.compute.routes.aggregates import availability_zones
-from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec
+from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec, ServerUpdate
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx, Microversion, base_url
 from novalog.api.faults import BadRequest, Conflict, NotFound
@@ -71,6 +71,16 @@ def show_server(server_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl, version: M
     row = api.find_server(server_id, ctx, "os_compute_api:servers:show")
     # The view is JSON already: straight to the response, not through FastAPI's encoder and model check.
     return JSONResponse({"server": views.server_detail(base, row, extended(api, ctx), version)})
+
+
+@router.put("/v2.1/servers/{server_id}")
+def update_server(server_id: str, body: Annotated[ServerUpdate, Body()], api: ApiDep, ctx: Ctx, base: BaseUrl, version: Microversion) -> Response:
+    """Nova's update: 200 with the server's own fields (the extensions' only from 2.75, beyond this API's maximum)."""
+    row = api.find_server(server_id, ctx, "os_compute_api:servers:update")
+    out = commands.update_server(ctx, row, body.server.given())
+    if out is not None:
+        row = api.write(out) or commands.updated(row, out.record)
+    return JSONResponse({"server": views.server_core(base, row, ctx.is_admin, version)})
 
 
 def flavor_of(api: Api, ctx: RequestContext, flavor_ref: str | int) -> Flavor:

@@ -92,7 +92,13 @@ def _create(current: AggregatesState, event: AggregateCreated) -> AggregatesStat
 
 
 def _change(current: AggregatesState, aggregate: HostAggregate, event: AggregateEvent) -> AggregatesState:
-    """An existing aggregate after the event (or the refusal recorded)."""
+    """An existing aggregate after the event (or the refusal recorded).
+
+    Its `updated_at` moves as Nova's aggregate row's does: only when the row
+    itself changes (name, zone). Hosts and metadata live in rows of their own
+    in Nova (aggregate_hosts, aggregate_metadata), so adding or removing a host
+    or setting metadata leaves it as it was.
+    """
     at = event.envelope.occurred_at
     match event:
         case AggregateUpdated():
@@ -113,16 +119,16 @@ def _change(current: AggregatesState, aggregate: HostAggregate, event: Aggregate
                 return _refuse(current, event, f"Aggregate {aggregate.id} already has host {event.host}.")
             if conflict := _zone_conflict(current, aggregate, [event.host], zone_of(aggregate)):
                 return _refuse(current, event, f"Cannot add host to aggregate {aggregate.id}. Reason: One or more hosts already in availability zone(s) {conflict}.")
-            return _put(current, replace(aggregate, hosts=[*aggregate.hosts, event.host], updated_at=at))
+            return _put(current, replace(aggregate, hosts=[*aggregate.hosts, event.host]))
         case AggregateHostRemoved():
             if event.host not in aggregate.hosts:
                 return _refuse(current, event, f"Cannot remove host {event.host} in aggregate {aggregate.id}")
-            return _put(current, replace(aggregate, hosts=[h for h in aggregate.hosts if h != event.host], updated_at=at))
+            return _put(current, replace(aggregate, hosts=[h for h in aggregate.hosts if h != event.host]))
         case AggregateMetadataSet():
             metadata = _merged(aggregate.metadata, event.metadata)
             if conflict := _zone_conflict(current, aggregate, aggregate.hosts, metadata.get(AZ)):
                 return _refuse(current, event, f"Cannot update metadata of aggregate {aggregate.id}. Reason: One or more hosts already in availability zone(s) {conflict}.")
-            return _put(current, replace(aggregate, metadata=metadata, updated_at=at))
+            return _put(current, replace(aggregate, metadata=metadata))
     return current
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
+
+import pytest
 
 from builders import NOW, build_envelope, build_sched_host, build_spec
 from novalog.events.types import (
@@ -83,3 +86,27 @@ def test_a_requested_zone_keeps_only_its_hosts_before_any_filter() -> None:
     nowhere = select_host(hosts, build_spec(availability_zone="az9"), options, random.Random(0))
     assert picks == {"h1"} and default and default <= {"h2", "h3"}
     assert nowhere.host is None and "(availability_zone): 3 -> 0" in no_valid_host_message(nowhere.trace)
+
+
+def at(event, minutes: int):
+    """The event as if it happened `minutes` after NOW."""
+    return replace(event, envelope=replace(event.envelope, occurred_at=NOW + timedelta(minutes=minutes)))
+
+
+@pytest.mark.parametrize(("change", "updated"), [
+    # Nova's aggregate row changes only with its own columns (name, zone); hosts and metadata are rows of their own.
+    (AggregateUpdated(envelope=env(AggregateUpdated), aggregate_uuid="u1", name="faster", availability_zone="az1"), 5),
+    (AggregateUpdated(envelope=env(AggregateUpdated), aggregate_uuid="u1", name="fast", availability_zone="az2"), 5),
+    (AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h2"), None),
+    (AggregateHostRemoved(envelope=env(AggregateHostRemoved), aggregate_uuid="u1", host="h1"), None),
+    (AggregateMetadataSet(envelope=env(AggregateMetadataSet), aggregate_uuid="u1", metadata={"ssd": "true"}), None),
+    # A refused change changes nothing either (h1 is already a member).
+    (AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h1"), None),
+], ids=["rename", "new zone", "add host", "remove host", "set metadata", "refused add"])
+def test_updated_at_moves_only_when_the_aggregates_own_fields_do(change, updated: int | None) -> None:
+    base = fold(created("u1", "fast", "az1"), at(AggregateHostAdded(envelope=env(AggregateHostAdded), aggregate_uuid="u1", host="h1"), 1))
+    (before,) = base.aggregates
+    assert before.updated_at is None  # created, then a host added at T+1: never updated
+    (after,) = apply(base, at(change, 5)).aggregates
+    assert after.updated_at == (None if updated is None else NOW + timedelta(minutes=updated))
+    assert after.created_at == before.created_at == NOW

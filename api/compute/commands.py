@@ -13,6 +13,7 @@ from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Flavor, ImageFiles, InstanceGroup, RequestSpec
 from novalog.events.state import InstanceState
+from novalog.events.tenant import keypair_quota_key
 from novalog.events.types.catalog import FlavorAccessAdded, FlavorAccessRemoved, FlavorCreated, FlavorDeleted, FlavorExtraSpecDeleted, FlavorExtraSpecsSet
 from novalog.events.types.host import HostServiceUpdated
 from novalog.events.types.instance import (
@@ -273,10 +274,16 @@ def flavor_access(ctx: RequestContext, flavor_id: str, project_id: str, adding: 
 
 
 def request_quota_gated(ctx: RequestContext, created: Any, defaults: dict[str, int]) -> Outbound:
-    """A key pair or server group create, handed to the project's quota writer (which emits it if it fits)."""
+    """A key pair or server group create, handed to its quota writer (which emits it if it fits).
+
+    A server group counts against the caller's project. A key pair counts
+    against its user (Nova's key_pairs is per user), in the user's own row:
+    `defaults` are then the limits in force for the caller's project.
+    """
     limits = {**DEFAULT_LIMITS, **defaults}
     if isinstance(created, KeypairCreated):
-        event: Any = KeypairRequested(envelope=_envelope(KeypairRequested, ctx), project_id=ctx.project_id, keypair=created, default_limits=limits)
-    else:
-        event = ServerGroupRequested(envelope=_envelope(ServerGroupRequested, ctx), project_id=ctx.project_id, group=created, default_limits=limits)
+        scope = keypair_quota_key(created.user_id)
+        event: Any = KeypairRequested(envelope=_envelope(KeypairRequested, ctx), project_id=scope, keypair=created, default_limits=limits)
+        return Outbound.event(scope, event)
+    event = ServerGroupRequested(envelope=_envelope(ServerGroupRequested, ctx), project_id=ctx.project_id, group=created, default_limits=limits)
     return Outbound.event(ctx.project_id, event)

@@ -65,7 +65,13 @@ class QuotaUsageReleased:
 
 @dataclass(frozen=True, slots=True)
 class KeypairRequested:
-    """A key pair create, waiting for its project's key_pairs quota; the writer emits `keypair` if it fits."""
+    """A key pair create, waiting for its user's key_pairs quota; the writer emits `keypair` if it fits.
+
+    `project_id` is the quota writer's row: `user:<user id>` (events/tenant.py,
+    Nova counts a user's key pairs whatever their project), with the limit in
+    force for the caller's project in `default_limits`. Requests logged before
+    named the project itself, whose row counted them then.
+    """
 
     FAMILY: ClassVar[str] = "quota"
     envelope: Envelope

@@ -73,6 +73,26 @@ def test_an_admin_lists_another_users_key_pairs_from_2_10(stack: RunningStack) -
     assert client(stack, "kp-nosy:proj").get("/os-keypairs", params={"user_id": "kp-owner"}, headers=headers("2.10")).status_code == 403
 
 
+def test_the_key_pairs_quota_counts_each_users_own_across_projects(stack: RunningStack) -> None:
+    """Nova counts key_pairs per user: two users of one project each get the limit, one user in two projects does not."""
+    admin = client(stack, "admin:admin")
+    for project in ("kq-a", "kq-b"):
+        assert admin.put(f"/os-quota-sets/{project}", json={"quota_set": {"key_pairs": 2}}).status_code == 200
+    ann_a, ann_b, ben_a = client(stack, "kq-ann:kq-a"), client(stack, "kq-ann:kq-b"), client(stack, "kq-ben:kq-a")
+
+    def make(http: httpx.Client, name: str) -> int:
+        return http.post("/os-keypairs", json={"keypair": {"name": name, "public_key": RSA_PUBLIC_KEY}}).status_code
+
+    assert (make(ann_a, "one"), make(ann_b, "two")) == (200, 200)  # the same user in two projects: 2 of 2
+    third = ann_a.post("/os-keypairs", json={"keypair": {"name": "three", "public_key": RSA_PUBLIC_KEY}})
+    assert third.status_code == 403 and third.json()["forbidden"]["message"] == "Quota exceeded, too many key pairs."
+    assert (make(ben_a, "one"), make(ben_a, "two")) == (200, 200)  # another user of kq-a: his own 2
+    assert ann_b.delete("/os-keypairs/two").status_code == 202
+    assert make(ann_a, "three") == 200  # the slot given back is the user's, wherever it was taken
+    assert sorted(k["keypair"]["name"] for k in ann_b.get("/os-keypairs").json()["keypairs"]) == ["one", "three"]
+    assert_log_holds(stack)
+
+
 def boot(http: httpx.Client, name: str, **extra) -> httpx.Response:
     hints = extra.pop("hints", None)
     body: dict = {"server": {"name": name, "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros", **extra}}

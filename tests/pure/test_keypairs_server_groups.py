@@ -272,3 +272,20 @@ def test_affinity_follows_the_first_member_and_ignores_members_without_a_host() 
     assert len(set(placed)) == 1
     (later,) = hosts_of(s.handle(build("d", replace(group, members=["a", "ghost"]))))
     assert later == placed[0]
+
+
+@pytest.mark.parametrize(("caller", "owner", "row"), [
+    ("alice", "alice", "user:alice"),  # the caller's own
+    ("admin", "bob", "user:bob"),  # an admin's for bob (2.10's user_id): bob's count
+], ids=["own", "for another user"])
+def test_a_key_pair_create_asks_its_users_quota_row_with_the_projects_limit(caller: str, owner: str, row: str) -> None:
+    from novalog.api.compute import commands
+
+    ctx = RequestContext(user_id=caller, project_id="demo", roles=("member",), request_id="req-1")
+    _, created = tenant_commands.create_keypair(ctx, tenant_commands.KeypairRequest(owner, "k", "ssh", None))
+    asked = commands.request_quota_gated(ctx, created.record, {"key_pairs": 3})
+    assert (asked.key, asked.record.project_id, asked.record.keypair.user_id) == (row, row, owner)
+    assert asked.record.default_limits["key_pairs"] == 3
+    # A server group still counts against the caller's project.
+    group = tenant_commands.create_server_group(ctx, {"server_group": {"name": "g", "policies": ["affinity"]}})
+    assert commands.request_quota_gated(ctx, group.record, {}).key == "demo"

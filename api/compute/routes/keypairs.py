@@ -12,6 +12,7 @@ from novalog.api.compute import commands, tenant_commands, tenant_views
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, Ctx, Microversion
 from novalog.api.faults import Conflict, NotFound
+from novalog.events.quotas import limits_of
 from novalog.events.state import KeypairState
 from novalog.events.tenant import keypair_key
 
@@ -63,9 +64,10 @@ def create_keypair(body: Annotated[KeypairCreate, Body()], api: ApiDep, ctx: Ctx
     if live(cache.keypair(wanted.user_id, wanted.name)):
         raise Conflict(f"Key pair '{wanted.name}' already exists.")
     private, out = tenant_commands.create_keypair(ctx, wanted)
-    # The project's quota writer lets it through (and emits it) or refuses it (key_pairs).
-    asked = commands.request_quota_gated(ctx, out.record, api.backend.quota_defaults)
-    api.ask(asked, ctx.project_id, asked.record.envelope.event_id)
+    # The user's quota writer lets it through (and emits it) or refuses it, against the caller's project's key_pairs limit.
+    in_force = limits_of(api.backend.cache.quota_row(ctx.project_id), api.backend.quota_defaults)
+    asked = commands.request_quota_gated(ctx, out.record, in_force)
+    api.ask(asked, asked.key, asked.record.envelope.event_id)
     api.await_write(lambda: live(cache.keypair(wanted.user_id, wanted.name)), key)
     row = cache.keypair(wanted.user_id, wanted.name)
     if live(row) and row.keypair_id != out.record.keypair_id:

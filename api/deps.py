@@ -17,6 +17,7 @@ from novalog.api.microversion import MIN, Version
 from novalog.api.policy import Policy
 from novalog.api.read_model import ReadModel
 from novalog.events import topics
+from novalog.events.instance_names import InstanceNaming
 from novalog.events.outbound import Outbound
 from novalog.events.state import InstanceState
 
@@ -66,6 +67,8 @@ class ApiBackend:
     policy_file: Path | None = None
     quota_defaults: dict[str, int] = field(default_factory=dict)
     default_availability_zone: str = "nova"
+    # Nova's instance_name_template, over the numbers the instance table's log positions give (events/instance_names.py).
+    instance_naming: InstanceNaming = field(default_factory=InstanceNaming)
     # Tokens (auth.py); None: no identity service, Nova's noauth2 `user:project` tokens are trusted.
     identity: IdentityService | None = None
     # Where uploaded image files go (image_store.ImageStore); None: uploads are refused.

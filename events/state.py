@@ -98,6 +98,9 @@ class InstanceState:
     # What its project's quota counted for it at create, [vcpus, ram MiB] (its flavor then; a resize
     # does not change it), given back when it is deleted; empty on rows written before it was kept.
     quota_counted: list[int] = field(default_factory=list)
+    # Its build request's offset in its partition of instance.events, kept by the table at the build: with the
+    # partition, the instance's number (Nova's id) that names it (events/instance_names.py); -1 on older rows.
+    build_offset: int = -1
     # Nova's accessIPv4 / accessIPv6: what the user says reaches it (set at create and by PUT /servers/{id}).
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None

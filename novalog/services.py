@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from novalog.events import topics
+from novalog.events.instance_names import InstanceNaming
 from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics
 from novalog.settings import Settings
 
@@ -172,6 +173,7 @@ def api_backend(settings: Settings, event_log: Any, cache: Any, keys: KeyRing) -
     return ApiBackend(
         event_log, cache, settings.api_write_wait, settings.service_down_time, settings.allow_resize_to_same_host, settings.policy_file,
         quota_defaults=settings.quota_defaults, identity=identity,
+        instance_naming=InstanceNaming(settings.instance_name_template, settings.partitions),
         image_store=ImageStore(settings.image_store(), settings.image_size_cap),
     )
 

@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from novalog.events.instance_names import DEFAULT_TEMPLATE, PARTITION_SPACE, check_template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +24,10 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers; the local broker by default")
     topic_prefix: str = Field("novalog", description="prefix of every topic name (tests isolate runs with it)")
-    partitions: int = Field(8, ge=1, description="partition count of the keyed event topics")
+    partitions: int = Field(8, ge=1, le=PARTITION_SPACE, description="partition count of the keyed event topics")
+    instance_name_template: str = Field(
+        DEFAULT_TEMPLATE, description="Nova's option: an instance's name (OS-EXT-SRV-ATTR:instance_name) from its number, or %(uuid)s"
+    )
     state_dir: Path = Field(PROJECT_ROOT / ".state", description="project-local state: broker data, RocksDB tables")
     hosts_file: Path = Field(PROJECT_ROOT / "deploy" / "local-hosts.toml", description="the local stack's simulated hosts")
 
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
 
     kafka_heap: str = "512m"
     kafka_version: str = "4.1.2"
+
+    @field_validator("instance_name_template")
+    @classmethod
+    def _fills(cls, template: str) -> str:
+        try:
+            return check_template(template)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"instance_name_template {template!r} does not fill with a number or %(uuid)s: {exc}") from None
 
     @classmethod
     def settings_customise_sources(

@@ -158,6 +158,8 @@ def handle(state: InstanceState | None, event: Folded, offset: int) -> tuple[Ins
     new, outs = _decide(state, event)
     if new is None:
         return None, outs
+    if state is None:  # the build: its log position numbers the instance (events/instance_names.py)
+        new = replace(new, build_offset=offset)
     return touch(new, event, offset, instance_actions.noted(state, new, event)), outs
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from novalog.api.compute import views
 from novalog.api.microversion import Version
+from novalog.events.instance_names import InstanceNaming
 
 # Encoded rows kept (the most recently listed); about 1.5 KB each.
 CAPACITY = 10_000
@@ -37,14 +38,14 @@ class RenderedServers:
         self._kept: OrderedDict[str, tuple[Any, tuple[str, bool, Version], bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def detail(self, base: str, row: Any, admin_view: bool, version: Version) -> bytes:
+    def detail(self, base: str, row: Any, admin_view: bool, version: Version, naming: InstanceNaming = views.NAMING) -> bytes:
         variant = (base, admin_view, version)
         with self._lock:
             kept = self._kept.get(row.instance_id)
             if kept is not None and kept[0] is row and kept[1] == variant:
                 self._kept.move_to_end(row.instance_id)
                 return kept[2]
-        encoded = dumps(views.server_detail(base, row, admin_view, version))
+        encoded = dumps(views.server_detail(base, row, admin_view, version, naming))
         with self._lock:
             self._kept[row.instance_id] = (row, variant, encoded)
             self._kept.move_to_end(row.instance_id)

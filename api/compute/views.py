@@ -13,6 +13,7 @@ from novalog.api.microversion import MAX as MAX_VERSION
 from novalog.api.microversion import MIN as MIN_VERSION
 from novalog.api.microversion import Version
 from novalog.events.capacity import used_by_claims
+from novalog.events.instance_names import InstanceNaming
 from novalog.events.state import FlavorState, HostState, InstanceState
 
 API_VERSION = {
@@ -23,6 +24,8 @@ API_VERSION = {
     "updated": "2013-07-23T11:33:21Z",
     "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}],
 }
+
+NAMING = InstanceNaming()  # the default template over the default partition count
 
 TASK_STATUS = {
     "rebooting": "REBOOT",
@@ -101,7 +104,7 @@ def hostname_of(name: str) -> str:
     return cleaned[:63].rstrip("-") or "server"
 
 
-def server_detail(base: str, row: InstanceState, is_admin: bool, version: Version = MIN_VERSION) -> dict[str, Any]:
+def server_detail(base: str, row: InstanceState, is_admin: bool, version: Version = MIN_VERSION, naming: InstanceNaming = NAMING) -> dict[str, Any]:
     """GET /servers/{id} and /servers/detail: the server's own fields and every extension's (the admin's ones to admins)."""
     view = server_core(base, row, is_admin, version)
     view.update({
@@ -119,7 +122,7 @@ def server_detail(base: str, row: InstanceState, is_admin: bool, version: Versio
     if is_admin:
         view["OS-EXT-SRV-ATTR:host"] = row.host
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = row.hypervisor_hostname if row.host else None
-        view["OS-EXT-SRV-ATTR:instance_name"] = row.domain_name or ""
+        view["OS-EXT-SRV-ATTR:instance_name"] = naming.name(row.instance_id, row.build_offset, row.name) or row.domain_name or ""
         if version >= Version(2, 3):
             view["OS-EXT-SRV-ATTR:reservation_id"] = row.reservation_id or ""
             view["OS-EXT-SRV-ATTR:launch_index"] = row.launch_index

@@ -1,10 +1,14 @@
-"""A server's own fields on the in-memory backend, over HTTP: accessIPv4/accessIPv6 at create and show, PUT /servers/{id}."""
+"""A server's own fields on the in-memory backend, over HTTP: accessIPv4/accessIPv6 at create and show, PUT /servers/{id},
+OS-EXT-SRV-ATTR:instance_name."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from memory_api import boot, booted, client, fault, flavor
+from memory_api import backend_in, boot, booted, client, fault, flavor
+from novalog.events.instance_names import PARTITION_SPACE, partition_of
 from tempest_schemas import SHAPE_VERSIONS, check, schemas
 
 
@@ -105,3 +109,23 @@ def test_an_update_of_a_server_not_the_callers_is_404_and_an_admin_may(admin, me
     assert shown(member, mine)["name"] == "fixed"
     fault(member.put("/servers/nope", json={"server": {"name": "x"}}), 404, "Instance nope could not be found.")
 
+
+
+def test_instance_names_follow_novas_template_over_the_log_numbers(admin, member, flavors) -> None:
+    ids = [booted(member, f"named-{i}") for i in range(3)]
+    names = [shown(admin, i)["OS-EXT-SRV-ATTR:instance_name"] for i in ids]
+    assert all(re.fullmatch(r"instance-[0-9a-f]{8}", n) for n in names), names
+    assert len(set(names)) == 3
+    # The low byte is the instance's partition of instance.events (8 partitions by default), the rest its build's offset.
+    assert [int(n.removeprefix("instance-"), 16) % PARTITION_SPACE for n in names] == [partition_of(i, 8) for i in ids]
+    assert "OS-EXT-SRV-ATTR:instance_name" not in shown(member, ids[0])
+    (listed,) = [s for s in admin.get("/servers/detail", params={"all_tenants": "1"}).json()["servers"] if s["id"] == ids[1]]
+    assert listed["OS-EXT-SRV-ATTR:instance_name"] == names[1]
+
+
+def test_the_template_is_a_setting(tmp_path) -> None:
+    backend = backend_in(tmp_path, instance_name_template="vm-%(uuid)s")
+    admin = client(backend)
+    flavor(admin)
+    server_id = booted(admin, "by-uuid")
+    assert shown(admin, server_id)["OS-EXT-SRV-ATTR:instance_name"] == f"vm-{server_id}"

@@ -249,7 +249,7 @@ EXAMPLES: dict[type, Any] = {
             terminated_at=LATER, request_id="req-2", offset=42, migration=MIGRATION,
             reservation_id="r-1", launch_index=1, user_data="I2Nsb3VkLWNvbmZpZw==", locked=True,
             image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
-            server_group="g-1", quota_counted=[2, 1024], access_ip_v4="192.0.2.1", access_ip_v6="2001:db8::1",
+            server_group="g-1", quota_counted=[2, 1024], access_ip_v4="192.0.2.1", access_ip_v6="2001:db8::1", build_offset=7,
             actions=[InstanceAction("stop", "req-2", "user-1", "project-1", NOW, "stopped badly",
                                     [ActionEvent("compute_stop_instance", NOW, LATER, "Error", "Traceback ...")])],
         ),

@@ -529,3 +529,18 @@ def test_an_update_replaces_the_fields_it_gives_and_orders_nothing(row: dict, ch
     assert new is not None and (new.name, new.access_ip_v4, new.access_ip_v6) == expected
     assert outs == []
     assert replace(new, name=state.name, access_ip_v4=state.access_ip_v4, access_ip_v6=state.access_ip_v6) == state
+
+
+@pytest.mark.parametrize(("events", "expected"), [
+    # (event, its offset) folded in order; the row keeps the build's offset, whatever follows
+    ([("build", 17)], 17),
+    ([("build", 17), ("build", 30)], 17),  # a redelivered build does not renumber it
+    ([("build", 0), ("accepted", 5), ("spawned", 9)], 0),
+    ([("accepted", 3)], None),  # no build seen: no row
+], ids=["build", "redelivered build", "lifecycle", "no build"])
+def test_the_table_keeps_the_builds_log_offset(events: list[tuple[str, int]], expected: int | None) -> None:
+    made = {"build": build_build_requested(), "accepted": build_claim_accepted(), "spawned": build_spawned()}
+    state = None
+    for name, offset in events:
+        state, _ = instances.handle(state, made[name], offset)
+    assert (None if state is None else state.build_offset) == expected

@@ -62,7 +62,7 @@ def list_servers(request: Request, api: ApiDep, ctx: Ctx, base: BaseUrl) -> Resp
 def list_servers_detail(request: Request, api: ApiDep, ctx: Ctx, base: BaseUrl, version: Microversion) -> Response:
     rows, links = servers_of(api, ctx, request, "os_compute_api:servers:detail")
     admin_view = extended(api, ctx)
-    encoded = [rendered.detail(base, r, admin_view, version) for r in rows]
+    encoded = [rendered.detail(base, r, admin_view, version, api.backend.instance_naming) for r in rows]
     return Response(server_pages.servers_body(encoded, links), media_type="application/json")
 
 
@@ -70,7 +70,7 @@ def list_servers_detail(request: Request, api: ApiDep, ctx: Ctx, base: BaseUrl, 
 def show_server(server_id: str, api: ApiDep, ctx: Ctx, base: BaseUrl, version: Microversion) -> Response:
     row = api.find_server(server_id, ctx, "os_compute_api:servers:show")
     # The view is JSON already: straight to the response, not through FastAPI's encoder and model check.
-    return JSONResponse({"server": views.server_detail(base, row, extended(api, ctx), version)})
+    return JSONResponse({"server": views.server_detail(base, row, extended(api, ctx), version, api.backend.instance_naming)})
 
 
 @router.put("/v2.1/servers/{server_id}")

@@ -114,8 +114,20 @@ class Resources:
 
     @staticmethod
     def of(flavor: Flavor) -> Resources:
-        """Nova's claim: root plus ephemeral disk; swap is not counted on the host's disk."""
-        return Resources(vcpus=flavor.vcpus, memory_mb=flavor.ram, disk_gb=flavor.disk + flavor.ephemeral)
+        """What a claim for one instance of `flavor` takes: the disk is root + ephemeral + swap.
+
+        As Nova's DiskFilter (Icehouse+) and its DISK_GB allocation in
+        Placement: swap (MiB) is on the host's local disk too, rounded up to
+        whole GiB here because inventory and claims are whole GiB (Placement's
+        rounding). The scheduler's filters and the claim check both read this,
+        so they cannot disagree.
+        """
+        return Resources(vcpus=flavor.vcpus, memory_mb=flavor.ram, disk_gb=flavor.disk + flavor.ephemeral + swap_gb(flavor.swap))
+
+
+def swap_gb(swap_mb: int) -> int:
+    """Swap in whole GiB, rounded up (1 MiB of swap takes a GiB of the host's disk)."""
+    return -(-swap_mb // 1024)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novalog.events import topics
-from novalog.events.records import PlacementTrace
+from novalog.events.records import PlacementTrace, Resources
 from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
 from novalog.events.types.instance import (
     InstanceActionFailed,
@@ -134,10 +134,10 @@ def _describe_decision(record: Any, instance_id: str, rooms: Mapping[str, Room],
         case ServersRequested():
             return _quota(record, instance_id, facts)
         case InstanceBuildRequested():
-            f = record.flavor
+            f, wants = record.flavor, Resources.of(record.flavor)
             where = "".join([f", zone {record.availability_zone}" if record.availability_zone else "",
                              f", forced to {', '.join(record.force_hosts)}" if record.force_hosts else ""])
-            return f"{record.name}: flavor {f.name} ({_resources(f.vcpus, f.ram, f.disk + f.ephemeral)}), image {record.image_ref}{where}", {}
+            return f"{record.name}: flavor {f.name} ({_resources(wants.vcpus, wants.memory_mb, wants.disk_gb)}), image {record.image_ref}{where}", {}
         case PlacementProposed():
             tried = f", after {', '.join(record.spec.retry_hosts)}" if record.spec.retry_hosts else ""
             line = f"{record.host} by {record.scheduler}, attempt {record.spec.num_attempts}{tried}; {trace_text(record.trace)}"

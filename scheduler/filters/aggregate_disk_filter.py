@@ -6,7 +6,7 @@ from novalog.scheduler.filters.resource import DISK, AggregateResourceFilter
 
 
 class AggregateDiskFilter(AggregateResourceFilter):
-    """Passes iff the host has room for the flavor's root plus ephemeral disk at its aggregates' ratio.
+    """Passes iff the host has room for the flavor's root, ephemeral and swap disk at its aggregates' ratio.
 
     The ratio is the lowest `disk_allocation_ratio` in the metadata of the
     host's aggregates (Kilo+: numeric minimum; any unparsable value, or none
@@ -15,8 +15,8 @@ class AggregateDiskFilter(AggregateResourceFilter):
     ratio, and room is `capacity.room` with that ratio.
 
     Version choices: Ussuri falls back to the host's own ratio (Liberty+);
-    novalog falls back to the global option, as Juno-Kilo did. Ussuri also
-    counts swap; novalog does not, as its DiskFilter and claim check do not.
+    novalog falls back to the global option, as Juno-Kilo did. Swap counts
+    as in DiskFilter: rounded up to whole GB, as the claim check counts it.
     """
 
     NAME = "AggregateDiskFilter"

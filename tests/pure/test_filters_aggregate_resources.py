@@ -137,8 +137,9 @@ def test_aggregate_core_filter(aggregates, host, vcpus, passes) -> None:
         pytest.param([{"disk_allocation_ratio": "2.0"}, {"disk_allocation_ratio": "1.25"}], dict(claims=used(disk_gb=90)), dict(disk=11), False, id="two-aggs-lowest-1.25-request-11"),
         # any unparsable: global 1.5: 120 - 110 = 10 (with 2.0: 160 - 110 = 50)
         pytest.param([{"disk_allocation_ratio": "2.0"}, {"disk_allocation_ratio": ""}], dict(claims=used(disk_gb=110)), dict(disk=11), False, id="empty-value-unparsable-global"),
-        # swap is not on the host's disk (as the claim): room 10, request 10 GB + 4096 MB swap
-        pytest.param([{"disk_allocation_ratio": "2.0"}], dict(claims=used(disk_gb=150)), dict(disk=10, swap=4096), True, id="swap-not-counted"),
+        # swap counts, rounded up to GB (as the claim): room 10; 6 + 4096 MB = 6 + 4 = 10 fits, 6 + 4097 MB = 6 + 5 = 11 does not
+        pytest.param([{"disk_allocation_ratio": "2.0"}], dict(claims=used(disk_gb=150)), dict(disk=6, swap=4096), True, id="room-10-request-6+swap-4096MB"),
+        pytest.param([{"disk_allocation_ratio": "2.0"}], dict(claims=used(disk_gb=150)), dict(disk=6, swap=4097), False, id="room-10-request-6+swap-4097MB"),
         # 80 x 2.0 = 160 room, but 81 > 80 physical
         pytest.param([{"disk_allocation_ratio": "2.0"}], {}, dict(disk=80), True, id="physical-80-request-80"),
         pytest.param([{"disk_allocation_ratio": "2.0"}], {}, dict(disk=81), False, id="physical-80-request-81"),

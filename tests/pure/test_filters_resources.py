@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from builders import build_claim, build_flavor, build_host_state, build_sched_host, build_spec
+from builders import build_claim, build_flavor, build_host_state, build_proposal, build_sched_host, build_spec
 from novalog.events.capacity import shortfall, used_by_claims
 from novalog.events.records import Claim, Resources
-from novalog.scheduler.filters import CoreFilter, DiskFilter, RamFilter
+from novalog.events.types.placement import ClaimAccepted, ClaimRejected
+from novalog.projections.host_state import decide_claim
+from novalog.scheduler.columns import HostColumns
+from novalog.scheduler.filters import AggregateDiskFilter, CoreFilter, DiskFilter, RamFilter
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()
@@ -73,14 +76,23 @@ def test_core_filter(host, vcpus, passes) -> None:
         # 80 x 1.0 - 10 reserved - 60 claimed = 10 GB room; root 8 + ephemeral 2 = 10
         pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, ephemeral=2), True, id="room-10-request-8+2"),
         pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, ephemeral=3), False, id="room-10-request-8+3"),
-        # swap is not on the host's disk (as the claim): room 10, request 10 GB + 4096 MB swap
-        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=10, swap=4096), True, id="swap-not-counted"),
+        # swap counts (Icehouse+), in MB rounded up to GB: root 8 + swap 2048 MB = 8 + 2 = 10 GB, room 10
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, swap=2048), True, id="room-10-request-8+swap-2048MB"),
+        # root 8 + swap 2049 MB = 8 + 3 = 11 GB > room 10 (Stein: 8192 + 2049 = 10241 MB > 10240 MB)
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=8, swap=2049), False, id="room-10-request-8+swap-2049MB"),
+        # root 9 + swap 1 MB = 9 + 1 = 10 GB, room 10
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=9, swap=1), True, id="room-10-request-9+swap-1MB"),
+        # root 5 + ephemeral 3 + swap 4096 MB = 12 GB > room 10
+        pytest.param(dict(reserved_disk_gb=10, claims=claims_of(disk_gb=60)), dict(disk=5, ephemeral=3, swap=4096), False, id="room-10-request-5+3+swap-4096MB"),
         # 80 x 1.5 - 0 - 100 = 20 GB room
         pytest.param(dict(disk_allocation_ratio=1.5, claims=claims_of(disk_gb=100)), dict(disk=20), True, id="ratio-1.5-room-20-request-20"),
         pytest.param(dict(disk_allocation_ratio=1.5, claims=claims_of(disk_gb=100)), dict(disk=21), False, id="ratio-1.5-room-20-request-21"),
         # 80 x 2.0 = 160 room, but 81 > 80 physical
         pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=80), True, id="physical-80-request-80"),
         pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=81), False, id="physical-80-request-81"),
+        # Liberty's physical check counts swap too: 79 + 1 = 80 fits, 79 + 2 (1025 MB) = 81 > 80 at any ratio
+        pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=79, swap=1024), True, id="physical-80-request-79+swap-1024MB"),
+        pytest.param(dict(disk_allocation_ratio=2.0), dict(disk=79, swap=1025), False, id="physical-80-request-79+swap-1025MB"),
         pytest.param(dict(capacity_reported_at=None), dict(disk=1), False, id="never-reported"),
     ],
 )
@@ -129,3 +141,44 @@ def test_resource_filters_agree_with_the_claim_check(flavor) -> None:
     claim_fits = shortfall(state, used_by_claims(state), Resources.of(spec.flavor)) is None
 
     assert filters_pass is claim_fits
+
+
+@pytest.mark.parametrize(
+    ("flavor", "fits"),
+    [
+        # room 80 x 1.0 - 10 reserved - 60 claimed = 10 GB
+        pytest.param(dict(disk=8, swap=2048), True, id="8+swap-2048MB=10-fits"),  # 8 + 2 = 10
+        pytest.param(dict(disk=8, swap=2049), False, id="8+swap-2049MB=11-too-big"),  # 8 + 3 = 11
+        pytest.param(dict(disk=6, ephemeral=2, swap=1500), True, id="6+2+swap-1500MB=10-fits"),  # 6 + 2 + 2 = 10
+        pytest.param(dict(disk=6, ephemeral=3, swap=1500), False, id="6+3+swap-1500MB=11-too-big"),  # 6 + 3 + 2 = 11
+        pytest.param(dict(disk=0, swap=10 * 1024), True, id="swap-only-10GB-fits"),
+        pytest.param(dict(disk=0, swap=10 * 1024 + 1), False, id="swap-only-10GB+1MB-too-big"),
+    ],
+)
+def test_disk_filters_and_the_claim_count_swap_alike(flavor, fits) -> None:
+    state = build_host_state(reserved_disk_gb=10, claims=claims_of(disk_gb=60))
+    spec = build_spec(build_flavor(**flavor))
+    host = build_sched_host(state)
+    cols = HostColumns.from_hosts([host])
+    # the claim as the scheduler proposes it: its resources are Resources.of(the flavor)
+    decision = decide_claim(state, build_proposal("claim-new", resources=Resources.of(spec.flavor)))
+
+    verdicts = {
+        "DiskFilter": DiskFilter().host_passes(host, spec, OPTIONS),
+        "DiskFilter columnar": bool(DiskFilter().mask(cols, spec, OPTIONS)[0]),
+        "AggregateDiskFilter": AggregateDiskFilter().host_passes(host, spec, OPTIONS),
+        "AggregateDiskFilter columnar": bool(AggregateDiskFilter().mask(cols, spec, OPTIONS)[0]),
+        "claim accepted": isinstance(decision, ClaimAccepted),
+    }
+
+    assert verdicts == dict.fromkeys(verdicts, fits)
+    assert isinstance(decision, ClaimAccepted if fits else ClaimRejected)
+
+
+@pytest.mark.parametrize(
+    ("swap_mb", "gb"),
+    [(0, 0), (1, 1), (1024, 1), (1025, 2), (2048, 2), (4097, 5)],
+)
+def test_swap_takes_whole_gb_of_the_claim(swap_mb, gb) -> None:
+    # root 10 + ephemeral 5 + ceil(swap / 1024)
+    assert Resources.of(build_flavor(disk=10, ephemeral=5, swap=swap_mb)).disk_gb == 15 + gb

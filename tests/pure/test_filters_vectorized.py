@@ -104,8 +104,9 @@ DISK_HOSTS = [
     [
         pytest.param(dict(disk=8, ephemeral=2), [True, True, True, False], id="room-10-request-8+2"),
         pytest.param(dict(disk=8, ephemeral=3), [False, True, False, False], id="room-10-request-8+3"),
-        # swap is not on the host's disk
-        pytest.param(dict(disk=10, swap=4096), [True, True, True, False], id="swap-not-counted"),
+        # swap counts, in whole GB rounded up: 6 + 4096 MB = 10 fits room 10; 6 + 4097 MB = 11 only room 20
+        pytest.param(dict(disk=6, swap=4096), [True, True, True, False], id="room-10-request-6+swap-4096MB"),
+        pytest.param(dict(disk=6, swap=4097), [False, True, False, False], id="room-10-request-6+swap-4097MB"),
         pytest.param(dict(disk=20), [False, True, False, False], id="room-20-request-20"),
         pytest.param(dict(disk=81), [False, False, False, False], id="physical-80-request-81"),
     ],

@@ -253,8 +253,9 @@ AGGREGATE_DISK_HOSTS = [
     [
         pytest.param(dict(disk=8, ephemeral=2), [True] * 6, id="room-10-request-8+2"),
         pytest.param(dict(disk=8, ephemeral=3), [False, False, False, False, True, False], id="room-10-request-8+3"),
-        # swap is not on the host's disk
-        pytest.param(dict(disk=10, swap=4096), [True] * 6, id="swap-not-counted"),
+        # swap counts, in whole GB rounded up: 6 + 4096 MB = 10 fits every room of 10; 6 + 4097 MB = 11 only the 160
+        pytest.param(dict(disk=6, swap=4096), [True] * 6, id="room-10-request-6+swap-4096MB"),
+        pytest.param(dict(disk=6, swap=4097), [False, False, False, False, True, False], id="room-10-request-6+swap-4097MB"),
         pytest.param(dict(disk=80), [False, False, False, False, True, False], id="physical-80-request-80"),
         pytest.param(dict(disk=81), [False] * 6, id="physical-80-request-81"),
     ],

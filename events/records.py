@@ -163,6 +163,20 @@ class RequestSpec:
     migration_id: str | None = None
     # Nova's requested_destination: only this host is considered, its filters still run.
     requested_host: str | None = None
+    # The node of each host in retry_hosts, same order: Nova's retry [host, node] pairs. Records
+    # written before it have none; a tried host without a node ("" or missing) had every node tried.
+    retry_nodes: list[str] = field(default_factory=list)
+
+    def tried(self) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+        """The (host, node) pairs already tried, and the hosts tried whose node is not known (every node of them)."""
+        pairs, whole = set(), set()
+        for i, host in enumerate(self.retry_hosts):
+            node = self.retry_nodes[i] if i < len(self.retry_nodes) else ""
+            if node:
+                pairs.add((host, node))
+            else:
+                whole.add(host)
+        return frozenset(pairs), frozenset(whole)
 
 
 @dataclass(frozen=True, slots=True)

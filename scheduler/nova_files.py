@@ -123,7 +123,9 @@ def spec_from_nova(raw: Any) -> RequestSpec:
         availability_zone=d.get("availability_zone"),
         scheduler_hints={k: [str(x) for x in v] for k, v in hints.items()},
         num_attempts=int(retry.get("num_attempts", 1)),
-        retry_hosts=[h[0] if isinstance(h, list) else str(h) for h in retry.get("hosts", [])],
+        retry_hosts=[str(h[0]) if isinstance(h, list) else str(h) for h in retry.get("hosts", [])],
+        # Nova's [host, node] pairs; a bare host name (no node) stands for every node of it.
+        retry_nodes=[str(h[1]) if isinstance(h, list) and len(h) > 1 and h[1] else "" for h in retry.get("hosts", [])],
         image_properties={k: str(v) for k, v in image.get("properties", {}).items()},
         instance_group=None if group is None else InstanceGroup(
             id=str(group.get("uuid", group.get("id", ""))),

@@ -98,11 +98,7 @@ class Scheduler:
                 self._settle(record.host, record.claim_id)
                 if record.instance_id in self.deleted:
                     return []
-                spec = replace(
-                    record.spec,
-                    num_attempts=record.spec.num_attempts + 1,
-                    retry_hosts=[*record.spec.retry_hosts, record.host],
-                )
+                spec = self._retried(record.spec, record.host)
                 if spec.num_attempts > self.options.max_attempts:
                     message = (
                         f"No valid host was found. Exceeded max scheduling attempts {self.options.max_attempts} "
@@ -167,6 +163,14 @@ class Scheduler:
     def _select(self, hosts: HostColumns | list[SchedHost], spec: RequestSpec) -> Selection:
         """The driver's pick, the group filters seeing only the members that hold a host now."""
         return select(hosts, groups.placed_only(spec, hosts), self.options, self.rng)
+
+    def _retried(self, spec: RequestSpec, host: str) -> RequestSpec:
+        """The spec of the next attempt: one more attempt, and the refused (host, node) pair tried."""
+        row = self.views.row(host)
+        node = (row.hypervisor_hostname if row is not None else "") or host  # the node SchedHost shows for the row
+        # Older specs may hold fewer nodes than hosts: pad with "" (node unknown) to keep the pairs aligned.
+        nodes = [*spec.retry_nodes, *[""] * (len(spec.retry_hosts) - len(spec.retry_nodes))]
+        return replace(spec, num_attempts=spec.num_attempts + 1, retry_hosts=[*spec.retry_hosts, host], retry_nodes=[*nodes, node])
 
     def _withdraw(self, claims: Sequence[Claim], now: datetime) -> None:
         """Forget claims proposed for a request that is given up before anything was sent."""

@@ -17,11 +17,14 @@ if TYPE_CHECKING:
 
 
 class RetryFilter(VectorizedFilter, BaseHostFilter):
-    """Passes iff the host was not already tried for this instance.
+    """Passes iff the host's node was not already tried for this instance.
 
-    Nova compares the `[host, node]` pair; a novalog host has exactly one
-    node, so `spec.retry_hosts` holds host names and the name is compared.
-    No retry history (the first attempt) passes every host.
+    As Nova: the `[host, node]` pair is compared, not the host alone
+    (`spec.retry_hosts` with `spec.retry_nodes`, pairwise), so another node
+    of a tried host still passes. A request written before novalog kept the
+    node names its tried hosts only; each such host is refused whole, every
+    node of it, which is what novalog did then. No retry history (the first
+    attempt) passes every host.
     """
 
     NAME = "RetryFilter"
@@ -31,9 +34,15 @@ class RetryFilter(VectorizedFilter, BaseHostFilter):
         return not spec.retry_hosts  # a first attempt has tried no host
 
     def host_passes(self, host: SchedHost, spec: RequestSpec, options: SchedulerOptions) -> bool:
-        return host.host not in spec.retry_hosts
+        pairs, whole = spec.tried()
+        return host.host not in whole and (host.host, host.nodename) not in pairs
 
     def mask(self, cols: HostColumns, spec: RequestSpec, options: SchedulerOptions) -> np.ndarray:
+        pairs, whole = spec.tried()
         passes = np.ones(len(cols), dtype=bool)
-        passes[cols.rows_named(spec.retry_hosts)] = False
+        passes[cols.rows_named(whole)] = False
+        # Only the few rows named in a pair need their view's node.
+        for row in cols.rows_named(host for host, _ in pairs):
+            if (cols.names[row], cols.hosts[row].nodename) in pairs:
+                passes[row] = False
         return passes

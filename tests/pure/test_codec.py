@@ -138,7 +138,7 @@ SPEC = build_spec(
     num_attempts=2, retry_hosts=["host-2"], image_properties={"hw_architecture": "x86_64"},
     instance_group=InstanceGroup("group-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
     force_hosts=["host-1"], force_nodes=["node-1"], ignore_hosts=["host-3"], num_instances=3,
-    migration_id="migration-1", requested_host="host-2",
+    migration_id="migration-1", requested_host="host-2", retry_nodes=["node-2"],
 )
 MIGRATION = build_migration(
     old_flavor=FLAVOR, new_flavor=FLAVOR, status="finished", dest_host="host-2", dest_claim_id="claim-2", was_running=False, vm_state_before="stopped", created_at=LATER,
@@ -362,7 +362,7 @@ resources = st.builds(Resources, vcpus=longs, memory_mb=longs, disk_gb=longs)
 specs = st.builds(
     RequestSpec, instance_id=texts, project_id=texts, user_id=texts, flavor=flavors, image_ref=texts,
     availability_zone=optional(texts), scheduler_hints=st.dictionaries(texts, st.lists(texts, max_size=3), max_size=3),
-    num_attempts=longs, retry_hosts=st.lists(texts, max_size=3),
+    num_attempts=longs, retry_hosts=st.lists(texts, max_size=3), retry_nodes=st.lists(texts, max_size=3),
 )
 traces = st.builds(
     PlacementTrace,

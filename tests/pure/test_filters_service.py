@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from builders import NOW, build_sched_host, build_spec
+from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS, AllHostsFilter, BaseHostFilter, ComputeFilter, RetryFilter
 from novalog.scheduler.options import SchedulerOptions
 
@@ -40,6 +41,30 @@ def test_retry_filter(retry_hosts, passes) -> None:
     spec = build_spec(retry_hosts=retry_hosts, num_attempts=len(retry_hosts) + 1)
 
     assert RetryFilter().host_passes(build_sched_host(host="h1"), spec, OPTIONS) is passes
+
+
+@pytest.mark.parametrize(
+    ("retry_hosts", "retry_nodes", "passes"),
+    [
+        # Nova compares [host, node]: the host h1 is seen here as its node n1
+        pytest.param(["h1"], ["n1"], False, id="this-host-and-node-tried"),
+        pytest.param(["h1"], ["n2"], True, id="another-node-of-this-host-tried"),
+        pytest.param(["h2"], ["n1"], True, id="same-node-name-on-another-host"),
+        pytest.param(["h2", "h1"], ["n9", "n1"], False, id="second-pair-matches"),
+        # a spec written before nodes were kept: the host alone, every node of it tried
+        pytest.param(["h1"], [], False, id="old-spec-host-without-node"),
+        pytest.param(["h1"], [""], False, id="node-unknown"),
+        pytest.param(["h2", "h1"], ["n9"], False, id="old-entries-padded-host-without-node"),
+        pytest.param(["h2"], [], True, id="old-spec-another-host"),
+    ],
+)
+def test_retry_filter_compares_host_and_node(retry_hosts, retry_nodes, passes) -> None:
+    spec = build_spec(retry_hosts=retry_hosts, retry_nodes=retry_nodes, num_attempts=len(retry_hosts) + 1)
+    host = build_sched_host(host="h1", hypervisor_hostname="n1")
+
+    assert host.nodename == "n1"
+    assert RetryFilter().host_passes(host, spec, OPTIONS) is passes
+    assert bool(RetryFilter().mask(HostColumns.from_hosts([host]), spec, OPTIONS)[0]) is passes
 
 
 def test_all_hosts_filter_passes_even_a_dead_disabled_host() -> None:

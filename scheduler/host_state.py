@@ -65,6 +65,19 @@ class SchedHost:
     forced_down: bool = False
     aggregates: tuple[Aggregate, ...] = ()
     instances: Mapping[str, Claim] = field(default_factory=dict)
+    disabled_reason: str | None = None
+
+    @property
+    def service(self) -> Mapping[str, object]:
+        """The host's compute service as Nova's HostState.service holds it (a read-only dict of the Service's fields).
+
+        Only the fields novalog has: a JsonFilter query or a capability on any
+        other key (`$service.updated_at`, `report_count`...) finds nothing.
+        """
+        return {
+            "host": self.host, "binary": "nova-compute", "topic": "compute",
+            "disabled": self.disabled, "disabled_reason": self.disabled_reason, "forced_down": self.forced_down,
+        }
 
     @property
     def ram_claimed_mb(self) -> int:
@@ -144,6 +157,7 @@ def host_view(
             else beat is not None and (now - beat).total_seconds() <= service_down_time and not state.forced_down
         ),
         disabled=state.disabled,
+        disabled_reason=state.disabled_reason,
         # An idle host's empty set and maps are shared: 344 bytes a host, the most of a view's own memory.
         claims_ids=frozenset(c.claim_id for c in claims) if claims else NO_CLAIMS,
         updated=state.capacity_reported_at,

@@ -89,6 +89,7 @@ def sched_host_from_nova(raw: Any) -> SchedHost:
         trust_level=d.get("trust_level"),
         failed_builds=int(d.get("failed_builds", 0)),
         forced_down=bool(service.get("forced_down", False)),
+        disabled_reason=None if service.get("disabled_reason") is None else str(service["disabled_reason"]),
         aggregates=aggregates,
         instances=claims,
     )

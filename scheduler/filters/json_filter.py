@@ -19,9 +19,11 @@ class JsonFilter(BaseHostFilter):
 
     No hint, or an empty one: every host passes. A list result (from `not`)
     passes if any element is truthy, so inside `and`/`or` a `["not", X]` is
-    a one-element list and always true: ["and", ["not", "$disabled"]] keeps
-    disabled hosts, as in Nova. Like Nova, it reads the host as it is,
-    disabled or not, so a query may decide that too. Invalid JSON, an
+    a one-element list and always true: ["and", ["not", "$service.disabled"]]
+    keeps disabled hosts, as in Nova. Like Nova, it reads the host as it is,
+    disabled or not, so a query may decide that too: `$service.<field>` is
+    the compute service, `$capabilities.<name>` Havana's capabilities (see
+    `json_query`). Invalid JSON, an
     unknown operator or a hint of several strings raises JsonQueryError.
     """
 

@@ -2,8 +2,24 @@
 
 A query is a list `[op, arg, ...]`. An argument is a literal, a nested
 query, or a string "$name.key..." read from the host: attribute `name`, then
-one mapping key per segment. Arguments that come out None (an unknown
-variable, JSON null) or are the empty string are dropped before `op` runs.
+one mapping key per segment (Nova's _parse_string). Arguments that come out
+None (an unknown variable, JSON null) or are the empty string are dropped
+before `op` runs.
+
+Two names are mappings, as on Nova's HostState:
+
+    $service.<field>        the compute service (SchedHost.service): disabled,
+                            disabled_reason, forced_down, host, binary, topic
+    $capabilities.<name>    Havana's capabilities dict, which held what the
+                            compute last published about itself; it is gone from
+                            Nova (Juno) and novalog never had it, so novalog reads a
+                            name there as ComputeCapabilitiesFilter does: the host's
+                            attribute, else its stat (`$capabilities.hypervisor_type`,
+                            `$capabilities.free_ram_mb`, `$capabilities.<stat>`)
+
+So ["not", "$service.disabled"] is [False] on a disabled host, and the
+quirk stays Nova's: at the top level a disabled host fails, nested in `and`
+the one-element list is truthy and the host passes.
 
     =  <  >  <=  >=   the first argument compared with every other one; < 2 arguments: False
     in                the first argument equals one of the others; < 2 arguments: False
@@ -21,9 +37,10 @@ the literal as a string ("5") to compare strings. Equality across types
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from novalog.scheduler.filters.compute_capabilities_filter import capability
 from novalog.scheduler.host_state import SchedHost
 
 
@@ -55,12 +72,37 @@ _OPERATORS: dict[str, Callable[[list[Any]], Any]] = {
 }
 
 
+class Capabilities(Mapping[str, Any]):
+    """Havana's `capabilities` of a host, read-only: a name is the host's attribute, else its stat (`capability`)."""
+
+    __slots__ = ("_host",)
+
+    def __init__(self, host: SchedHost) -> None:
+        self._host = host
+
+    def __getitem__(self, name: str) -> Any:
+        value = None if name.startswith("_") else capability(self._host, [name])
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        names = [f for f in SchedHost.__dataclass_fields__ if getattr(self._host, f) is not None]
+        return iter([*names, *(k for k in self._host.stats if k not in SchedHost.__dataclass_fields__)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def resolve(text: str, host: SchedHost) -> Any:
     """A string argument's value: a literal, or a "$variable" read from the host (None when missing)."""
     if not text.startswith("$"):
         return text or None
     name, *keys = text[1:].split(".")
-    value = None if name.startswith("_") else getattr(host, name, None)
+    if name == "capabilities":
+        value: Any = Capabilities(host)
+    else:
+        value = None if name.startswith("_") else getattr(host, name, None)
     for key in keys:
         if value is None:
             return None

@@ -9,7 +9,7 @@ import pytest
 from builders import build_claim, build_sched_host, build_spec
 from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.filters.json_filter import JsonFilter
-from novalog.scheduler.filters.json_query import JsonQueryError, evaluate
+from novalog.scheduler.filters.json_query import JsonQueryError, evaluate, resolve
 from novalog.scheduler.options import SchedulerOptions
 
 OPTIONS = SchedulerOptions()
@@ -114,6 +114,55 @@ def test_nested_not_does_not_exclude_disabled_hosts() -> None:
     assert JsonFilter().host_passes(build_sched_host(disabled=True), spec, OPTIONS) is True
     top_level = build_spec(scheduler_hints={"query": [json.dumps(["not", "$disabled"])]})
     assert JsonFilter().host_passes(build_sched_host(disabled=True), top_level, OPTIONS) is False
+
+
+ENABLED = build_sched_host(host="cn1", stats={"load": "3"}, hypervisor_type="QEMU")
+DISABLED = build_sched_host(host="cn2", disabled=True, disabled_reason="maintenance", stats={"load": "7"}, hypervisor_type="xen")
+FORCED_DOWN = build_sched_host(host="cn3", forced_down=True, hypervisor_type="xen")
+
+
+@pytest.mark.parametrize(
+    ("query", "verdicts"),
+    [
+        # --- $service.<field>: Nova's HostState.service, a dict of the compute service's fields
+        pytest.param(["=", "$service.disabled", False], [True, False, True], id="service-disabled-false"),
+        pytest.param(["=", "$service.disabled", True], [False, True, False], id="service-disabled-true"),
+        pytest.param(["=", "$service.forced_down", True], [False, False, True], id="service-forced-down"),
+        pytest.param(["=", "$service.disabled_reason", "maintenance"], [False, True, False], id="service-disabled-reason"),
+        pytest.param(["in", "$service.host", "cn1", "cn3"], [True, False, True], id="service-host"),
+        pytest.param(["=", "$service.binary", "nova-compute"], [True, True, True], id="service-binary"),
+        # a field novalog's service lacks resolves to None and is dropped: one argument left, False
+        pytest.param(["=", "$service.report_count", 1], [False, False, False], id="service-unknown-field-dropped"),
+        # --- the `not` quirk, now that $service.disabled resolves: top level, a disabled host fails ...
+        pytest.param(["not", "$service.disabled"], [True, False, True], id="top-level-not-service-disabled"),
+        # ... nested in `and`, ["not", ...] is a one-element list, truthy: the disabled host passes (Nova's quirk)
+        pytest.param(["and", [">=", "$free_ram_mb", 0], ["not", "$service.disabled"]], [True, True, True], id="nested-not-quirk-keeps-disabled"),
+        # the way to exclude disabled hosts inside `and`: compare
+        pytest.param(["and", [">=", "$free_ram_mb", 0], ["=", "$service.disabled", False]], [True, False, True], id="nested-eq-excludes-disabled"),
+        # --- $capabilities.<name>: Havana's capabilities, read as the host's attribute, else its stat
+        pytest.param(["=", "$capabilities.hypervisor_type", "QEMU"], [True, False, False], id="capabilities-attribute"),
+        pytest.param([">=", "$capabilities.free_ram_mb", 8192], [True, True, True], id="capabilities-numeric-attribute"),
+        pytest.param(["<", "$capabilities.load", "5"], [True, False, False], id="capabilities-stat"),
+        pytest.param(["=", "$capabilities.service.disabled", True], [False, True, False], id="capabilities-service-walk"),
+        pytest.param(["=", "$capabilities.nope", 1], [False, False, False], id="capabilities-unknown-dropped"),
+        pytest.param(["=", "$capabilities.__class__", 1, 1], [True, True, True], id="capabilities-private-name-unknown"),
+    ],
+)
+def test_service_and_capabilities_variables(query, verdicts) -> None:
+    spec = build_spec(scheduler_hints={"query": [json.dumps(query)]})
+
+    assert [JsonFilter().host_passes(h, spec, OPTIONS) for h in (ENABLED, DISABLED, FORCED_DOWN)] == verdicts
+
+
+def test_service_and_capabilities_are_read_only_mappings() -> None:
+    service, capabilities = evaluate(["in", "$service", "x"], ENABLED), resolve("$capabilities", ENABLED)
+
+    assert service is False  # a dict compared: not equal to the literal, no error
+    assert capabilities["load"] == "3" and "load" in list(capabilities) and len(capabilities) == len(list(capabilities))
+    with pytest.raises(KeyError):
+        capabilities["nope"]
+    with pytest.raises(JsonQueryError, match="not a mapping"):
+        resolve("$capabilities.hypervisor_type.x", ENABLED)
 
 
 def test_json_filter_sees_consumption_per_instance() -> None:

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from novalog.events.records import RequestSpec
-from novalog.scheduler.filters import FILTERS
 from novalog.scheduler.host_state import SchedHost
 from novalog.scheduler.options import SchedulerOptions
-from novalog.scheduler.pipeline import Selection, no_valid_host_message, select_host
+from novalog.scheduler.pipeline import Selection, enabled_filters, enabled_weighers, no_valid_host_message, select_host
 from novalog.scheduler.reasons import reason_of, summarize
-from novalog.scheduler.weights import WEIGHERS, weigh_hosts
+from novalog.scheduler.weights import weigh_hosts
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +65,10 @@ class Explanation:
 
 def explain(hosts: Sequence[SchedHost], spec: RequestSpec, options: SchedulerOptions, rng: random.Random) -> Explanation:
     """The pipeline's decision, plus each filter's verdict on each host and the weights of those that pass."""
-    plugins = [FILTERS[name]() for name in options.enabled_filters]
+    plugins = enabled_filters(options)
     verdicts = {h.host: {f.NAME: bool(f.host_passes(h, spec, options)) for f in plugins} for h in hosts}
     passing = [h for h in hosts if all(verdicts[h.host].values())]
-    weighers = [WEIGHERS[name]() for name in options.weight_classes]
+    weighers = enabled_weighers(options)
     weighed = {w.host: w for w in weigh_hosts(passing, spec, weighers, options)}
     rows = [
         HostVerdict(h.host, verdicts[h.host], weighed[h.host].weight if h.host in weighed else None,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from novalog.scheduler.filters import FILTERS
-from novalog.scheduler.weights import WEIGHERS
+from novalog.scheduler.plugins import PluginLoadError, UnknownPluginError, filter_classes, weigher_classes
+
+__all__ = ["DRIVERS", "PluginLoadError", "SchedulerOptions", "UnknownPluginError"]
 
 # Nova's scheduler driver names; a flavor extra spec `scheduler:driver` picks one per request.
 DRIVERS = ("filter_scheduler", "chance_scheduler")
-
-
-class UnknownPluginError(ValueError):
-    """An option names a filter or weigher that is not in the registry (Nova's SchedulerHostFilterNotFound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +29,9 @@ class SchedulerOptions:
         "ComputeFilter", "RetryFilter", "RamFilter", "CoreFilter", "DiskFilter", "ComputeCapabilitiesFilter",
         "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
     )
+    # Operators' own filters, as dotted paths "package.module.ClassName" (Nova's available_filters, less
+    # its built-in default: the registry is always available); enabled_filters may then name them by NAME.
+    available_filters: tuple[str, ...] = ()
     # RAM first (spread by free memory), then the soft server group policies (0 for requests without one).
     weight_classes: tuple[str, ...] = ("RAMWeigher", "ServerGroupSoftAffinityWeigher", "ServerGroupSoftAntiAffinityWeigher")
     host_subset_size: int = 1
@@ -68,10 +68,12 @@ class SchedulerOptions:
         # Accept lists (from a parsed file) but keep the value hashable and frozen.
         object.__setattr__(self, "enabled_filters", tuple(self.enabled_filters))
         object.__setattr__(self, "weight_classes", tuple(self.weight_classes))
+        object.__setattr__(self, "available_filters", tuple(self.available_filters))
         object.__setattr__(self, "isolated_images", tuple(self.isolated_images))
         object.__setattr__(self, "isolated_hosts", tuple(self.isolated_hosts))
-        _check_names("enabled_filters", "filter", self.enabled_filters, FILTERS)
-        _check_names("weight_classes", "weigher", self.weight_classes, WEIGHERS)
+        # Every name resolved (and every plug-in imported and checked) now, so bad options never reach a request.
+        filter_classes(self.enabled_filters, self.available_filters)
+        weigher_classes(self.weight_classes, OPTION_NAMES)
         if self.driver not in DRIVERS:
             raise UnknownPluginError(f"driver: unknown scheduler driver {self.driver!r}; known: {', '.join(DRIVERS)}")
         if self.host_subset_size < 1:
@@ -80,9 +82,4 @@ class SchedulerOptions:
             raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
 
 
-def _check_names(option: str, kind: str, names: tuple[str, ...], registry: dict[str, type]) -> None:
-    unknown = [name for name in names if name not in registry]
-    if unknown:
-        raise UnknownPluginError(
-            f"{option}: unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(sorted(registry))}"
-        )
+OPTION_NAMES = frozenset(f.name for f in fields(SchedulerOptions))

@@ -24,10 +24,11 @@ from novalog.scheduler.columnar import run_filters, weigh_columns
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS, BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
-from novalog.scheduler.options import SchedulerOptions
+from novalog.scheduler.options import OPTION_NAMES, SchedulerOptions
+from novalog.scheduler.plugins import filter_classes, weigher_classes
 from novalog.scheduler.reasons import summarize
 from novalog.scheduler.vectorized import AggregateSetFilter
-from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, weigh_hosts
+from novalog.scheduler.weights import BaseHostWeigher, weigh_hosts
 
 TOP_WEIGHED = 5
 
@@ -48,7 +49,7 @@ def select_host(
     `hosts` is a list of SchedHost, or the same hosts as HostColumns (the
     fast form for large host tables): the Selection is the same.
     """
-    weighers = _weighers(options.weight_classes)
+    weighers = enabled_weighers(options)
     # 0. Nova's host list preparation: ignored hosts out; forced hosts, when
     #    any is known, are taken as they are (no filter runs); a requested
     #    destination narrows the list and the filters still judge it.
@@ -144,7 +145,7 @@ def filter_hosts(
     no host, so the trace ends with the filter that emptied the list.
     """
     survivors, counts = list(hosts), []
-    for host_filter in _filters(options.enabled_filters):
+    for host_filter in enabled_filters(options):
         if not survivors:
             break
         if index > 0 and host_filter.run_filter_once_per_request:
@@ -161,7 +162,7 @@ def filter_columns(
 
     `rows`, past the first instance, are the previous instance's surviving rows.
     """
-    return run_filters(cols, _filters(options.enabled_filters), spec, options, index, rows)
+    return run_filters(cols, enabled_filters(options), spec, options, index, rows)
 
 
 def no_valid_host_message(trace: PlacementTrace) -> str:
@@ -175,11 +176,21 @@ def no_valid_host_message(trace: PlacementTrace) -> str:
     return f"No valid host was found. {summarize(trace)}. {funnel}"
 
 
+def enabled_filters(options: SchedulerOptions) -> tuple[BaseHostFilter, ...]:
+    """The filters the options enable, in order (built-ins by name, plug-ins by NAME or dotted path)."""
+    return _filters(options.enabled_filters, options.available_filters)
+
+
+def enabled_weighers(options: SchedulerOptions) -> tuple[BaseHostWeigher, ...]:
+    """The weighers the options name, in order."""
+    return _weighers(options.weight_classes)
+
+
 @cache
-def _filters(names: tuple[str, ...]) -> tuple[BaseHostFilter, ...]:
-    return tuple(FILTERS[name]() for name in names)
+def _filters(names: tuple[str, ...], available: tuple[str, ...]) -> tuple[BaseHostFilter, ...]:
+    return tuple(cls() for cls in filter_classes(names, available))
 
 
 @cache
 def _weighers(names: tuple[str, ...]) -> tuple[BaseHostWeigher, ...]:
-    return tuple(WEIGHERS[name]() for name in names)
+    return tuple(cls() for cls in weigher_classes(names, OPTION_NAMES))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from novalog.events.records import PlacementTrace
 from novalog.scheduler.filters import FILTERS
+from novalog.scheduler.plugins import loaded_filter
 
 # The steps the trace records besides the filters: the host list's preparation
 # (pipeline.prepare_hosts) and the chance scheduler's two cuts (policies.chance_select).
@@ -25,7 +26,7 @@ STEP_REASONS: dict[str, str] = {
 
 def reason_of(step: str) -> str:
     """The short reason a host dropped at this step of a trace (a filter's REASON); an unknown step is its own name."""
-    host_filter = FILTERS.get(step)
+    host_filter = FILTERS.get(step) or loaded_filter(step)
     return host_filter.REASON if host_filter is not None else STEP_REASONS.get(step, step)
 
 

@@ -36,13 +36,13 @@ def test_lists_from_a_parsed_file_become_tuples() -> None:
             dict(enabled_filters=("RamFilter", "NoSuchFilter")),
             UnknownPluginError,
             # the known names are the whole registry, sorted
-            f"enabled_filters: unknown filter 'NoSuchFilter'; known: {', '.join(sorted(FILTERS))}",
+            f"enabled_filters: unknown filter 'NoSuchFilter'; known: {', '.join(sorted(FILTERS))} (or a dotted path package.module.ClassName)",
             id="unknown-filter",
         ),
         pytest.param(
             dict(weight_classes=("RAMWeigher", "NoSuchWeigher")),
             UnknownPluginError,
-            f"weight_classes: unknown weigher 'NoSuchWeigher'; known: {', '.join(sorted(WEIGHERS))}",
+            f"weight_classes: unknown weigher 'NoSuchWeigher'; known: {', '.join(sorted(WEIGHERS))} (or a dotted path package.module.ClassName)",
             id="unknown-weigher",
         ),
         pytest.param(dict(host_subset_size=0), ValueError, "host_subset_size must be at least 1, got 0", id="subset-0"),

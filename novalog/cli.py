@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from novalog.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from novalog.settings import Settings
+
+
+def get_settings() -> Settings:
+    """The settings, imported when a command reads them: pydantic-settings alone costs ~100 ms to import."""
+    from novalog.settings import get_settings as load
+
+    return load()
+
+
+class LazyGroup(click.Group):
+    """A command group whose subcommands (`name -> "module:attribute"`) are imported when one is run or listed.
+
+    `novalog schedule --explain --hosts FILE` must start fast; importing every
+    command's module (Kafka clients, FastAPI, Faust, rich...) to run one of
+    them cost most of its 0.4 s start (BENCHMARKS.md, CLI start).
+    """
+
+    def __init__(self, *args: object, lazy: dict[str, str] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]  # click's own keywords, passed through
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module, _, attribute = target.partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def _logging(level: str) -> None:
@@ -17,14 +50,23 @@ def _logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={
+    "schedule": "novalog.schedule_cmd:schedule",
+    "schemas": "novalog.schemas_cmd:schemas",
+    "export": "novalog.export_cmd:export",
+    "replay": "novalog.replay_cmd:replay",
+    "state": "novalog.replay_cmd:state",
+    "audit": "novalog.audit_cmd:audit",
+    "status": "novalog.status_cmd:status",
+    "history": "novalog.history_cmd:history",
+})
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def main(log_level: str) -> None:
     """novalog: an event-sourced compute control plane on Apache Kafka."""
     _logging(log_level)
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy={"schema-registry": "novalog.schemas_cmd:serve_schema_registry"})
 def serve() -> None:
     """Run one service in the foreground."""
 
@@ -105,13 +147,23 @@ def kafka_stop() -> None:
     click.echo("stopped" if _broker(get_settings()).stop() else "not running")
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy={
+    "boot": "novalog.bench_boot:bench_boot",
+    "replay": "novalog.bench_replay:bench_replay",
+    "reads": "novalog.bench_reads:bench_reads",
+    "scheduler": "novalog.bench_scheduler:bench_scheduler",
+    "placements": "novalog.bench_scheduler:bench_placements",
+    "nova-compare": "novalog.bench_scheduler:bench_nova_compare",
+    "startup": "novalog.bench_startup:bench_startup",
+})
 def bench() -> None:
     """Benchmarks that print their figures."""
 
 
 def _ensure_local_broker(settings: Settings):
     """Start the embedded broker when the settings point at it; None when another cluster is configured."""
+    from novalog.settings import Settings
+
     if settings.kafka_bootstrap != Settings.model_fields["kafka_bootstrap"].default:
         return None
     broker = _broker(settings)
@@ -135,6 +187,7 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
     from novalog.api.identity.token_keys import KeyRepository
     from novalog.demo import run_demo
     from novalog.services import ensure_all_topics
+    from novalog.settings import Settings
     from novalog.stack import LocalStack
 
     # The local demo trusts Nova's development tokens ('admin:admin'); Keystone tokens work too once
@@ -177,101 +230,6 @@ def up(demo_count: int, exit_after: bool, schedulers: int, reset: bool) -> None:
         stack.stop_all()
         if broker is not None:
             broker.stop()
-
-
-def _register_schedule() -> None:
-    from novalog.schedule_cmd import schedule
-
-    main.add_command(schedule)
-
-
-_register_schedule()
-
-
-def _register_schemas() -> None:
-    from novalog.schemas_cmd import schemas, serve_schema_registry
-
-    main.add_command(schemas)
-    serve.add_command(serve_schema_registry)
-
-
-_register_schemas()
-
-
-def _register_export() -> None:
-    from novalog.export_cmd import export
-
-    main.add_command(export)
-
-
-_register_export()
-
-
-def _register_log_readers() -> None:
-    from novalog.audit_cmd import audit
-    from novalog.replay_cmd import replay, state
-
-    main.add_command(replay)
-    main.add_command(state)
-    main.add_command(audit)
-
-
-def _register_status() -> None:
-    from novalog.status_cmd import status
-
-    main.add_command(status)
-
-
-_register_status()
-
-
-_register_log_readers()
-
-
-def _register_history() -> None:
-    from novalog.history_cmd import history
-
-    main.add_command(history)
-
-
-_register_history()
-
-
-def _register_bench_boot() -> None:
-    from novalog.bench_boot import bench_boot
-
-    bench.add_command(bench_boot)
-
-
-_register_bench_boot()
-
-
-def _register_bench_replay() -> None:
-    from novalog.bench_replay import bench_replay
-
-    bench.add_command(bench_replay)
-
-
-_register_bench_replay()
-
-
-def _register_bench_reads() -> None:
-    from novalog.bench_reads import bench_reads
-
-    bench.add_command(bench_reads)
-
-
-_register_bench_reads()
-
-
-def _register_bench_scheduler() -> None:
-    from novalog.bench_scheduler import COMMANDS
-
-    for command in COMMANDS:
-        bench.add_command(command)
-
-
-_register_bench_scheduler()
 
 
 # --- identity: users, projects, role assignments, token keys ---

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from novalog.settings import get_settings
-
 
 def _load(path: Path, what: str):
     try:
@@ -23,6 +21,7 @@ def _live_hosts():
     from novalog.events.records import utcnow
     from novalog.scheduler.host_state import host_view
     from novalog.scheduler.table import HostTable
+    from novalog.settings import get_settings
 
     settings = get_settings()
     table = HostTable(settings.kafka_bootstrap, settings.topic(topics.STATE_HOSTS), settings.topic(topics.HOST_HEARTBEATS)).start()

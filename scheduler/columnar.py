@@ -17,12 +17,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from novalog.events.records import FilterCount, RequestSpec, WeighedHost
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.lazy_numpy import np
 from novalog.scheduler.vectorized import AggregateSetFilter, VectorizedFilter, VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher, normalize_array
 

@@ -24,11 +24,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from operator import attrgetter, index
 from typing import Any, Protocol
 
-import numpy as np
-
 from novalog.events.capacity import room
 from novalog.events.records import Claim, Resources
 from novalog.scheduler.host_state import Aggregate, SchedHost, consume, consumption
+from novalog.scheduler.lazy_numpy import np
 
 # The numeric and flag fields of SchedHost that become columns, with Nova's names.
 INT_FIELDS = (
@@ -261,8 +260,12 @@ class HostColumns:
             if host.instances:
                 yield row, host.instances.keys()
 
-    def per_aggregate_set(self, decide: Callable[[tuple[Aggregate, ...]], Any], dtype: Any = np.float64) -> np.ndarray:
-        """decide(aggregates) for every row, computed once per distinct aggregate set and broadcast."""
+    def per_aggregate_set(self, decide: Callable[[tuple[Aggregate, ...]], Any], dtype: Any = "float64") -> np.ndarray:
+        """decide(aggregates) for every row, computed once per distinct aggregate set and broadcast.
+
+        `dtype` as numpy takes it (None: numpy's choice); a name, not np.float64, as
+        the default, so that importing this module does not import numpy.
+        """
         per_set = np.array([decide(aggregates) for aggregates in self.agg_sets], dtype=dtype)
         return per_set[self.agg_key] if len(per_set) else np.zeros(len(self), dtype=dtype)
 

@@ -18,12 +18,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-import numpy as np
-
 from novalog.events.records import Claim, Resources
 from novalog.events.state import HostState
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost, host_view
+from novalog.scheduler.lazy_numpy import np
 
 InFlight = Mapping[str, Mapping[str, Claim]]
 

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import numpy as np
-
 from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
 from novalog.scheduler.columnar import run_filters, weigh_columns
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.filters import FILTERS, BaseHostFilter
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.lazy_numpy import np
 from novalog.scheduler.options import OPTION_NAMES, SchedulerOptions
 from novalog.scheduler.plugins import filter_classes, weigher_classes
 from novalog.scheduler.reasons import summarize

@@ -12,11 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-import numpy as np
-
 from novalog.events.records import FilterCount, PlacementTrace, RequestSpec
 from novalog.scheduler.columns import HostColumns
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.lazy_numpy import np
 from novalog.scheduler.options import DRIVERS, SchedulerOptions
 from novalog.scheduler.pipeline import Selection, select_host
 

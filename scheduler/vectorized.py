@@ -19,10 +19,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.lazy_numpy import np
 
 if TYPE_CHECKING:
     from novalog.scheduler.columns import HostColumns

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from novalog.scheduler.filters.aggregate_values import lowest, values_of
 from novalog.scheduler.filters.io_ops_filter import IoOpsFilter
 from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.lazy_numpy import np
 
 if TYPE_CHECKING:
     from novalog.scheduler.columns import HostColumns

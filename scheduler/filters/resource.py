@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
 from novalog.events.capacity import room
 from novalog.events.records import RequestSpec, Resources
 from novalog.scheduler.filters.aggregate_values import lowest, values_of
 from novalog.scheduler.filters.base import BaseHostFilter
 from novalog.scheduler.host_state import Aggregate, SchedHost
+from novalog.scheduler.lazy_numpy import np
 from novalog.scheduler.vectorized import VectorizedFilter
 
 if TYPE_CHECKING:

@@ -6,11 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
 from novalog.events.records import RequestSpec, WeighedHost
 from novalog.scheduler.filters.aggregate_values import lowest, values_of
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.lazy_numpy import np
 
 if TYPE_CHECKING:
     from novalog.scheduler.options import SchedulerOptions

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from novalog.events.records import RequestSpec
 from novalog.scheduler.host_state import SchedHost
+from novalog.scheduler.lazy_numpy import np
 from novalog.scheduler.vectorized import VectorizedWeigher
 from novalog.scheduler.weights.base import BaseHostWeigher
 

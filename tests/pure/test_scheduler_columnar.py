@@ -29,6 +29,7 @@ from novalog.scheduler.weights import WEIGHERS, BaseHostWeigher, CPUWeigher, RAM
 from novalog.scheduler.weights.base import normalize_array
 
 NAMES = [f"h{i}" for i in range(8)]
+NODES = ["n1", "n2"]  # a host name may repeat, each row one node
 METADATA_KEYS = [
     "availability_zone", "ram_allocation_ratio", "cpu_allocation_ratio", "disk_allocation_ratio",
     "max_io_ops_per_host", "max_instances_per_host", "filter_tenant_id", "instance_type",
@@ -56,6 +57,7 @@ def sched_hosts(draw, pool: list[Aggregate]) -> SchedHost:
     base = build_sched_host(host=draw(st.sampled_from(NAMES)))
     return replace(
         base,
+        nodename=draw(st.sampled_from(NODES)),
         total_usable_ram_mb=draw(st.sampled_from([0, 512, 1024, 2048, 4096])),
         free_ram_mb=draw(st.integers(-4, 16)) * 256,
         vcpus_total=draw(st.integers(0, 8)),
@@ -95,10 +97,14 @@ def specs(draw) -> RequestSpec:
         ram=draw(st.integers(0, 8)) * 256,
         disk=draw(st.integers(0, 20)),
         ephemeral=draw(st.integers(0, 3)),
+        swap=draw(st.sampled_from([0, 1, 1024, 1025, 4096])),  # MB, counted as whole GB on the disk
     )
+    tried = draw(st.lists(st.tuples(st.sampled_from([*NAMES, "elsewhere"]), st.sampled_from(["", *NODES])), max_size=3))
     return build_spec(
         flavor,
-        retry_hosts=draw(st.lists(st.sampled_from([*NAMES, "elsewhere"]), max_size=2)),
+        retry_hosts=[host for host, _ in tried],
+        # each tried host's node; "" (a spec from before nodes were kept) is every node of that host
+        retry_nodes=[node for _, node in tried],
         availability_zone=draw(st.sampled_from([None, "nova", "az1", "az2"])),
         project_id=draw(st.sampled_from(["project-1", "project-2"])),
         instance_group=draw(st.none() | st.builds(

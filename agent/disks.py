@@ -75,6 +75,55 @@ def make_overlay(image: GuestImage, host: str, instance_id: str, disk_gb: int, f
     base, base_format = (files.disk, QEMU_FORMATS[files.disk_format]) if files else (image.base_image, "qcow2")
     if not os.path.isfile(base):
         raise DiskError(f"no base image {base} (build it with deploy/guest/build)")
+    _qcow2_overlay(path, base, base_format, disk_gb)
+    return path
+
+
+def write_once(dest: str, data: bytes) -> None:
+    """Write `data` to `dest` under a temporary name, linked into place: a file there is always whole; nothing when it exists."""
+    if os.path.exists(dest):
+        return
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    temporary = f"{Path(dest).parent}/.{Path(dest).name}.{uuid.uuid4().hex}.tmp"
+    try:
+        Path(temporary).write_bytes(data)
+        try:
+            os.link(temporary, dest)
+        except FileExistsError:
+            pass
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def convert_disk(source: str, dest: str, disk_format: str) -> None:
+    """A whole copy of a disk (its backing chain flattened) at `dest` in `disk_format` (qemu-img convert); nothing when it exists.
+
+    `-U` reads the disk of a running guest (QEMU holds its lock): the copy is
+    what the disk holds at that moment, as a crash would leave it.
+    """
+    if os.path.exists(dest):
+        return
+    if disk_format not in QEMU_FORMATS:
+        raise DiskError(f"disk format {disk_format!r} cannot hold a snapshot (one of {sorted(QEMU_FORMATS)})")
+    if not os.path.isfile(source):
+        raise DiskError(f"no disk {source} to snapshot")
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    temporary = f"{Path(dest).parent}/.{Path(dest).name}.{uuid.uuid4().hex}.tmp"
+    command = ["qemu-img", "convert", "-q", "-U", "-O", QEMU_FORMATS[disk_format], source, temporary]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise DiskError(f"qemu-img convert failed: {done.stderr.strip() or done.returncode}")
+        try:
+            os.link(temporary, dest)
+        except FileExistsError:
+            pass
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _qcow2_overlay(path: str, base: str, base_format: str, disk_gb: int) -> None:
+    """A qcow2 overlay on `base` at `path`, made under a temporary name and linked into place."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     temporary = f"{path}.{uuid.uuid4().hex}.tmp"
     command = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, temporary]
@@ -87,9 +136,20 @@ def make_overlay(image: GuestImage, host: str, instance_id: str, disk_gb: int, f
         try:
             os.link(temporary, path)
         except FileExistsError:
-            pass  # a concurrent spawn of the same instance made it first
+            pass  # a concurrent call for the same instance made it first
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def make_rescue_overlay(image: GuestImage, host: str, instance_id: str, files: ImageFiles | None = None) -> str:
+    """The instance's rescue disk: an overlay on the rescue image (cached `files`, else the host's base image); its path."""
+    path = image.rescue_disk_path(host, instance_id)
+    if os.path.exists(path):
+        return path
+    base, base_format = (files.disk, QEMU_FORMATS[files.disk_format]) if files else (image.base_image, "qcow2")
+    if not os.path.isfile(base):
+        raise DiskError(f"no rescue image {base}")
+    _qcow2_overlay(path, base, base_format, 0)
     return path
 
 

@@ -80,6 +80,11 @@ class GuestSpec:
     image_ref: str
     # The image's bits (a QEMU host boots them); None: the host's own guest image. The test driver ignores them.
     image_files: ImageFiles | None = None
+    # The rebuild that made the guest (kept by the hypervisor with it: a redelivered rebuild finds it done).
+    rebuild_id: str | None = None
+    # Booted from the rescue image (`rescue_files`; None: the host's own guest image), its own disk second.
+    rescue: bool = False
+    rescue_files: ImageFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +263,28 @@ class Driver(abc.ABC):
             f"live migration of instance {instance_id} to {dest_host} failed: "
             f"the {self.node_info().hypervisor_type} hypervisor driver cannot live-migrate"
         )
+
+    @abc.abstractmethod
+    def rebuild(self, spec: GuestSpec, *, start: bool = True) -> bool:
+        """Recreate the guest of `spec.instance_id` from spec's image, its disk made afresh, tagged `spec.rebuild_id`.
+
+        Off first (hard), then defined again with the same identity and
+        started unless `start` is False. False, with nothing done, when the
+        guest carries `spec.rebuild_id` already (the rebuild was done); a
+        missing guest is spawned.
+        """
+
+    @abc.abstractmethod
+    def snapshot(self, instance_id: str, dest: str, disk_format: str) -> None:
+        """Write the guest's disk, whole (no backing file), to the file `dest` in `disk_format`; nothing when `dest` exists."""
+
+    @abc.abstractmethod
+    def rescue(self, spec: GuestSpec) -> None:
+        """Boot the guest from `spec.rescue_files` (the host's image when None), its own disk second; a no-op when rescued already."""
+
+    @abc.abstractmethod
+    def unrescue(self, spec: GuestSpec) -> None:
+        """Boot the rescued guest from its own disk again (the rescue disk removed); a no-op when it is not rescued."""
 
     @abc.abstractmethod
     def power_state(self, instance_id: str) -> int:

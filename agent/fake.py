@@ -11,6 +11,7 @@ is a hard one (STOPPED, STARTED).
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import replace
 
+from novalog.agent.disks import write_once
 from novalog.agent.driver import (
     DEFINED,
     RESUMED,
@@ -61,6 +63,9 @@ class FakeDriver(Driver):
         self._fail_spawn_for = frozenset(fail_spawn_for)
         self._fail_spawn_images = frozenset(fail_spawn_images)
         self._guests: dict[str, Guest] = {}
+        # What each guest boots (the spec it was made or rebuilt from), and the guests booted from a rescue image.
+        self._specs: dict[str, GuestSpec] = {}
+        self._rescued: set[str] = set()
         self._lock = threading.Lock()
         self._sink: EventSink | None = None
         self._closed = False
@@ -97,6 +102,7 @@ class FakeDriver(Driver):
                 memory_mb=spec.memory_mb,
             )
             self._guests[spec.instance_id] = guest
+            self._specs[spec.instance_id] = spec
             self._emit(spec.instance_id, DEFINED, PowerState.SHUTDOWN)
             if start:
                 self._set(spec.instance_id, STARTED, PowerState.RUNNING)
@@ -105,6 +111,8 @@ class FakeDriver(Driver):
         self._require_open()
         with self._lock:
             guest = self._guests.pop(instance_id, None)
+            self._specs.pop(instance_id, None)
+            self._rescued.discard(instance_id)
             if guest is None:
                 return False
             if guest.power_state in _ACTIVE:
@@ -171,6 +179,59 @@ class FakeDriver(Driver):
             self._guests[spec.instance_id] = replace(guest, vcpus=spec.vcpus, memory_mb=spec.memory_mb)
             self._emit(spec.instance_id, DEFINED, PowerState.NOSTATE)
 
+    def rebuild(self, spec: GuestSpec, *, start: bool = True) -> bool:
+        if spec.instance_id not in self.guest_ids():
+            self.spawn(spec, start=start)
+            return True
+        with self._acting("rebuild", spec.instance_id) as power:
+            made = self._specs.get(spec.instance_id)
+            if made is not None and made.rebuild_id == spec.rebuild_id:
+                return False
+            if power in _ACTIVE:
+                self._set(spec.instance_id, STOPPED, PowerState.SHUTDOWN)
+            self._specs[spec.instance_id] = spec
+            self._emit(spec.instance_id, DEFINED, PowerState.SHUTDOWN)
+            if start:
+                self._set(spec.instance_id, STARTED, PowerState.RUNNING)
+            return True
+
+    def snapshot(self, instance_id: str, dest: str, disk_format: str) -> None:
+        """The fake has no disk: the snapshot holds what it knows of the guest (its image, name and sizes), as JSON."""
+        with self._acting("snapshot", instance_id):
+            spec = self._specs.get(instance_id)
+            guest = self._guests[instance_id]
+            data = {"instance_id": instance_id, "image_ref": spec and spec.image_ref, "vcpus": guest.vcpus,
+                    "memory_mb": guest.memory_mb, "disk_gb": spec and spec.disk_gb, "disk_format": disk_format}
+        write_once(dest, json.dumps(data, sort_keys=True).encode())
+
+    def rescue(self, spec: GuestSpec) -> None:
+        with self._acting("rescue", spec.instance_id) as power:
+            if spec.instance_id in self._rescued:
+                return
+            if power in _ACTIVE:
+                self._set(spec.instance_id, STOPPED, PowerState.SHUTDOWN)
+            self._rescued.add(spec.instance_id)
+            self._set(spec.instance_id, STARTED, PowerState.RUNNING)
+
+    def unrescue(self, spec: GuestSpec) -> None:
+        with self._acting("unrescue", spec.instance_id) as power:
+            if spec.instance_id not in self._rescued:
+                return
+            if power in _ACTIVE:
+                self._set(spec.instance_id, STOPPED, PowerState.SHUTDOWN)
+            self._rescued.discard(spec.instance_id)
+            self._set(spec.instance_id, STARTED, PowerState.RUNNING)
+
+    def guest_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._guests)
+
+    def booted_from(self, instance_id: str) -> tuple[str, bool] | None:
+        """The image the guest boots and whether from a rescue image (None for no guest): what a test asks the fake."""
+        with self._lock:
+            spec = self._specs.get(instance_id)
+            return None if spec is None else (spec.image_ref, instance_id in self._rescued)
+
     def live_migrate(self, instance_id: str, dest_host: str) -> None:
         dest = _HOSTS.get(dest_host)
         if dest is None or dest is self or dest._closed:
@@ -179,13 +240,16 @@ class FakeDriver(Driver):
             if power not in _ACTIVE:
                 raise self._refusal("live migration", instance_id, "the guest is not running")
             guest = self._guests.pop(instance_id)
+            spec = self._specs.pop(instance_id, None)
             self._emit(instance_id, STOPPED, PowerState.SHUTDOWN)
             self._emit(instance_id, UNDEFINED, PowerState.NOSTATE)
-        dest._arrive(guest)
+        dest._arrive(guest, spec)
 
-    def _arrive(self, guest: Guest) -> None:
+    def _arrive(self, guest: Guest, spec: GuestSpec | None) -> None:
         """A live-migrated guest lands here, in the power state it left with."""
         with self._lock:
+            if spec is not None:
+                self._specs[guest.instance_id] = spec
             self._guests[guest.instance_id] = replace(guest, power_state=PowerState.RUNNING)
             self._emit(guest.instance_id, DEFINED, PowerState.SHUTDOWN)
             self._emit(guest.instance_id, STARTED, PowerState.RUNNING)

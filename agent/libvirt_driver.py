@@ -43,10 +43,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import libvirt
 
-from novalog.agent.disks import DiskError, cache_image_files, make_overlay, read_console, remove_instance_files
+from novalog.agent.disks import (
+    DiskError,
+    cache_image_files,
+    convert_disk,
+    make_overlay,
+    make_rescue_overlay,
+    read_console,
+    remove_instance_files,
+    write_once,
+)
 from novalog.agent.driver import (
     CRASHED,
     DEFINED,
@@ -71,7 +81,9 @@ from novalog.agent.node import (
     domain_type_for,
     domain_xml,
     instance_id_from_metadata,
+    metadata_value,
     resized_domain_xml,
+    with_uuid,
 )
 
 __all__ = ["LibvirtDriver", "domain_xml", "lifecycle_transition", "power_state_of"]
@@ -423,6 +435,77 @@ class LibvirtDriver(Driver):
             # Redefining the same name and UUID updates the persistent definition in place.
             self._conn.defineXML(resized_domain_xml(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), spec))
 
+    def rebuild(self, spec: GuestSpec, *, start: bool = True) -> bool:
+        action = f"rebuild of instance {spec.instance_id}"
+        if self.power_state(spec.instance_id) == PowerState.NOSTATE:
+            self.spawn(spec, start=start)  # the host lost the guest: made afresh all the same
+            return True
+        with self._failing(action):
+            domain = self._require(action, spec.instance_id)
+            if self._metadata(domain, "rebuild") == spec.rebuild_id:
+                return False
+            self._stop_for_redefinition(domain)
+            self._remove_disk(spec.instance_id, rescue=False)  # made again from the new image below
+            self._conn.defineXML(with_uuid(self._domain_xml(action, spec), domain.UUIDString()))
+            if start:
+                self._unless_done(domain.create, domain.isActive)
+            return True
+
+    def snapshot(self, instance_id: str, dest: str, disk_format: str) -> None:
+        action = f"snapshot of instance {instance_id}"
+        with self._failing(action):
+            domain = self._require(action, instance_id)
+            try:
+                if self._image is None or self._domain_type == "test":
+                    # The test driver's guests have no disk: the snapshot holds what the hypervisor has, the definition.
+                    write_once(dest, domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE).encode())
+                else:
+                    convert_disk(self._image.disk_path(self._node_name, instance_id), dest, disk_format)
+            except (DiskError, OSError) as error:
+                raise DriverError(f"{action} on {self._node_name} failed: {error}") from error
+
+    def rescue(self, spec: GuestSpec) -> None:
+        self._boot_in_place(f"rescue of instance {spec.instance_id}", spec, rescue=True)
+
+    def unrescue(self, spec: GuestSpec) -> None:
+        self._boot_in_place(f"unrescue of instance {spec.instance_id}", spec, rescue=False)
+
+    def _boot_in_place(self, action: str, spec: GuestSpec, *, rescue: bool) -> None:
+        """Define the guest again booting the rescue disk (its own second), or its own disk alone, and start it."""
+        with self._failing(action):
+            domain = self._require(action, spec.instance_id)
+            if (self._metadata(domain, "rescue") == "1") == rescue:
+                return  # there already (a redelivered order)
+            self._stop_for_redefinition(domain)
+            spec = replace(spec, rescue=rescue, rebuild_id=self._metadata(domain, "rebuild"))
+            self._conn.defineXML(with_uuid(self._domain_xml(action, spec), domain.UUIDString()))
+            if not rescue:
+                self._remove_disk(spec.instance_id, rescue=True)
+            self._unless_done(domain.create, domain.isActive)
+
+    def _stop_for_redefinition(self, domain: libvirt.virDomain) -> None:
+        """Off hard, with no saved memory: the guest is defined again and boots afresh."""
+        self._cancel_restart(domain)
+        if domain.isActive():
+            self._unless_done(domain.destroy, lambda: not domain.isActive())
+        if domain.hasManagedSaveImage(0):
+            domain.managedSaveRemove(0)
+
+    def _metadata(self, domain: libvirt.virDomain, tag: str) -> str | None:
+        try:
+            element = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS, 0)
+        except libvirt.libvirtError as error:
+            if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
+                return None
+            raise
+        return metadata_value(element, tag)
+
+    def _remove_disk(self, instance_id: str, *, rescue: bool) -> None:
+        if self._image is None or self._domain_type == "test":
+            return
+        path = self._image.rescue_disk_path(self._node_name, instance_id) if rescue else self._image.disk_path(self._node_name, instance_id)
+        Path(path).unlink(missing_ok=True)
+
     def power_state(self, instance_id: str) -> int:
         with self._failing(f"power_state of instance {instance_id}"):
             domain = self._find(instance_id)
@@ -654,6 +737,10 @@ class LibvirtDriver(Driver):
             if spec.image_files is not None:
                 spec = replace(spec, image_files=cache_image_files(self._image, spec.image_files))
             make_overlay(self._image, self._node_name, spec.instance_id, spec.disk_gb, spec.image_files)
+            if spec.rescue:
+                if spec.rescue_files is not None:
+                    spec = replace(spec, rescue_files=cache_image_files(self._image, spec.rescue_files))
+                make_rescue_overlay(self._image, self._node_name, spec.instance_id, spec.rescue_files)
         except (DiskError, OSError) as error:
             raise DriverError(f"{action} on {self._node_name} failed: {error}") from error
         return domain_xml(spec, self._domain_type, host=self._node_name, image=self._image)

@@ -85,6 +85,9 @@ class GuestImage:
     def disk_path(self, host: str, instance_id: str) -> str:
         return f"{self.instance_dir(host, instance_id)}/disk.qcow2"
 
+    def rescue_disk_path(self, host: str, instance_id: str) -> str:
+        return f"{self.instance_dir(host, instance_id)}/disk.rescue.qcow2"
+
     def console_path(self, host: str, instance_id: str) -> str:
         return f"{self.instance_dir(host, instance_id)}/console.log"
 
@@ -110,6 +113,10 @@ def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, im
     ET.SubElement(instance, f"{{{METADATA_NS}}}name").text = spec.name
     ET.SubElement(instance, f"{{{METADATA_NS}}}image").text = spec.image_ref
     ET.SubElement(instance, f"{{{METADATA_NS}}}disk_gb").text = str(spec.disk_gb)
+    if spec.rebuild_id is not None:  # which rebuild made this guest: a redelivered order finds it done
+        ET.SubElement(instance, f"{{{METADATA_NS}}}rebuild").text = spec.rebuild_id
+    if spec.rescue:
+        ET.SubElement(instance, f"{{{METADATA_NS}}}rescue").text = "1"
     os_ = ET.SubElement(domain, "os")
     if domain_type == "test":
         ET.SubElement(os_, "type").text = "hvm"
@@ -117,7 +124,7 @@ def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, im
     assert image is not None and host is not None
     ET.SubElement(os_, "type", {"arch": "x86_64", "machine": "pc"}).text = "hvm"
     # An image's kernel_id/ramdisk_id files, where it names them; else what every guest of the host boots.
-    files = spec.image_files
+    files = spec.rescue_files if spec.rescue else spec.image_files
     ET.SubElement(os_, "kernel").text = (files and files.kernel) or image.kernel
     ET.SubElement(os_, "initrd").text = (files and files.ramdisk) or image.initrd
     ET.SubElement(os_, "cmdline").text = image.cmdline
@@ -126,10 +133,13 @@ def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, im
     for event, action in (("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")):
         ET.SubElement(domain, event).text = action
     devices = ET.SubElement(domain, "devices")
-    disk = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
-    ET.SubElement(disk, "driver", {"name": "qemu", "type": "qcow2"})
-    ET.SubElement(disk, "source", {"file": image.disk_path(host, spec.instance_id)})
-    ET.SubElement(disk, "target", {"dev": "vda", "bus": "virtio"})
+    # A rescued guest boots the rescue disk, its own disk attached second (Nova's rescue).
+    disks = [image.rescue_disk_path(host, spec.instance_id), image.disk_path(host, spec.instance_id)] if spec.rescue else [image.disk_path(host, spec.instance_id)]
+    for path, target in zip(disks, ("vda", "vdb"), strict=False):
+        disk = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
+        ET.SubElement(disk, "driver", {"name": "qemu", "type": "qcow2"})
+        ET.SubElement(disk, "source", {"file": path})
+        ET.SubElement(disk, "target", {"dev": target, "bus": "virtio"})
     serial = ET.SubElement(devices, "serial", {"type": "pty"})
     # virtlogd copies the console to the file, across restarts of the guest.
     ET.SubElement(serial, "log", {"file": image.console_path(host, spec.instance_id), "append": "on"})
@@ -156,6 +166,29 @@ def instance_id_from_metadata(element_xml: str, host: str | None = None) -> str 
     if host is not None and element.get("host") != host:
         return None
     return element.get("id") or None
+
+
+def metadata_value(element_xml: str, tag: str) -> str | None:
+    """The text of one child of our metadata element (as libvirt returns it), or None when it has none."""
+    try:
+        element = ET.fromstring(element_xml)
+    except ET.ParseError:
+        return None
+    for child in element:
+        if child.tag.rpartition("}")[2] == tag:
+            return child.text
+    return None
+
+
+def with_uuid(definition: str, uuid: str) -> str:
+    """A domain definition naming the existing domain's uuid, so defining it replaces that domain's definition."""
+    domain = ET.fromstring(definition)
+    element = domain.find("uuid")
+    if element is None:
+        element = ET.Element("uuid")
+        domain.insert(1, element)
+    element.text = uuid
+    return ET.tostring(domain, encoding="unicode")
 
 
 def resized_domain_xml(definition: str, spec: GuestSpec) -> str:

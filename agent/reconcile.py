@@ -18,6 +18,7 @@ from novalog.events.types.agent import (
     InstanceActionOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
+    InstanceRebuildOrdered,
     InstanceSpawnOrdered,
 )
 
@@ -25,7 +26,7 @@ from novalog.events.types.agent import (
 RUNS_HERE_AFTER = frozenset({"finish", "restore", "rebuild", "adopt"})
 
 
-def as_spawn_order(order: InstanceMoveOrdered) -> InstanceSpawnOrdered:
+def as_spawn_order(order: InstanceMoveOrdered | InstanceRebuildOrdered) -> InstanceSpawnOrdered:
     """What a move step leaves this host running, as the spawn order that would boot it again."""
     return InstanceSpawnOrdered(
         envelope=order.envelope,
@@ -69,6 +70,9 @@ def fold_desired(desired: Mapping[str, InstanceSpawnOrdered], command: AgentComm
         case InstanceDeleteOrdered():
             return {k: v for k, v in desired.items() if k != command.instance_id}
         case InstanceMoveOrdered() if command.step in RUNS_HERE_AFTER:
+            return {**desired, command.instance_id: as_spawn_order(command)}
+        case InstanceRebuildOrdered():
+            # The guest runs the new image from now on: a host that loses it boots that one again.
             return {**desired, command.instance_id: as_spawn_order(command)}
         case InstanceActionOrdered() | InstanceMoveOrdered():
             return dict(desired)

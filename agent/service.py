@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message
 
+from novalog.agent import guest_ops
 from novalog.agent.config import HostConfig
 from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent, PowerState, Transition, domain_name
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
@@ -25,7 +26,15 @@ from novalog.events.codec import DecodeError, decode
 from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
-from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.agent import (
+    InstanceActionOrdered,
+    InstanceDeleteOrdered,
+    InstanceMoveOrdered,
+    InstanceRebuildOrdered,
+    InstanceRescueOrdered,
+    InstanceSnapshotOrdered,
+    InstanceSpawnOrdered,
+)
 from novalog.events.types.host import HostCapacityReported, HostHeartbeatReported
 from novalog.events.types.instance import (
     InstanceActionFailed,
@@ -140,7 +149,7 @@ class NodeAgent:
     def handle(self, msg: Message, record: Any) -> list[Outbound]:
         """Carry out one command; return what it caused (besides lifecycle events)."""
         with self._commanding:
-            if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered):
+            if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered | InstanceRebuildOrdered):
                 self.desired = fold_desired(self.desired, record)
             match record:
                 case InstanceSpawnOrdered():
@@ -151,6 +160,8 @@ class NodeAgent:
                     return self._act(record)
                 case InstanceMoveOrdered():
                     return self._move(record)
+                case InstanceRebuildOrdered() | InstanceSnapshotOrdered() | InstanceRescueOrdered():
+                    return guest_ops.carry_out(self, record)
                 case _:
                     log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
                     return []

@@ -78,3 +78,22 @@ def move_refusal(api_name: str, instance_id: str, vm_state: str, task_state: str
     if vm_state not in MOVE_ALLOWED[api_name] or (host is None and api_name != "evacuate"):
         return f"Cannot '{api_name}' instance {instance_id} while it is in vm_state {vm_state}"
     return None
+
+
+# The actions that change a guest in place on its host (Nova's check_instance_state on
+# rebuild, createImage, rescue and unrescue): the vm_states each may start from, no task running.
+GUEST_ALLOWED: dict[str, frozenset[str]] = {
+    "rebuild": frozenset({"active", "stopped", "error"}),
+    "createImage": frozenset({"active", "stopped", "paused", "suspended"}),
+    "rescue": frozenset({"active", "stopped", "error"}),
+    "unrescue": frozenset({"rescued"}),
+}
+
+
+def guest_refusal(api_name: str, instance_id: str, vm_state: str, task_state: str | None, host: str | None) -> str | None:
+    """Nova's 409 message when rebuild, createImage, rescue or unrescue cannot start now, else None."""
+    if task_state is not None:
+        return f"Cannot '{api_name}' instance {instance_id} while it is in task_state {task_state}"
+    if vm_state not in GUEST_ALLOWED[api_name] or host is None:
+        return f"Cannot '{api_name}' instance {instance_id} while it is in vm_state {vm_state}"
+    return None

@@ -21,7 +21,10 @@ from novalog.events.types.instance import (
     InstanceDeleteRequested,
     InstanceMoveFailed,
     InstanceMoveRequested,
+    InstanceRebuildRequested,
+    InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotRequested,
     InstanceSpawnFailed,
 )
 
@@ -47,6 +50,10 @@ EVENT_OF_ACTION = {
     "revertResize": "compute_finish_revert_resize",
     "live-migration": "compute_live_migration",
     "evacuate": "compute_rebuild_instance",
+    "rebuild": "compute_rebuild_instance",
+    "createImage": "compute_snapshot_instance",
+    "rescue": "compute_rescue_instance",
+    "unrescue": "compute_unrescue_instance",
 }
 
 
@@ -78,6 +85,16 @@ def _settled(before: InstanceState, after: InstanceState) -> bool:
     return busy_before and after.task_state is None and after.vm_state not in ("building", "error")
 
 
+def _guest_action(event: InstanceRebuildRequested | InstanceSnapshotRequested | InstanceRescueRequested) -> str:
+    match event:
+        case InstanceRebuildRequested():
+            return "rebuild"
+        case InstanceSnapshotRequested():
+            return "createImage"
+        case InstanceRescueRequested():
+            return "rescue" if event.rescue else "unrescue"
+
+
 def note(before: InstanceState | None, after: InstanceState | None, event: object) -> InstanceState | None:
     """`after` with its actions brought up to date by `event` (which moved the row from `before`)."""
     if after is None:
@@ -101,6 +118,8 @@ def noted(before: InstanceState | None, after: InstanceState, event: object) -> 
             opened = _opened("delete", event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceActionRequested() if before is not None and (after.task_state != before.task_state or after.migration != before.migration):
             opened = _opened(ACTION_OF_REQUEST.get(event.action, event.action), event.envelope.request_id, event.user_id, event.project_id, at)
+        case InstanceRebuildRequested() | InstanceSnapshotRequested() | InstanceRescueRequested() if before is not None and after.task_state != before.task_state:
+            opened = _opened(_guest_action(event), event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceMoveRequested() if before is not None and after.migration != before.migration:
             opened = _opened(ACTION_OF_MOVE[event.migration_type], event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceSchedulingFailed() | InstanceSpawnFailed() | InstanceActionFailed() | InstanceMoveFailed() if before != after:

@@ -29,14 +29,20 @@ from novalog.events.types.instance import (
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    InstanceRebuildRequested,
+    InstanceRebuilt,
+    InstanceRescued,
+    InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotRequested,
+    InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
     InstanceUpdated,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected
 from novalog.events.types.quota import QuotaUsageReleased
-from novalog.projections import instance_actions, moves
+from novalog.projections import guest_ops, instance_actions, moves
 
 # What the table folds: the instance family, and the claim decisions that travel keyed by instance.
 Folded = InstanceEvent | ClaimAccepted | ClaimRejected
@@ -171,11 +177,14 @@ def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | No
 
 # The instance's events by who states them: the API's requests, the placement's outcome (scheduler
 # and host-state processor), and the agent's reports of what the guest did.
-Request = InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested | InstanceUpdated
+Request = (
+    InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested | InstanceUpdated
+    | InstanceRebuildRequested | InstanceSnapshotRequested | InstanceRescueRequested
+)
 Placement = ClaimAccepted | ClaimRejected | InstanceSchedulingFailed
 Report = (
     InstanceSpawned | InstanceSpawnFailed | InstancePowerStateChanged | InstanceActionFailed | InstanceDeleted
-    | InstanceMoveProgressed | InstanceMoveFailed
+    | InstanceMoveProgressed | InstanceMoveFailed | InstanceRebuilt | InstanceSnapshotted | InstanceRescued
 )
 
 
@@ -185,13 +194,15 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
             return _created(event), []
         return None, []  # an event about an instance this table never saw built
     match event:
-        case InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested() | InstanceUpdated():
+        case (InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested() | InstanceUpdated()
+              | InstanceRebuildRequested() | InstanceSnapshotRequested() | InstanceRescueRequested()):
             return _on_request(state, event)
         case ClaimAccepted() | ClaimRejected() | InstanceSchedulingFailed():
             return _on_placement(state, event)
         case (InstanceSpawned() | InstanceSpawnFailed() | InstancePowerStateChanged() | InstanceActionFailed() | InstanceDeleted()
-              | InstanceMoveProgressed() | InstanceMoveFailed()):
-            return _on_report(state, event)
+              | InstanceMoveProgressed() | InstanceMoveFailed() | InstanceRebuilt() | InstanceSnapshotted() | InstanceRescued()):
+            ended = guest_ops.reported(state, event)  # the end of a rebuild, snapshot or rescue, or a step of one
+            return (ended, []) if ended is not None else _on_report(state, event)
         case _:
             assert_never(event)
 
@@ -211,6 +222,12 @@ def _on_request(state: InstanceState, event: Request) -> tuple[InstanceState, li
             return _on_delete_requested(state, event)
         case InstanceUpdated():
             return _updated(state, event), []
+        case InstanceRebuildRequested():
+            return guest_ops.rebuild_requested(state, event)
+        case InstanceSnapshotRequested():
+            return guest_ops.snapshot_requested(state, event)
+        case InstanceRescueRequested():
+            return guest_ops.rescue_requested(state, event)
         case _:
             assert_never(event)
 
@@ -275,6 +292,8 @@ def _on_report(state: InstanceState, event: Report) -> tuple[InstanceState, list
             return moves.progressed(state, event)
         case InstanceMoveFailed():
             return moves.failed(state, event)
+        case InstanceRebuilt() | InstanceSnapshotted() | InstanceRescued():
+            return state, []  # reported() had them
         case _:
             assert_never(event)
 
@@ -307,6 +326,8 @@ def _on_power(state: InstanceState, host: str, power_state: int) -> InstanceStat
         return state
     if state.task_state in moves.MOVE_TASKS or state.vm_state == "resized":
         return replace(state, power_state=power_state)  # the move's steps say how it ends
+    if state.task_state in guest_ops.GUEST_TASKS or state.vm_state == "rescued":
+        return replace(state, power_state=power_state)  # the agent's report says how the task ends
     if state.task_state in ACTION_BY_TASK:
         action = ACTIONS[ACTION_BY_TASK[state.task_state]]
         if power_state != action.done_when:

@@ -49,7 +49,16 @@ from novalog.events.types import (
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    InstanceRebuildOrdered,
+    InstanceRebuildRequested,
+    InstanceRebuilt,
+    InstanceRescued,
+    InstanceRescueOrdered,
+    InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotOrdered,
+    InstanceSnapshotRequested,
+    InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
     InstanceSpawnOrdered,
@@ -785,3 +794,74 @@ def build_image_state(image_id: str = "image-1", **fields: Any) -> ImageState:
         disk_format="qcow2", container_format="bare",
     )
     return replace(state, **fields)
+
+
+def build_rebuild_requested(image_ref: str = "image-2", instance_id: str = "instance-1", at: datetime = NOW, **fields: Any) -> InstanceRebuildRequested:
+    """user-1 of project-1 asks to rebuild the instance from `image_ref`."""
+    event = InstanceRebuildRequested(
+        envelope=_envelope(InstanceRebuildRequested, f"rebuild-{image_ref}-{instance_id}", at),
+        instance_id=instance_id, project_id="project-1", user_id="user-1", image_ref=image_ref,
+    )
+    return replace(event, **fields)
+
+
+def build_rebuilt(image_ref: str = "image-2", instance_id: str = "instance-1", host: str = "host-1", power_state: int = 1, **fields: Any) -> InstanceRebuilt:
+    event = InstanceRebuilt(
+        envelope=_envelope(InstanceRebuilt, f"rebuilt-{image_ref}-{instance_id}", NOW),
+        instance_id=instance_id, host=host, image_ref=image_ref, power_state=power_state,
+    )
+    return replace(event, **fields)
+
+
+def build_snapshot_requested(image_id: str = "snap-1", instance_id: str = "instance-1", **fields: Any) -> InstanceSnapshotRequested:
+    event = InstanceSnapshotRequested(
+        envelope=_envelope(InstanceSnapshotRequested, f"snapshot-{image_id}-{instance_id}", NOW),
+        instance_id=instance_id, project_id="project-1", user_id="user-1", image_id=image_id, image_file=f"/store/{image_id}",
+    )
+    return replace(event, **fields)
+
+
+def build_snapshotted(image_id: str = "snap-1", instance_id: str = "instance-1", host: str = "host-1", **fields: Any) -> InstanceSnapshotted:
+    event = InstanceSnapshotted(
+        envelope=_envelope(InstanceSnapshotted, f"snapshotted-{image_id}-{instance_id}", NOW), instance_id=instance_id, host=host, image_id=image_id,
+    )
+    return replace(event, **fields)
+
+
+def build_rescue_requested(rescue: bool = True, instance_id: str = "instance-1", **fields: Any) -> InstanceRescueRequested:
+    event = InstanceRescueRequested(
+        envelope=_envelope(InstanceRescueRequested, f"rescue-{rescue}-{instance_id}", NOW),
+        instance_id=instance_id, project_id="project-1", user_id="user-1", rescue=rescue,
+    )
+    return replace(event, **fields)
+
+
+def build_rescued(rescued: bool = True, instance_id: str = "instance-1", host: str = "host-1", power_state: int = 1, **fields: Any) -> InstanceRescued:
+    event = InstanceRescued(
+        envelope=_envelope(InstanceRescued, f"rescued-{rescued}-{instance_id}", NOW), instance_id=instance_id, host=host, rescued=rescued, power_state=power_state,
+    )
+    return replace(event, **fields)
+
+
+def build_rebuild_ordered(image_ref: str = "image-2", instance_id: str = "instance-1", **fields: Any) -> InstanceRebuildOrdered:
+    event = InstanceRebuildOrdered(
+        envelope=build_envelope(InstanceRebuildOrdered, event_id=f"rebuild-order-{image_ref}-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id, claim_id="claim-1", name="vm-1", flavor=build_flavor(), image_ref=image_ref, project_id="project-1",
+    )
+    return replace(event, **fields)
+
+
+def build_snapshot_ordered(image_id: str = "snap-1", instance_id: str = "instance-1", **fields: Any) -> InstanceSnapshotOrdered:
+    event = InstanceSnapshotOrdered(
+        envelope=build_envelope(InstanceSnapshotOrdered, event_id=f"snapshot-order-{image_id}", producer="novalog-projections"),
+        instance_id=instance_id, image_id=image_id, image_file=f"/store/{image_id}",
+    )
+    return replace(event, **fields)
+
+
+def build_rescue_ordered(rescue: bool = True, instance_id: str = "instance-1", **fields: Any) -> InstanceRescueOrdered:
+    event = InstanceRescueOrdered(
+        envelope=build_envelope(InstanceRescueOrdered, event_id=f"rescue-order-{rescue}-{instance_id}", producer="novalog-projections"),
+        instance_id=instance_id, rescue=rescue, name="vm-1", flavor=build_flavor(), image_ref="image-1", project_id="project-1",
+    )
+    return replace(event, **fields)

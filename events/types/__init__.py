@@ -30,6 +30,9 @@ from novalog.events.types.agent import (  # noqa: F401 - re-exported
     InstanceActionOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
+    InstanceRebuildOrdered,
+    InstanceRescueOrdered,
+    InstanceSnapshotOrdered,
     InstanceSpawnOrdered,
 )
 from novalog.events.types.aggregate import (  # noqa: F401 - re-exported
@@ -82,7 +85,13 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    InstanceRebuildRequested,
+    InstanceRebuilt,
+    InstanceRescued,
+    InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotRequested,
+    InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
     InstanceUpdated,

@@ -73,7 +73,55 @@ class InstanceDeleteOrdered:
     claim_id: str | None = None
 
 
-AgentCommand = InstanceActionOrdered | InstanceSpawnOrdered | InstanceMoveOrdered | InstanceDeleteOrdered
+@dataclass(frozen=True, slots=True)
+class InstanceRebuildOrdered:
+    """The host's agent is to recreate the instance's guest from a new image (its disk made afresh), ending on if `power_on`."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    claim_id: str
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+    power_on: bool = True
+    image_files: ImageFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSnapshotOrdered:
+    """The host's agent is to write the instance's disk into the image store at `image_file` (image `image_id`)."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    image_id: str
+    image_file: str
+    disk_format: str = "qcow2"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRescueOrdered:
+    """The host's agent is to boot the guest from the rescue image, its own disk second (`rescue`), or from its own disk again."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    rescue: bool
+    name: str
+    flavor: Flavor
+    image_ref: str
+    project_id: str
+    rescue_image_ref: str | None = None
+    rescue_image_files: ImageFiles | None = None
+    image_files: ImageFiles | None = None
+
+
+AgentCommand = (
+    InstanceActionOrdered | InstanceSpawnOrdered | InstanceMoveOrdered | InstanceDeleteOrdered
+    | InstanceRebuildOrdered | InstanceSnapshotOrdered | InstanceRescueOrdered
+)
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).
 EVENTS: tuple[type, ...] = get_args(AgentCommand)

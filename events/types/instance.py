@@ -208,6 +208,92 @@ class InstanceUpdated:
     access_ip_v6: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceRebuildRequested:
+    """A user asked to rebuild the instance from an image, on its host (Nova's rebuild).
+
+    `name` and `metadata` replace the instance's when given; the image's
+    properties and files are what the image catalog said when it was asked.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    image_ref: str
+    name: str | None = None
+    metadata: dict[str, str] | None = None
+    image_properties: dict[str, str] = field(default_factory=dict)
+    image_files: ImageFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRebuilt:
+    """An agent recreated the instance's guest from `image_ref`; `power_state` is the guest's afterwards."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    image_ref: str
+    power_state: int
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSnapshotRequested:
+    """A user asked for an image of the instance's disk (Nova's createImage): into the queued image `image_id`.
+
+    `image_file` is where the image store keeps that image's bits, `disk_format` the format they are written in.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    image_id: str
+    image_file: str
+    disk_format: str = "qcow2"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSnapshotted:
+    """An agent wrote the instance's disk into the image store as image `image_id`."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    image_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRescueRequested:
+    """A user asked to boot the instance from a rescue image (`rescue`), or back from its own disk (Nova's rescue, unrescue)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    rescue: bool
+    image_ref: str | None = None
+    image_files: ImageFiles | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRescued:
+    """An agent booted the instance's guest from the rescue image (`rescued`), or from its own disk again."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    rescued: bool
+    power_state: int
+
+
 InstanceEvent = (
     InstanceBuildRequested
     | InstanceDeleteRequested
@@ -222,6 +308,12 @@ InstanceEvent = (
     | InstanceMoveProgressed
     | InstanceMoveFailed
     | InstanceUpdated
+    | InstanceRebuildRequested
+    | InstanceRebuilt
+    | InstanceSnapshotRequested
+    | InstanceSnapshotted
+    | InstanceRescueRequested
+    | InstanceRescued
 )
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).

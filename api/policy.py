@@ -63,6 +63,10 @@ API_RULES: dict[str, str] = {
     "os_compute_api:os-migrate-server:migrate": ADMIN,
     "os_compute_api:os-migrate-server:migrate_live": ADMIN,
     "os_compute_api:os-evacuate": ADMIN,
+    "os_compute_api:servers:rebuild": MEMBER,
+    "os_compute_api:servers:create_image": MEMBER,
+    "os_compute_api:os-rescue": MEMBER,
+    "os_compute_api:os-unrescue": MEMBER,
     "os_compute_api:os-extended-server-attributes": ADMIN,
     "os_compute_api:os-flavor-manage:create": ADMIN,
     "os_compute_api:os-flavor-access": ADMIN,
@@ -139,6 +143,10 @@ ACTION_RULES: dict[str, str] = {
     "migrate": "os_compute_api:os-migrate-server:migrate",
     "os-migrateLive": "os_compute_api:os-migrate-server:migrate_live",
     "evacuate": "os_compute_api:os-evacuate",
+    "rebuild": "os_compute_api:servers:rebuild",
+    "createImage": "os_compute_api:servers:create_image",
+    "rescue": "os_compute_api:os-rescue",
+    "unrescue": "os_compute_api:os-unrescue",
 }
 
 

@@ -1,7 +1,7 @@
 """What the instance table does with the actions that change a guest's disk or boot in place: rebuild, snapshot, rescue.
 
 Each is Nova's on one host, with no claim of its own: the request starts a
-task (REBUILDING, IMAGE_SNAPSHOT, RESCUING or UNRESCUING) and orders the
+task (REBUILDING, IMAGE_SNAPSHOT_PENDING, RESCUING or UNRESCUING) and orders the
 host's agent; the agent's report ends it. While a task of these runs, the
 hypervisor's lifecycle events (the guest stopped and started again) change
 only the power state: the report says how the task ended. A redelivered
@@ -30,7 +30,7 @@ from novalog.events.types.instance import (
 PRODUCER = "novalog-projections"
 
 REBUILD_TASKS = frozenset({"rebuilding", "rebuild_spawning"})
-SNAPSHOT_TASKS = frozenset({"image_snapshot", "image_pending_upload", "image_uploading"})
+SNAPSHOT_TASKS = frozenset({"image_snapshot_pending", "image_snapshot", "image_pending_upload", "image_uploading"})
 RESCUE_TASKS = frozenset({"rescuing", "unrescuing"})
 GUEST_TASKS = REBUILD_TASKS | SNAPSHOT_TASKS | RESCUE_TASKS
 
@@ -79,13 +79,13 @@ def rebuilt(state: InstanceState, event: InstanceRebuilt) -> InstanceState:
 
 
 def snapshot_requested(state: InstanceState, event: InstanceSnapshotRequested) -> tuple[InstanceState, list[Outbound]]:
-    """Nova's createImage: IMAGE_SNAPSHOT while the host's agent writes the guest's disk into the image store."""
+    """Nova's createImage: IMAGE_SNAPSHOT_PENDING while the host's agent writes the guest's disk into the image store."""
     if state.task_state in SNAPSHOT_TASKS:
         started = state  # redelivered: the agent finds the image written and reports it again
     elif guest_refusal("createImage", state.instance_id, state.vm_state, state.task_state, state.host):
         return state, []
     else:
-        started = replace(state, task_state="image_snapshot")
+        started = replace(state, task_state="image_snapshot_pending")
     assert started.host is not None
     order = InstanceSnapshotOrdered(
         envelope=event.envelope.caused(InstanceSnapshotOrdered, PRODUCER, occurred_at=event.envelope.occurred_at),

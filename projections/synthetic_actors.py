@@ -24,7 +24,16 @@ from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
 from novalog.events.records import Envelope, Fault, FilterCount, Flavor, PlacementTrace, RequestSpec, Resources, WeighedHost, guest_name
 from novalog.events.state import HostState, InstanceState
-from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.agent import (
+    InstanceActionOrdered,
+    InstanceDeleteOrdered,
+    InstanceMoveOrdered,
+    InstanceRebuildOrdered,
+    InstanceRescueOrdered,
+    InstanceSnapshotOrdered,
+    InstanceSpawnOrdered,
+)
+from novalog.events.types.image import ImageUploaded
 from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
@@ -35,7 +44,10 @@ from novalog.events.types.instance import (
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    InstanceRebuilt,
+    InstanceRescued,
     InstanceSchedulingFailed,
+    InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
 )
@@ -227,8 +239,26 @@ def answer(dice: Dice, host: str, command: Any) -> list[Outbound]:
         case InstanceDeleteOrdered():
             deleted = InstanceDeleted(dice.caused(command.envelope, InstanceDeleted, producer), iid, host)
             return [Outbound.event(iid, deleted)] + ([_released(dice, command, producer, host, command.claim_id)] if command.claim_id else [])
+        case InstanceRebuildOrdered() | InstanceSnapshotOrdered() | InstanceRescueOrdered():
+            return _guest_answer(dice, host, command, producer)
         case _:
             return []
+
+
+def _guest_answer(dice: Dice, host: str, order: InstanceRebuildOrdered | InstanceSnapshotOrdered | InstanceRescueOrdered, producer: str) -> list[Outbound]:
+    """A rebuild, snapshot or rescue done. A synthetic host has no disk: its snapshot is an empty image (no file is written)."""
+    iid = order.instance_id
+    match order:
+        case InstanceRebuildOrdered():
+            power = RUNNING if order.power_on else SHUTDOWN
+            return [Outbound.event(iid, InstanceRebuilt(dice.caused(order.envelope, InstanceRebuilt, producer), iid, host, order.image_ref, power))]
+        case InstanceSnapshotOrdered():
+            empty_md5, empty_sha512 = "d41d8cd98f00b204e9800998ecf8427e", "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+            uploaded = ImageUploaded(dice.caused(order.envelope, ImageUploaded, producer), order.image_id, 0, empty_md5, "sha512", empty_sha512, order.image_file)
+            done = InstanceSnapshotted(dice.caused(order.envelope, InstanceSnapshotted, producer), iid, host, order.image_id)
+            return [Outbound.event(f"image:{order.image_id}", uploaded), Outbound.event(iid, done)]
+        case InstanceRescueOrdered():
+            return [Outbound.event(iid, InstanceRescued(dice.caused(order.envelope, InstanceRescued, producer), iid, host, order.rescue, RUNNING))]
 
 
 def _move_answer(dice: Dice, host: str, order: InstanceMoveOrdered, producer: str) -> Outbound:

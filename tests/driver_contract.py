@@ -11,7 +11,8 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pytest
 
@@ -571,3 +572,49 @@ class DriverContract:
         assert b.events.wait_for("i-1", {STARTED}) == LifecycleEvent("i-1", STARTED, PowerState.RUNNING)
         a.events.wait_for("i-1", {UNDEFINED})
         assert a.driver.list_guests() == [] and b.driver.list_guests() == [at(PowerState.RUNNING)]
+
+    # --- rebuild, snapshot, rescue ------------------------------------------
+
+    def test_a_rebuild_recreates_the_guest_once_per_rebuild_id(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        rebuilt = replace(guest_spec("i-1"), image_ref="image-2", rebuild_id="order-1")
+
+        assert host.driver.rebuild(rebuilt) is True
+        host.events.wait_for("i-1", {STARTED})
+        assert host.driver.rebuild(rebuilt) is False  # redelivered: done already, nothing happens
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        assert host.driver.rebuild(replace(rebuilt, rebuild_id="order-2"), start=False) is True  # another rebuild, left off
+        host.events.wait_for("i-1", {STOPPED})
+        assert host.driver.list_guests() == [at(PowerState.SHUTDOWN)]
+        started_or_stopped = [t for t, _ in host.history() if t in (STARTED, STOPPED)]
+        assert started_or_stopped == [STARTED, STOPPED, STARTED, STOPPED]
+
+    def test_a_snapshot_is_written_once_to_its_file(self, make_host: Callable[..., Host], tmp_path: Path) -> None:
+        host = make_host()
+        host.running()
+        store = tmp_path / "store"
+        dest = store / "snap-1"
+
+        host.driver.snapshot("i-1", str(dest), "qcow2")
+        written = dest.read_bytes()
+        assert written
+        host.driver.snapshot("i-1", str(dest), "qcow2")
+        assert dest.read_bytes() == written and [p.name for p in store.iterdir()] == ["snap-1"]
+        with pytest.raises(DriverError, match="^snapshot of instance ghost"):
+            host.driver.snapshot("ghost", str(store / "snap-2"), "qcow2")
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+
+    def test_rescue_and_unrescue_boot_the_guest_again_each_once(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()
+        spec = guest_spec("i-1")
+
+        host.driver.rescue(replace(spec, rescue=True))
+        host.events.wait_for("i-1", {STARTED})
+        host.driver.rescue(replace(spec, rescue=True))  # rescued already: nothing
+        host.driver.unrescue(spec)
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]
+        host.driver.unrescue(spec)  # not rescued: nothing
+        started = [t for t, _ in host.history() if t == STARTED]
+        assert started == [STARTED, STARTED, STARTED]  # the spawn, the rescue, the unrescue

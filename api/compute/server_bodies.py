@@ -142,6 +142,30 @@ class Evacuate(Body):
     adminPass: str | None = None
 
 
+class Rebuild(Body):
+    """Nova's rebuild, as its schema takes it up to 2.15 (personality until 2.57)."""
+
+    imageRef: Annotated[str, Field(min_length=1)]
+    name: Name | None = None
+    adminPass: str | None = None
+    metadata: Metadata | None = None
+    preserve_ephemeral: Flag | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    accessIPv4: str | None = None
+    accessIPv6: str | None = None
+    personality: list[dict[str, Any]] | None = None
+
+
+class CreateImage(Body):
+    name: Name
+    metadata: Metadata | None = None
+
+
+class Rescue(Body):
+    adminPass: str | None = None
+    rescue_image_ref: str | None = None
+
+
 class ServerAction(OpenBody):
     """One action; the known ones with their arguments (the route refuses unknown names and more than one)."""
 
@@ -158,3 +182,7 @@ class ServerAction(OpenBody):
     migrate: None = None
     os_migrateLive: LiveMigrate | None = Field(None, alias="os-migrateLive")
     evacuate: Evacuate | None = None
+    rebuild: Rebuild | None = None
+    createImage: CreateImage | None = None
+    rescue: Rescue | None = None
+    unrescue: None = None

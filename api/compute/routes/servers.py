@@ -1,4 +1,4 @@
-"""Servers: create, list, show, delete, and their actions (power actions and moves)."""
+"""Servers: create, list, show, delete, and their actions (power actions, moves, rebuild, createImage, rescue)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from novalog.api import paging
 from novalog.api.bodies import reference_id
 from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
+from novalog.api.compute.routes import server_guest
 from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec, ServerUpdate
 from novalog.api.context import RequestContext
@@ -169,9 +170,11 @@ async def action_server(server_id: str, request: Request, api: ApiDep, ctx: Ctx)
 
 @router.post("/v2.1/servers/{server_id}/action", status_code=202)
 def server_action(row: Annotated[InstanceState, Depends(action_server)], action: Annotated[ServerAction, Body()],
-                  api: ApiDep, ctx: Ctx, version: Microversion) -> Response:
+                  api: ApiDep, ctx: Ctx, version: Microversion, base: BaseUrl) -> Response:
     body = action.given()
     name = next(iter(body)) if len(body) == 1 else None
+    if name in server_guest.NAMES:
+        return server_guest.guest_action(api, row, name, body[name], ctx, base, version)
     if name in MOVE_ALLOWED:
         return move_action(api, row, name, body[name], ctx, version)
     kind, reboot_type = commands.parse_action(body)

@@ -1,0 +1,78 @@
+"""The server actions that change a guest in place on its host: rebuild, createImage, rescue, unrescue.
+
+Nova's checks in Nova's order (the action's policy rule has run already:
+api/policy.py ACTION_RULES): the instance's state (409), then the image
+(400), then one request event; the instance table orders the host's agent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from novalog.api.compute import guest_commands, views
+from novalog.api.context import RequestContext
+from novalog.api.deps import Api
+from novalog.api.faults import ApiFault, Conflict
+from novalog.api.image import catalog as image_catalog
+from novalog.api.microversion import Version
+from novalog.events.actions import guest_refusal
+from novalog.events.state import InstanceState
+
+NAMES = frozenset({"rebuild", "createImage", "rescue", "unrescue"})
+
+
+def guest_action(api: Api, row: InstanceState, name: str, args: Any, ctx: RequestContext, base: str, version: Version) -> Response:
+    """One of NAMES on the server `row`: 409 unless its vm_state allows it and no task runs."""
+    problem = guest_refusal(name, row.instance_id, row.vm_state, row.task_state, row.host)
+    if problem:
+        raise Conflict(problem)
+    args = args or {}
+    match name:
+        case "rebuild":
+            return rebuild(api, row, args, ctx, base, version)
+        case "createImage":
+            return create_image(api, row, args, ctx, base)
+        case "rescue":
+            return rescue(api, row, args, ctx)
+        case _:
+            api.write(guest_commands.request_rescue(ctx, row.instance_id, False))
+            return Response(status_code=202)
+
+
+def rebuild(api: Api, row: InstanceState, args: dict[str, Any], ctx: RequestContext, base: str, version: Version) -> Response:
+    """202 with the server as it is now (REBUILD) and its new admin password, as Nova answers a rebuild."""
+    cache = api.backend.cache
+    image = image_catalog.boot_image(cache, str(args["imageRef"]), ctx, api.backend.accepts_unknown_images)
+    asked = guest_commands.request_rebuild(ctx, row, args, image)
+    written = api.write(asked)
+    # As Nova answers: the instance as the request left it (a fast host may have finished already).
+    shown = guest_commands.rebuilding(written if written is not None else row, asked.record)
+    server = views.server_detail(base, shown, api.allowed("os_compute_api:os-extended-server-attributes", ctx), version)
+    server["adminPass"] = args.get("adminPass") or guest_commands.new_password()
+    return JSONResponse({"server": server}, status_code=202)
+
+
+def create_image(api: Api, row: InstanceState, args: dict[str, Any], ctx: RequestContext, base: str) -> Response:
+    """202 with the new image's URL in Location (Nova up to 2.44): a queued image, filled by the instance's host."""
+    store = api.backend.image_store
+    if store is None:
+        raise ApiFault(503, "No image store is configured.")
+    image_id = str(uuid.uuid4())
+    fields = guest_commands.snapshot_fields(ctx, row, args["name"], args.get("metadata"))
+    created, asked = guest_commands.request_snapshot(ctx, row, image_id, fields, str(store.path(image_id)))
+    api.write(created)
+    api.write(asked)
+    return Response(status_code=202, headers={"Location": f"{base}/image/v2/images/{image_id}"})
+
+
+def rescue(api: Api, row: InstanceState, args: dict[str, Any], ctx: RequestContext) -> Response:
+    """200 with the admin password: the guest boots the rescue image (the instance's own image by default), its disk second."""
+    ref = args.get("rescue_image_ref")
+    image = image_catalog.boot_image(api.backend.cache, ref, ctx, api.backend.accepts_unknown_images) if ref else None
+    files = image.files if image else row.image_files
+    given = image_catalog.BootImage(properties={}, files=files) if files else None
+    api.write(guest_commands.request_rescue(ctx, row.instance_id, True, ref or row.image_ref, given))
+    return JSONResponse({"adminPass": args.get("adminPass") or guest_commands.new_password()}, status_code=200)

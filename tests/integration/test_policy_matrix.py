@@ -68,6 +68,11 @@ ENDPOINTS = [
     ("migrate server", "POST", "/servers/{server}/action", {"migrate": None}, {"admin"}),
     ("live-migrate server", "POST", "/servers/{server}/action", {"os-migrateLive": {"host": None, "block_migration": "x"}}, {"admin"}),
     ("evacuate server", "POST", "/servers/{server}/action", {"evacuate": {}}, {"admin"}),
+    # Bodies that stop past the policy (400, or 409 for unrescue of an active server): the server stays as it is.
+    ("rebuild server", "POST", "/servers/{server}/action", {"rebuild": {}}, {"admin", "member"}),
+    ("create server image", "POST", "/servers/{server}/action", {"createImage": {}}, {"admin", "member"}),
+    ("rescue server", "POST", "/servers/{server}/action", {"rescue": {"no-such-key": 1}}, {"admin", "member"}),
+    ("unrescue server", "POST", "/servers/{server}/action", {"unrescue": None}, {"admin", "member"}),
     ("create server", "POST", "/servers", {"server": {"name": "x", "flavorRef": "no-such-flavor"}}, {"admin", "member"}),
     ("list hypervisors", "GET", "/os-hypervisors", None, {"admin"}),
     ("hypervisor statistics", "GET", "/os-hypervisors/statistics", None, {"admin"}),

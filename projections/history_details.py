@@ -14,7 +14,15 @@ from typing import Any
 
 from novalog.events import topics
 from novalog.events.records import PlacementTrace, Resources
-from novalog.events.types.agent import InstanceActionOrdered, InstanceDeleteOrdered, InstanceMoveOrdered, InstanceSpawnOrdered
+from novalog.events.types.agent import (
+    InstanceActionOrdered,
+    InstanceDeleteOrdered,
+    InstanceMoveOrdered,
+    InstanceRebuildOrdered,
+    InstanceRescueOrdered,
+    InstanceSnapshotOrdered,
+    InstanceSpawnOrdered,
+)
 from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
@@ -25,7 +33,13 @@ from novalog.events.types.instance import (
     InstanceMoveProgressed,
     InstanceMoveRequested,
     InstancePowerStateChanged,
+    InstanceRebuildRequested,
+    InstanceRebuilt,
+    InstanceRescued,
+    InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotRequested,
+    InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
     InstanceUpdated,
@@ -124,7 +138,7 @@ def _agent_host(topic: str) -> str:
 
 
 def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    described = _describe_decision(record, instance_id, rooms, facts) or _describe_guest(record, topic)
+    described = _describe_decision(record, instance_id, rooms, facts) or _describe_guest(record, topic) or _describe_in_place(record, topic)
     return described or (type(record).__name__, {})
 
 
@@ -188,6 +202,31 @@ def _describe_guest(record: Any, topic: str) -> tuple[str, dict[str, Any]] | Non
             return line, {"host": _agent_host(topic), "migration_id": record.migration_id, "step": record.step}
         case InstanceMoveProgressed():
             return f"{record.step} done on {record.host}, power state {record.power_state}", {"host": record.host, "step": record.step}
+        case _:
+            return None
+
+
+def _describe_in_place(record: Any, topic: str) -> tuple[str, dict[str, Any]] | None:
+    """Rebuild, createImage and rescue: the request, the order to the host's agent, and its report (None: none of them)."""
+    match record:
+        case InstanceRebuildRequested():
+            return f"rebuild from image {record.image_ref}", {"image_ref": record.image_ref}
+        case InstanceSnapshotRequested():
+            return f"createImage into image {record.image_id}", {"image_id": record.image_id}
+        case InstanceRescueRequested():
+            return ("rescue" + (f" from image {record.image_ref}" if record.image_ref else "")) if record.rescue else "unrescue", {}
+        case InstanceRebuildOrdered():
+            return f"rebuild from image {record.image_ref} on {_agent_host(topic)}", {"host": _agent_host(topic), "image_ref": record.image_ref}
+        case InstanceSnapshotOrdered():
+            return f"snapshot into {record.image_file} on {_agent_host(topic)}", {"host": _agent_host(topic), "image_id": record.image_id}
+        case InstanceRescueOrdered():
+            return f"{'rescue' if record.rescue else 'unrescue'} on {_agent_host(topic)}", {"host": _agent_host(topic)}
+        case InstanceRebuilt():
+            return f"rebuilt from image {record.image_ref} on {record.host}, power state {record.power_state}", {"host": record.host}
+        case InstanceSnapshotted():
+            return f"image {record.image_id} written on {record.host}", {"host": record.host, "image_id": record.image_id}
+        case InstanceRescued():
+            return f"{'rescued' if record.rescued else 'unrescued'} on {record.host}, power state {record.power_state}", {"host": record.host}
         case _:
             return None
 

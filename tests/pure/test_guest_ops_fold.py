@@ -105,3 +105,11 @@ def test_the_instance_actions_record_each_request_and_its_end() -> None:
         ("rebuild", [("compute_rebuild_instance", "Success")]),
         ("createImage", [("compute_snapshot_instance", "Error")]),
     ]
+
+
+def test_the_history_tells_each_step() -> None:
+    from novalog.projections.history_details import _describe_in_place
+
+    lines = [_describe_in_place(e, "novalog.agent.host-1")[0] for e in (  # type: ignore[index]
+        build_rebuild_requested("image-9"), build_rebuilt("image-9"), build_snapshot_requested("snap-1"), build_rescue_requested(False))]
+    assert lines == ["rebuild from image image-9", "rebuilt from image image-9 on host-1, power state 1", "createImage into image snap-1", "unrescue"]

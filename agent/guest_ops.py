@@ -18,7 +18,7 @@ from novalog.events.outbound import Outbound
 from novalog.events.records import Fault, utcnow
 from novalog.events.types.agent import InstanceRebuildOrdered, InstanceRescueOrdered, InstanceSnapshotOrdered
 from novalog.events.types.image import ImageUploaded
-from novalog.events.types.instance import InstanceActionFailed, InstanceRebuilt, InstanceRescued, InstanceSnapshotted
+from novalog.events.types.instance import InstanceActionFailed, InstanceRebuilt, InstanceRescued, InstanceSnapshotProgressed, InstanceSnapshotted
 
 if TYPE_CHECKING:
     from novalog.agent.service import NodeAgent
@@ -78,8 +78,16 @@ def _rebuild(agent: NodeAgent, order: InstanceRebuildOrdered) -> list[Outbound]:
 
 
 def _snapshot(agent: NodeAgent, order: InstanceSnapshotOrdered) -> list[Outbound]:
-    """The guest's disk into the image store, then the image's bits reported (it goes active) and the task ended."""
+    """The guest's disk into the image store, then the image's bits reported (it goes active) and the task ended.
+
+    Nova's steps are reported as they are reached (sent at once, so they come
+    before the end in the instance's partition): IMAGE_SNAPSHOT, then
+    IMAGE_PENDING_UPLOAD while the disk is copied, IMAGE_UPLOADING while its bits are hashed.
+    """
+    for step in ("image_snapshot", "image_pending_upload"):
+        _progress(agent, order, step)
     agent.driver.snapshot(order.instance_id, order.image_file, order.disk_format)
+    _progress(agent, order, "image_uploading")
     md5, multihash, size = hashlib.md5(usedforsecurity=False), hashlib.new(HASH_ALGO), 0
     with open(order.image_file, "rb") as stored:
         while chunk := stored.read(1 << 20):
@@ -102,6 +110,18 @@ def _snapshot(agent: NodeAgent, order: InstanceSnapshotOrdered) -> list[Outbound
         image_id=order.image_id,
     )
     return [Outbound.event(f"image:{order.image_id}", uploaded), Outbound.event(order.instance_id, done)]
+
+
+def _progress(agent: NodeAgent, order: InstanceSnapshotOrdered, task_state: str) -> None:
+    step = InstanceSnapshotProgressed(
+        envelope=order.envelope.caused(InstanceSnapshotProgressed, agent.producer, salt=task_state),
+        instance_id=order.instance_id,
+        host=agent.host,
+        image_id=order.image_id,
+        task_state=task_state,
+    )
+    if agent.log is not None:  # None only for an agent driven without Kafka (tests): the end is reported all the same
+        agent.log.send(Outbound.event(order.instance_id, step))
 
 
 def _rescue(agent: NodeAgent, order: InstanceRescueOrdered) -> list[Outbound]:

@@ -22,6 +22,7 @@ from novalog.events.types.instance import (
     InstanceRebuilt,
     InstanceRescued,
     InstanceRescueRequested,
+    InstanceSnapshotProgressed,
     InstanceSnapshotRequested,
     InstanceSnapshotted,
     InstanceSpawned,
@@ -143,6 +144,9 @@ def reported(state: InstanceState, event: object) -> InstanceState | None:
             return rebuilt(state, event)
         case InstanceSnapshotted():
             return snapshotted(state, event)
+        case InstanceSnapshotProgressed():
+            on_its_way = state.host == event.host and state.task_state in SNAPSHOT_TASKS and event.task_state in SNAPSHOT_TASKS
+            return replace(state, task_state=event.task_state) if on_its_way else state
         case InstanceRescued():
             return rescued(state, event)
         case InstanceActionFailed() if event.action in GUEST_ACTIONS:

@@ -38,6 +38,7 @@ from novalog.events.types.instance import (
     InstanceRescued,
     InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotProgressed,
     InstanceSnapshotRequested,
     InstanceSnapshotted,
     InstanceSpawned,
@@ -225,6 +226,8 @@ def _describe_in_place(record: Any, topic: str) -> tuple[str, dict[str, Any]] | 
             return f"rebuilt from image {record.image_ref} on {record.host}, power state {record.power_state}", {"host": record.host}
         case InstanceSnapshotted():
             return f"image {record.image_id} written on {record.host}", {"host": record.host, "image_id": record.image_id}
+        case InstanceSnapshotProgressed():
+            return f"{record.task_state} of image {record.image_id} on {record.host}", {"host": record.host, "image_id": record.image_id}
         case InstanceRescued():
             return f"{'rescued' if record.rescued else 'unrescued'} on {record.host}, power state {record.power_state}", {"host": record.host}
         case _:

@@ -34,6 +34,7 @@ from novalog.events.types.instance import (
     InstanceRescued,
     InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotProgressed,
     InstanceSnapshotRequested,
     InstanceSnapshotted,
     InstanceSpawned,
@@ -184,7 +185,7 @@ Request = (
 Placement = ClaimAccepted | ClaimRejected | InstanceSchedulingFailed
 Report = (
     InstanceSpawned | InstanceSpawnFailed | InstancePowerStateChanged | InstanceActionFailed | InstanceDeleted
-    | InstanceMoveProgressed | InstanceMoveFailed | InstanceRebuilt | InstanceSnapshotted | InstanceRescued
+    | InstanceMoveProgressed | InstanceMoveFailed | InstanceRebuilt | InstanceSnapshotProgressed | InstanceSnapshotted | InstanceRescued
 )
 
 
@@ -200,7 +201,8 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
         case ClaimAccepted() | ClaimRejected() | InstanceSchedulingFailed():
             return _on_placement(state, event)
         case (InstanceSpawned() | InstanceSpawnFailed() | InstancePowerStateChanged() | InstanceActionFailed() | InstanceDeleted()
-              | InstanceMoveProgressed() | InstanceMoveFailed() | InstanceRebuilt() | InstanceSnapshotted() | InstanceRescued()):
+              | InstanceMoveProgressed() | InstanceMoveFailed() | InstanceRebuilt() | InstanceSnapshotProgressed() | InstanceSnapshotted()
+              | InstanceRescued()):
             ended = guest_ops.reported(state, event)  # the end of a rebuild, snapshot or rescue, or a step of one
             return (ended, []) if ended is not None else _on_report(state, event)
         case _:
@@ -292,7 +294,7 @@ def _on_report(state: InstanceState, event: Report) -> tuple[InstanceState, list
             return moves.progressed(state, event)
         case InstanceMoveFailed():
             return moves.failed(state, event)
-        case InstanceRebuilt() | InstanceSnapshotted() | InstanceRescued():
+        case InstanceRebuilt() | InstanceSnapshotProgressed() | InstanceSnapshotted() | InstanceRescued():
             return state, []  # reported() had them
         case _:
             assert_never(event)

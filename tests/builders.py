@@ -57,6 +57,7 @@ from novalog.events.types import (
     InstanceRescueRequested,
     InstanceSchedulingFailed,
     InstanceSnapshotOrdered,
+    InstanceSnapshotProgressed,
     InstanceSnapshotRequested,
     InstanceSnapshotted,
     InstanceSpawned,
@@ -863,5 +864,13 @@ def build_rescue_ordered(rescue: bool = True, instance_id: str = "instance-1", *
     event = InstanceRescueOrdered(
         envelope=build_envelope(InstanceRescueOrdered, event_id=f"rescue-order-{rescue}-{instance_id}", producer="novalog-projections"),
         instance_id=instance_id, rescue=rescue, name="vm-1", flavor=build_flavor(), image_ref="image-1", project_id="project-1",
+    )
+    return replace(event, **fields)
+
+
+def build_snapshot_progressed(task_state: str = "image_uploading", instance_id: str = "instance-1", host: str = "host-1", **fields: Any) -> InstanceSnapshotProgressed:
+    event = InstanceSnapshotProgressed(
+        envelope=_envelope(InstanceSnapshotProgressed, f"snapshot-{task_state}-{instance_id}", NOW),
+        instance_id=instance_id, host=host, image_id="snap-1", task_state=task_state,
     )
     return replace(event, **fields)

@@ -90,6 +90,7 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceRescued,
     InstanceRescueRequested,
     InstanceSchedulingFailed,
+    InstanceSnapshotProgressed,
     InstanceSnapshotRequested,
     InstanceSnapshotted,
     InstanceSpawned,

@@ -258,6 +258,18 @@ class InstanceSnapshotRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceSnapshotProgressed:
+    """An agent reached a step of a snapshot: `task_state` is Nova's (image_snapshot, image_pending_upload, image_uploading)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    host: str
+    image_id: str
+    task_state: str
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceSnapshotted:
     """An agent wrote the instance's disk into the image store as image `image_id`."""
 
@@ -311,6 +323,7 @@ InstanceEvent = (
     | InstanceRebuildRequested
     | InstanceRebuilt
     | InstanceSnapshotRequested
+    | InstanceSnapshotProgressed
     | InstanceSnapshotted
     | InstanceRescueRequested
     | InstanceRescued

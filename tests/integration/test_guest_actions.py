@@ -77,6 +77,17 @@ def test_rebuild_snapshot_boot_from_it_rescue_and_unrescue(identity: Identity) -
         assert client.http.post(f"/servers/{server_id}/action", json={"unrescue": None}).status_code == 202
         settled(client, server_id, "ACTIVE")
 
+        # Nova's task states on the way, as the instance table published them
+        from novalog.events import topics
+
+        rows = [r for _, r in identity.running.records(topics.STATE_INSTANCES) if r is not None and r.instance_id == server_id]
+        seen = {r.task_state for r in rows}
+        assert {"rebuilding", "image_snapshot_pending", "rescuing", "unrescuing"} <= seen, seen  # each the answer to a request
+        assert "rescued" in {r.vm_state for r in rows}
+        # The agent's snapshot steps, in order on the instance's partition (the table may publish only the last of a quick run)
+        steps = [r.task_state for _, r in identity.running.records(topics.INSTANCE_EVENTS)
+                 if type(r).__name__ == "InstanceSnapshotProgressed" and r.instance_id == server_id]
+        assert steps == ["image_snapshot", "image_pending_upload", "image_uploading"]
         actions = client.http.get(f"/servers/{server_id}/os-instance-actions").json()["instanceActions"]
         assert [a["action"] for a in actions] == ["unrescue", "rescue", "createImage", "rebuild", "create"]
         for sid in (server_id, from_snap):

@@ -14,6 +14,7 @@ from builders import (
     build_rebuilt,
     build_rescue_requested,
     build_rescued,
+    build_snapshot_progressed,
     build_snapshot_requested,
     build_snapshotted,
     build_spawned,
@@ -53,6 +54,9 @@ def states(state: InstanceState) -> tuple[str, str | None, int]:
     # snapshot: IMAGE_SNAPSHOT_PENDING until the agent wrote the image; a failure leaves the instance as it was
     (ACTIVE, [build_snapshot_requested()], ("active", "image_snapshot_pending", 1)),
     (ACTIVE, [build_snapshot_requested(), build_snapshotted()], ("active", None, 1)),
+    (ACTIVE, [build_snapshot_requested(), build_snapshot_progressed("image_pending_upload")], ("active", "image_pending_upload", 1)),
+    (ACTIVE, [build_snapshot_requested(), build_snapshot_progressed(), build_snapshotted()], ("active", None, 1)),
+    (ACTIVE, [build_snapshot_progressed()], ("active", None, 1)),  # no snapshot under way: nothing
     (STOPPED, [build_snapshot_requested(), build_action_failed("createImage")], ("stopped", None, 4)),
     # rescue: RESCUING then RESCUED (the guest restarts meanwhile), unrescue back to ACTIVE
     (ACTIVE, [build_rescue_requested(), build_power_state_changed(power_state=4), build_spawned(), build_rescued()], ("rescued", None, 1)),
@@ -63,7 +67,7 @@ def states(state: InstanceState) -> tuple[str, str | None, int]:
 ], ids=[
     "rebuild asked", "guest stopped meanwhile", "guest started again", "rebuilt", "stopped stays stopped", "error rebuilt active",
     "rebuild failed", "stray report", "other host's report",
-    "snapshot asked", "snapshotted", "snapshot failed",
+    "snapshot asked", "snapshotted", "pending upload", "uploading then done", "stray progress", "snapshot failed",
     "rescued", "unrescue asked", "unrescued", "rescued guest stops", "rescue failed",
 ])
 def test_states(start: InstanceState, events: list[Any], expected: tuple[str, str | None, int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from novalog.api.bodies import reference_id
 from novalog.api.context import RequestContext
 from novalog.api.image.catalog import BootImage
 from novalog.api.image.commands import ImageFields, create_image
@@ -37,7 +38,7 @@ def request_rebuild(ctx: RequestContext, row: InstanceState, args: dict[str, Any
         instance_id=row.instance_id,
         project_id=ctx.project_id,
         user_id=ctx.user_id,
-        image_ref=str(args["imageRef"]).rstrip("/").rsplit("/", 1)[-1],
+        image_ref=reference_id(args["imageRef"]),
         name=args.get("name"),
         metadata={str(k): str(v) for k, v in args["metadata"].items()} if args.get("metadata") is not None else None,
         image_properties=image.properties if image else {},

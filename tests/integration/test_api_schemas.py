@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tempest.lib.api_schema.response.compute.v2_1 import flavors_extra_specs, servers
+from tempest.lib.api_schema.response.compute.v2_1 import flavors_extra_specs, images, servers
 from tempest.lib.api_schema.response.compute.v2_1 import services as services_v21
 from tempest.lib.api_schema.response.compute.v2_11 import services as services_v211
 
@@ -68,6 +68,23 @@ def settled(stack: RunningStack, server_id: str, status: str) -> None:
         30,
         f"{server_id} to be {status}",
     )
+
+
+@pytest.mark.parametrize("version", SHAPE_VERSIONS)
+def test_rebuild_create_image_rescue_and_unrescue(stack: RunningStack, http: httpx.Client, version: str) -> None:
+    h = headers(version)
+    s = schemas("servers", version)
+    server_id = stack.client.boot(f"guest-{version}", SMALL_FLAVOR["id"])
+    settled(stack, server_id, "ACTIVE")
+    check(http.post(f"/servers/{server_id}/action", json={"rebuild": {"imageRef": "cirros-2"}}, headers=h), s.rebuild_server_with_admin_pass)
+    settled(stack, server_id, "ACTIVE")
+    check(http.post(f"/servers/{server_id}/action", json={"createImage": {"name": f"snap-{version}"}}, headers=h), images.create_image)
+    settled(stack, server_id, "ACTIVE")
+    check(http.post(f"/servers/{server_id}/action", json={"rescue": None}, headers=h), servers.rescue_server_with_admin_pass)
+    settled(stack, server_id, "RESCUE")
+    check(http.post(f"/servers/{server_id}/action", json={"unrescue": None}, headers=h), servers.server_actions_common_schema)
+    settled(stack, server_id, "ACTIVE")
+    stack.client.delete(server_id)
 
 
 @pytest.mark.parametrize("version", SHAPE_VERSIONS)

@@ -119,3 +119,34 @@ def test_the_openstack_cli_rebuilds_and_snapshots_a_server(identity: Identity) -
     assert f'"instance_uuid": "{server_id}"' in json.dumps(image["properties"])
     client.delete(server_id)
     wait_until(lambda: client.show(server_id) is None, 30, "the server to be gone")
+
+
+def test_a_redelivered_rebuild_order_is_reported_again_without_reimaging(identity: Identity) -> None:
+    """An agent killed after acting gets its order again: the guest is not rebuilt twice, the same report comes again."""
+    from novalog.events import topics
+    from novalog.events.codec import encode
+
+    token = identity.token()
+    client = ComputeClient(identity.url, token)
+    server_id = client.boot("redelivered", SMALL_FLAVOR["id"], image=identity.image_id)
+    settled(client, server_id, "ACTIVE")
+    assert client.http.post(f"/servers/{server_id}/action", json={"rebuild": {"imageRef": identity.image_id}}).status_code == 202
+    settled(client, server_id, "ACTIVE")
+    agent_topic, events_topic = f"{topics.AGENT_COMMANDS}.{HOSTS[0][0]}", topics.INSTANCE_EVENTS
+
+    def of_server(kind: str) -> list[Any]:
+        return [r for _, r in identity.running.records(events_topic) if type(r).__name__ == kind and r.instance_id == server_id]
+
+    (order,) = [r for _, r in identity.running.records(agent_topic) if type(r).__name__ == "InstanceRebuildOrdered" and r.instance_id == server_id]
+    (report,) = of_server("InstanceRebuilt")
+    starts = len(of_server("InstanceSpawned"))
+    assert starts == 2  # the boot's STARTED and the rebuild's: a second rebuild would add one
+
+    identity.running.produce_raw(identity.running.topic(agent_topic), server_id.encode(), encode(order))
+    again = wait_until(lambda: (lambda found: found if len(found) == 2 else None)(of_server("InstanceRebuilt")), 30, "the report again")
+
+    assert again[1].envelope.event_id == report.envelope.event_id  # the same fact, derived from the same order
+    assert len(of_server("InstanceSpawned")) == starts  # and the guest did not start again
+    assert settled(client, server_id, "ACTIVE")["OS-EXT-STS:power_state"] == 1
+    client.delete(server_id)
+    wait_until(lambda: client.show(server_id) is None, 30, "the server to be gone")

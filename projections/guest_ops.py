@@ -54,6 +54,8 @@ def rebuild_requested(state: InstanceState, event: InstanceRebuildRequested) -> 
             image_files=event.image_files,
             name=event.name if event.name is not None else state.name,
             metadata=event.metadata if event.metadata is not None else state.metadata,
+            access_ip_v4=event.access_ip_v4 if event.access_ip_v4 is not None else state.access_ip_v4,
+            access_ip_v6=event.access_ip_v6 if event.access_ip_v6 is not None else state.access_ip_v6,
         )
     assert started.host is not None and started.claim_id is not None
     order = InstanceRebuildOrdered(

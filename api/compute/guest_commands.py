@@ -43,6 +43,8 @@ def request_rebuild(ctx: RequestContext, row: InstanceState, args: dict[str, Any
         metadata={str(k): str(v) for k, v in args["metadata"].items()} if args.get("metadata") is not None else None,
         image_properties=image.properties if image else {},
         image_files=image.files if image else None,
+        access_ip_v4=args.get("accessIPv4"),
+        access_ip_v6=args.get("accessIPv6"),
     )
     return Outbound.event(row.instance_id, event)
 
@@ -55,6 +57,8 @@ def rebuilding(row: InstanceState, asked: InstanceRebuildRequested) -> InstanceS
         image_ref=asked.image_ref,
         name=asked.name if asked.name is not None else row.name,
         metadata=asked.metadata if asked.metadata is not None else row.metadata,
+        access_ip_v4=asked.access_ip_v4 if asked.access_ip_v4 is not None else row.access_ip_v4,
+        access_ip_v6=asked.access_ip_v6 if asked.access_ip_v6 is not None else row.access_ip_v6,
     )
 
 

@@ -146,14 +146,21 @@ class Rebuild(Body):
     """Nova's rebuild, as its schema takes it up to 2.15 (personality until 2.57)."""
 
     imageRef: Annotated[str, Field(min_length=1)]
-    name: Name | None = None
+    name: formats.Name | None = None
     adminPass: str | None = None
     metadata: Metadata | None = None
     preserve_ephemeral: Flag | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-    accessIPv4: str | None = None
-    accessIPv6: str | None = None
+    accessIPv4: formats.IPv4 | None = None
+    accessIPv6: formats.IPv6 | None = None
     personality: list[dict[str, Any]] | None = None
+
+    @field_validator("name", "accessIPv4", "accessIPv6")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str | None:
+        if value is None:
+            raise ValueError("None is not of type 'string'")
+        return value
 
 
 class CreateImage(Body):

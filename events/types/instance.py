@@ -212,7 +212,7 @@ class InstanceUpdated:
 class InstanceRebuildRequested:
     """A user asked to rebuild the instance from an image, on its host (Nova's rebuild).
 
-    `name` and `metadata` replace the instance's when given; the image's
+    `name`, `metadata` and the access addresses replace the instance's when given; the image's
     properties and files are what the image catalog said when it was asked.
     """
 
@@ -226,6 +226,8 @@ class InstanceRebuildRequested:
     metadata: dict[str, str] | None = None
     image_properties: dict[str, str] = field(default_factory=dict)
     image_files: ImageFiles | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

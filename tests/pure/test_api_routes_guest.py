@@ -24,14 +24,16 @@ def act(http, server_id: str, body: dict):
 
 
 def test_a_rebuild_answers_the_server_in_rebuild_and_ends_active_on_the_new_image(member, server_id) -> None:
-    resp = act(member, server_id, {"rebuild": {"imageRef": "debian", "name": "renamed", "metadata": {"role": "db"}, "adminPass": "s3cret"}})
+    resp = act(member, server_id, {"rebuild": {"imageRef": "debian", "name": "renamed", "metadata": {"role": "db"}, "adminPass": "s3cret",
+                                               "accessIPv4": "192.0.2.7"}})
     assert resp.status_code == 202, resp.text
     answered = resp.json()["server"]
     assert (answered["id"], answered["status"], answered["image"]["id"], answered["name"], answered["adminPass"]) == (
         server_id, "REBUILD", "debian", "renamed", "s3cret")
-    assert answered["metadata"] == {"role": "db"}
+    assert (answered["metadata"], answered["accessIPv4"], answered["accessIPv6"]) == ({"role": "db"}, "192.0.2.7", "")
     shown = show(member, server_id)
     assert (shown["status"], shown["image"]["id"], shown["name"], shown["OS-EXT-STS:task_state"]) == ("ACTIVE", "debian", "renamed", None)
+    assert shown["accessIPv4"] == "192.0.2.7"
 
 
 def test_a_stopped_server_is_rebuilt_stopped_and_a_password_is_made_when_none_is_given(member, server_id) -> None:
@@ -48,7 +50,9 @@ def test_a_stopped_server_is_rebuilt_stopped_and_a_password_is_made_when_none_is
     ({"createImage": {}}, "Invalid input for field/attribute createImage. Value: {}. 'name' is a required property"),
     ({"rescue": {"color": "red"}},
      "Invalid input for field/attribute rescue. Value: {'color': 'red'}. Additional properties are not allowed ('color' was unexpected)"),
-], ids=["rebuild without image", "rebuild extra key", "image without name", "rescue extra key"])
+    ({"rebuild": {"imageRef": "x", "accessIPv4": "not-an-address"}},
+     "Invalid input for field/attribute accessIPv4. Value: not-an-address. 'not-an-address' is not a 'ipv4'"),
+], ids=["rebuild without image", "rebuild extra key", "image without name", "rescue extra key", "rebuild bad address"])
 def test_bodies_are_checked_as_nova_checks_them(member, server_id, body: dict, message: str) -> None:
     fault(act(member, server_id, body), 400, message)
 

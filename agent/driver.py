@@ -196,6 +196,8 @@ class Driver(abc.ABC):
     * `resize` gives an off guest new vCPUs and memory (Nova's resize on the
       same host, and its revert); a running one is refused. It keeps the
       guest's identity and disk.
+    * `console_output` is the guest's serial console, or the fixed FAKE_CONSOLE
+      where no guest really runs; it changes nothing.
     * `live_migrate` moves a running or paused guest to another host of the
       same kind without stopping it. A driver that cannot raises
       `DriverError` (the default; libvirt's test driver has no migration).
@@ -285,6 +287,15 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def unrescue(self, spec: GuestSpec) -> None:
         """Boot the rescued guest from its own disk again (the rescue disk removed); a no-op when it is not rescued."""
+
+    @abc.abstractmethod
+    def console_output(self, instance_id: str) -> str:
+        """What the guest wrote on its serial console so far (all of it; the agent cuts the tail).
+
+        A host without a real guest console (the fake driver, libvirt's test
+        driver) answers a fixed text, events.console.FAKE_CONSOLE, as Nova's
+        fake driver does. An unknown instance raises `DriverError`.
+        """
 
     @abc.abstractmethod
     def power_state(self, instance_id: str) -> int:

@@ -38,6 +38,7 @@ from novalog.agent.driver import (
     PowerState,
     domain_name,
 )
+from novalog.events.console import FAKE_CONSOLE
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,14 @@ class FakeDriver(Driver):
                 self._emit(instance_id, STOPPED, PowerState.SHUTDOWN)
             self._emit(instance_id, UNDEFINED, PowerState.NOSTATE)
             return True
+
+    def console_output(self, instance_id: str) -> str:
+        """Nova's fake driver's fixed console: nothing runs here to write one."""
+        self._require_open()
+        with self._lock:
+            if instance_id not in self._guests:
+                raise DriverError(f"console output of instance {instance_id} on {self._node.hypervisor_hostname} failed: no such instance")
+        return FAKE_CONSOLE
 
     def power_off(self, instance_id: str, clean: bool = True) -> None:
         # Clean or hard, the fake's guest is off at once, as on the test driver.

@@ -23,11 +23,13 @@ from novalog.agent.driver import Driver, DriverError, GuestSpec, LifecycleEvent,
 from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, reconcile
 from novalog.events import orders, topics
 from novalog.events.codec import DecodeError, decode
+from novalog.events.console import tail
 from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
 from novalog.events.types.agent import (
     InstanceActionOrdered,
+    InstanceConsoleOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
     InstanceRebuildOrdered,
@@ -38,6 +40,7 @@ from novalog.events.types.agent import (
 from novalog.events.types.host import HostCapacityReported, HostHeartbeatReported
 from novalog.events.types.instance import (
     InstanceActionFailed,
+    InstanceConsoleReported,
     InstanceDeleted,
     InstanceMoveFailed,
     InstanceMoveProgressed,
@@ -148,6 +151,8 @@ class NodeAgent:
 
     def handle(self, msg: Message, record: Any) -> list[Outbound]:
         """Carry out one command; return what it caused (besides lifecycle events)."""
+        if isinstance(record, InstanceConsoleOrdered):
+            return [self._console(record)]  # a read: no need to wait for a command or a sync under way
         with self._commanding:
             if isinstance(record, InstanceSpawnOrdered | InstanceDeleteOrdered | InstanceMoveOrdered | InstanceRebuildOrdered):
                 self.desired = fold_desired(self.desired, record)
@@ -183,6 +188,22 @@ class NodeAgent:
             )
             return [Outbound.event(order.instance_id, failed), self._release(order, order.claim_id)]
         return []
+
+    def _console(self, order: InstanceConsoleOrdered) -> Outbound:
+        """The tail of the guest's console (bounded, events/console.py), or why it could not be read."""
+        try:
+            output, error = tail(self.driver.console_output(order.instance_id), order.length), None
+        except DriverError as exc:
+            output, error = "", str(exc)
+        reported = InstanceConsoleReported(
+            envelope=order.envelope.caused(InstanceConsoleReported, self.producer),
+            instance_id=order.instance_id,
+            ask_id=order.ask_id,
+            host=self.host,
+            output=output,
+            error=error,
+        )
+        return Outbound.event(order.instance_id, reported)
 
     def _act(self, order: InstanceActionOrdered) -> list[Outbound]:
         """A power action; its effect is reported by the hypervisor's lifecycle events, a refusal here."""

@@ -104,6 +104,13 @@ class InstanceState:
     # Nova's accessIPv4 / accessIPv6: what the user says reaches it (set at create and by PUT /servers/{id}).
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    # Nova's lock: who locked it ("owner" or "admin"; None when unlocked) and why (shown from 2.73).
+    locked_by: str | None = None
+    locked_reason: str | None = None
+    # Its agent's answers to the last few console asks (os-getConsoleOutput), by ask id: the tail read, or why none
+    # (errors). A few, so that concurrent asks each find theirs; bounded by the agent's cut (events/console.py).
+    console_answers: dict[str, str] = field(default_factory=dict)
+    console_errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

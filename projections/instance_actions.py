@@ -19,6 +19,7 @@ from novalog.events.types.instance import (
     InstanceActionRequested,
     InstanceBuildRequested,
     InstanceDeleteRequested,
+    InstanceLocked,
     InstanceMoveFailed,
     InstanceMoveRequested,
     InstanceRebuildRequested,
@@ -26,6 +27,7 @@ from novalog.events.types.instance import (
     InstanceSchedulingFailed,
     InstanceSnapshotRequested,
     InstanceSpawnFailed,
+    InstanceUnlocked,
 )
 
 # Nova's action names for the requests, and the compute step each one's event is named after.
@@ -54,7 +56,12 @@ EVENT_OF_ACTION = {
     "createImage": "compute_snapshot_instance",
     "rescue": "compute_rescue_instance",
     "unrescue": "compute_unrescue_instance",
+    # Done by the API itself in Nova (its wrap_instance_event with the "api" prefix).
+    "lock": "api_lock",
+    "unlock": "api_unlock",
 }
+# The actions that are done when asked: recorded and closed at once.
+DONE_WHEN_ASKED = ("confirmResize", "lock", "unlock")
 
 
 def _opened(action: str, request_id: str | None, user_id: str, project_id: str, at: datetime) -> InstanceAction:
@@ -122,14 +129,17 @@ def noted(before: InstanceState | None, after: InstanceState, event: object) -> 
             opened = _opened(_guest_action(event), event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceMoveRequested() if before is not None and after.migration != before.migration:
             opened = _opened(ACTION_OF_MOVE[event.migration_type], event.envelope.request_id, event.user_id, event.project_id, at)
+        case InstanceLocked() | InstanceUnlocked() if before is not None and before.vm_state != "deleted":
+            name = "lock" if isinstance(event, InstanceLocked) else "unlock"
+            opened = _opened(name, event.envelope.request_id, event.user_id, event.project_id, at)
         case InstanceSchedulingFailed() | InstanceSpawnFailed() | InstanceActionFailed() | InstanceMoveFailed() if before != after:
             return _close(actions, "Error", at, event.fault.message)
     if opened is not None:
         if any((a.action, a.request_id, a.start_time) == (opened.action, opened.request_id, opened.start_time) for a in actions):
             return None  # a redelivered request: its action is recorded already
         actions.append(opened)
-        if event.__class__ is InstanceActionRequested and opened.action == "confirmResize":
-            actions = _close(actions, "Success", at)  # a confirm is done when asked
+        if opened.action in DONE_WHEN_ASKED:
+            actions = _close(actions, "Success", at)
         return actions
     if before is not None and (_settled(before, after) or (after.vm_state == "deleted" and before.vm_state != "deleted")):
         return _close(actions, "Success", at)

@@ -22,9 +22,14 @@ from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
+    InstanceConsoleReported,
+    InstanceConsoleRequested,
     InstanceDeleted,
     InstanceDeleteRequested,
     InstanceEvent,
+    InstanceLocked,
+    InstanceMetadataDeleted,
+    InstanceMetadataSet,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
@@ -39,11 +44,12 @@ from novalog.events.types.instance import (
     InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUnlocked,
     InstanceUpdated,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected
 from novalog.events.types.quota import QuotaUsageReleased
-from novalog.projections import guest_ops, instance_actions, moves
+from novalog.projections import guest_ops, instance_actions, instance_extras, moves
 
 # What the table folds: the instance family, and the claim decisions that travel keyed by instance.
 Folded = InstanceEvent | ClaimAccepted | ClaimRejected
@@ -154,7 +160,9 @@ def _usage_released(state: InstanceState, cause: InstanceDeleted | InstanceDelet
 
 
 def _deleted(state: InstanceState, at: datetime) -> InstanceState:
-    return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at)
+    # The console's answers go with the guest (the row stays, as a tombstone).
+    return replace(state, vm_state="deleted", task_state=None, power_state=0, terminated_at=state.terminated_at or at,
+                   console_answers={}, console_errors={})
 
 
 def handle(state: InstanceState | None, event: Folded, offset: int) -> tuple[InstanceState | None, list[Outbound]]:
@@ -181,6 +189,7 @@ def fold(state: InstanceState | None, event: Folded) -> tuple[InstanceState | No
 Request = (
     InstanceBuildRequested | InstanceActionRequested | InstanceMoveRequested | InstanceDeleteRequested | InstanceUpdated
     | InstanceRebuildRequested | InstanceSnapshotRequested | InstanceRescueRequested
+    | InstanceMetadataSet | InstanceMetadataDeleted | InstanceLocked | InstanceUnlocked | InstanceConsoleRequested
 )
 Placement = ClaimAccepted | ClaimRejected | InstanceSchedulingFailed
 Report = (
@@ -196,10 +205,13 @@ def _decide(state: InstanceState | None, event: Folded) -> tuple[InstanceState |
         return None, []  # an event about an instance this table never saw built
     match event:
         case (InstanceBuildRequested() | InstanceActionRequested() | InstanceMoveRequested() | InstanceDeleteRequested() | InstanceUpdated()
-              | InstanceRebuildRequested() | InstanceSnapshotRequested() | InstanceRescueRequested()):
+              | InstanceRebuildRequested() | InstanceSnapshotRequested() | InstanceRescueRequested()
+              | InstanceMetadataSet() | InstanceMetadataDeleted() | InstanceLocked() | InstanceUnlocked() | InstanceConsoleRequested()):
             return _on_request(state, event)
         case ClaimAccepted() | ClaimRejected() | InstanceSchedulingFailed():
             return _on_placement(state, event)
+        case InstanceConsoleReported():  # the agent's answer to a console ask: kept for the asking API
+            return instance_extras.on_console_reported(state, event), []
         case (InstanceSpawned() | InstanceSpawnFailed() | InstancePowerStateChanged() | InstanceActionFailed() | InstanceDeleted()
               | InstanceMoveProgressed() | InstanceMoveFailed() | InstanceRebuilt() | InstanceSnapshotProgressed() | InstanceSnapshotted()
               | InstanceRescued()):
@@ -230,6 +242,8 @@ def _on_request(state: InstanceState, event: Request) -> tuple[InstanceState, li
             return guest_ops.snapshot_requested(state, event)
         case InstanceRescueRequested():
             return guest_ops.rescue_requested(state, event)
+        case InstanceMetadataSet() | InstanceMetadataDeleted() | InstanceLocked() | InstanceUnlocked() | InstanceConsoleRequested():
+            return instance_extras.on_request(state, event)
         case _:
             assert_never(event)
 

@@ -19,6 +19,7 @@ from typing import Any
 from novalog.events import orders, topics
 from novalog.events.actions import RUNNING, SHUTDOWN, move_refusal, refusal
 from novalog.events.capacity import shortfall
+from novalog.events.console import FAKE_CONSOLE, tail
 from novalog.events.evolve import replace
 from novalog.events.outbound import Outbound
 from novalog.events.quotas import DEFAULT_LIMITS
@@ -26,6 +27,7 @@ from novalog.events.records import Envelope, Fault, FilterCount, Flavor, Placeme
 from novalog.events.state import HostState, InstanceState
 from novalog.events.types.agent import (
     InstanceActionOrdered,
+    InstanceConsoleOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
     InstanceRebuildOrdered,
@@ -38,6 +40,7 @@ from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
+    InstanceConsoleReported,
     InstanceDeleted,
     InstanceDeleteRequested,
     InstanceMoveFailed,
@@ -236,6 +239,10 @@ def answer(dice: Dice, host: str, command: Any) -> list[Outbound]:
             return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, InstanceSpawned, producer), iid, host, host, guest_name(iid), RUNNING))]
         case InstanceMoveOrdered():
             return [_move_answer(dice, host, command, producer)]
+        case InstanceConsoleOrdered():  # a synthetic host runs no guest: Nova's fake console
+            reported = InstanceConsoleReported(dice.caused(command.envelope, InstanceConsoleReported, producer), iid, command.ask_id, host,
+                                               tail(FAKE_CONSOLE, command.length))
+            return [Outbound.event(iid, reported)]
         case InstanceDeleteOrdered():
             deleted = InstanceDeleted(dice.caused(command.envelope, InstanceDeleted, producer), iid, host)
             return [Outbound.event(iid, deleted)] + ([_released(dice, command, producer, host, command.claim_id)] if command.claim_id else [])

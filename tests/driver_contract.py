@@ -31,6 +31,7 @@ from novalog.agent.driver import (
     NodeInfo,
     PowerState,
 )
+from novalog.events.console import FAKE_CONSOLE
 
 EVENT_TIMEOUT = 5.0  # seconds, by default; the test driver delivers a whole lifecycle in milliseconds
 
@@ -165,6 +166,8 @@ class DriverContract:
 
     # A simulated host takes its CPU model from the HostSpec; a real one reports its machine's.
     CPU_MODEL_FROM_HOST_SPEC = True
+    # A simulated host has no guest console and answers Nova's fake one; a real guest writes its own.
+    FAKE_CONSOLE = True
 
     @pytest.fixture
     def event_timeout(self) -> float:
@@ -253,6 +256,19 @@ class DriverContract:
 
         assert host.driver.destroy("never-spawned") is False
         assert host.driver.list_guests() == []
+
+    def test_console_output_is_the_guests_and_an_unknown_instance_has_none(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.driver.spawn(guest_spec("i-1"))
+        host.events.wait_for("i-1", {STARTED})
+
+        console = host.driver.console_output("i-1")
+
+        assert isinstance(console, str)
+        if self.FAKE_CONSOLE:
+            assert console == FAKE_CONSOLE
+        with pytest.raises(DriverError, match="no such instance"):
+            host.driver.console_output("never-spawned")
 
     def test_two_hosts_are_independent(self, make_host: Callable[..., Host]) -> None:
         a, b = make_host("host-a"), make_host("host-b")

@@ -28,6 +28,7 @@ from novalog.events.types import agent, aggregate, catalog, host, identity, imag
 from novalog.events.types.agent import (  # noqa: F401 - re-exported
     AgentCommand,
     InstanceActionOrdered,
+    InstanceConsoleOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
     InstanceRebuildOrdered,
@@ -78,9 +79,14 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
+    InstanceConsoleReported,
+    InstanceConsoleRequested,
     InstanceDeleted,
     InstanceDeleteRequested,
     InstanceEvent,
+    InstanceLocked,
+    InstanceMetadataDeleted,
+    InstanceMetadataSet,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
@@ -95,6 +101,7 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUnlocked,
     InstanceUpdated,
 )
 from novalog.events.types.placement import (  # noqa: F401 - re-exported

@@ -118,9 +118,20 @@ class InstanceRescueOrdered:
     image_files: ImageFiles | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceConsoleOrdered:
+    """The host's agent is to read the tail of the instance's console and report it (`length` last lines; None: all)."""
+
+    FAMILY: ClassVar[str] = "agent"
+    envelope: Envelope
+    instance_id: str
+    ask_id: str
+    length: int | None = None
+
+
 AgentCommand = (
     InstanceActionOrdered | InstanceSpawnOrdered | InstanceMoveOrdered | InstanceDeleteOrdered
-    | InstanceRebuildOrdered | InstanceSnapshotOrdered | InstanceRescueOrdered
+    | InstanceRebuildOrdered | InstanceSnapshotOrdered | InstanceRescueOrdered | InstanceConsoleOrdered
 )
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).

@@ -308,6 +308,86 @@ class InstanceRescued:
     power_state: int
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceMetadataSet:
+    """A user set metadata items on a server (POST merges them in, PUT with `replace` makes them the whole metadata)."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    metadata: dict[str, str]
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceMetadataDeleted:
+    """A user deleted one metadata item of a server."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceLocked:
+    """A user or admin locked a server: its owner's changes are refused until it is unlocked (Nova's lock).
+
+    `locked_by` is Nova's: "owner" when the server's own project locked it, "admin" otherwise.
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    locked_by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceUnlocked:
+    """A user or admin unlocked a server."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceConsoleRequested:
+    """A user asked for the tail of a server's console (os-getConsoleOutput); the envelope's event id names the ask.
+
+    `length` is the number of last lines wanted, None for all of it (Nova's -1 and null).
+    """
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    project_id: str
+    user_id: str
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceConsoleReported:
+    """The server's agent answered a console ask: the tail it read (bounded), or why it could not."""
+
+    FAMILY: ClassVar[str] = "instance"
+    envelope: Envelope
+    instance_id: str
+    ask_id: str
+    host: str
+    output: str
+    error: str | None = None
+
+
 InstanceEvent = (
     InstanceBuildRequested
     | InstanceDeleteRequested
@@ -329,6 +409,12 @@ InstanceEvent = (
     | InstanceSnapshotted
     | InstanceRescueRequested
     | InstanceRescued
+    | InstanceMetadataSet
+    | InstanceMetadataDeleted
+    | InstanceLocked
+    | InstanceUnlocked
+    | InstanceConsoleRequested
+    | InstanceConsoleReported
 )
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).

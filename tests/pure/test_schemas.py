@@ -117,6 +117,14 @@ PUBLISHED = [
     (82, "novalog.state.ServerGroupState", 2, "757d66d010ae4461"),
     (83, "novalog.quota.ServersRequested", 3, "297fd0ffc9e7c3f4"),
     (84, "novalog.instance.InstanceBuildRequested", 4, "c5fc19b65d9b2712"),
+    (107, "novalog.instance.InstanceMetadataSet", 1, "1b2e4fea3c01be02"),
+    (108, "novalog.instance.InstanceMetadataDeleted", 1, "4b013d2ca9fbd7ec"),
+    (109, "novalog.instance.InstanceLocked", 1, "d53c38fc456744e5"),
+    (110, "novalog.instance.InstanceUnlocked", 1, "1565710ad6dafa8c"),
+    (111, "novalog.instance.InstanceConsoleRequested", 1, "73848f68f738db4f"),
+    (112, "novalog.instance.InstanceConsoleReported", 1, "7acad1710b4fa75d"),
+    (113, "novalog.agent.InstanceConsoleOrdered", 1, "f06f64bf0744f3a1"),
+    (114, "novalog.state.InstanceState", 8, "b9bc4baa6a75d3de"),
 ]
 
 

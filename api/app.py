@@ -18,7 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from novalog.api import bodies, microversion
-from novalog.api.compute.routes import aggregates, flavors, hosts, instance_actions, keypairs, quotas, server_groups, servers, usage, versions
+from novalog.api.compute.routes import (
+    aggregates,
+    flavors,
+    hosts,
+    instance_actions,
+    keypairs,
+    quotas,
+    server_groups,
+    server_metadata,
+    servers,
+    usage,
+    versions,
+)
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
 from novalog.api.identity import routes as identity
@@ -127,7 +139,8 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, bodies.nova_message(exc.errors(), exc.body)), status_code=400)
 
     api = app.state.api = Api(backend)
-    for family in (versions, flavors, servers, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage):
+    families = (versions, flavors, servers, server_metadata, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage)
+    for family in families:
         router = family.router
         app.include_router(router if isinstance(router, APIRouter) else router(api))
     return app

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 from fastapi import Depends, Request
 
 from novalog.api.context import RequestContext, context_from_token
-from novalog.api.faults import ApiFault, BadRequest, Forbidden, NotFound
+from novalog.api.faults import ApiFault, BadRequest, Conflict, Forbidden, NotFound
 from novalog.api.microversion import MIN, Version
 from novalog.api.policy import Policy
 from novalog.api.read_model import ReadModel
@@ -73,6 +73,8 @@ class ApiBackend:
     identity: IdentityService | None = None
     # Where uploaded image files go (image_store.ImageStore); None: uploads are refused.
     image_store: Any = None
+    # How long a request another service answers through the log (a console ask, answered by an agent) is waited for.
+    reply_wait: float = 10.0
 
     @property
     def accepts_unknown_images(self) -> bool:
@@ -121,6 +123,24 @@ class Api:
         self.await_write(shown, out.key)
         return table.get(out.key)
 
+    def ask_reply(self, asked: Outbound, answered: Callable[[Any], bool]) -> Any:
+        """Append a request that another service answers into the row keyed `asked.key`, and wait for that answer.
+
+        The row (in the table that folds `asked.topic`) once `answered(row)`;
+        None when no answer came within the backend's `reply_wait` (the route
+        says what that means: an agent down, a host gone).
+        """
+        self.backend.log.append([asked])
+        table = getattr(self.backend.cache, TABLE_OF_TOPIC[asked.topic])
+
+        def shown() -> bool:
+            row = table.get(asked.key)
+            return row is not None and answered(row)
+
+        if not self.backend.cache.wait_until(shown, self.backend.reply_wait, asked.key):
+            return None
+        return table.get(asked.key)
+
     def ask(self, asked: Outbound, project_id: str, decision_id: str) -> QuotaAnswer:
         """Append a quota-gated request and wait for its project's writer to decide it; a refusal is Nova's 403."""
         (asked_at,) = self.backend.log.append([asked])
@@ -144,6 +164,18 @@ class Api:
         if row is None or row.vm_state == "deleted" or (row.project_id != ctx.project_id and not ctx.is_admin):
             raise NotFound(f"Instance {server_id} could not be found.")
         self.authorize(rule, ctx, row.project_id, row.user_id)
+        return row
+
+    def server_to_change(self, server_id: str, ctx: RequestContext, rule: str) -> InstanceState:
+        """`find_server`, then Nova's lock check: the one way in for every route that changes a server.
+
+        A locked server is 409 "Instance <id> is locked" to anyone but an
+        admin (Nova's check_instance_lock). Reads, lock and unlock, and the
+        console use `find_server`; server actions come here by their name
+        (routes/servers.py, LOCK_FREE_ACTIONS).
+        """
+        row = self.find_server(server_id, ctx, rule)
+        check_instance_lock(row, ctx)
         return row
 
     def quota_decision(self, project_id: str, decision_id: str, asked_at: Any = None) -> QuotaAnswer:
@@ -197,6 +229,12 @@ class Api:
         if not isinstance(body, dict):
             raise BadRequest("Malformed request body: a JSON object is required")
         return body
+
+
+def check_instance_lock(row: InstanceState, ctx: RequestContext) -> None:
+    """Nova's check_instance_lock: a locked server refuses every change but an admin's."""
+    if row.locked and not ctx.is_admin:
+        raise Conflict(f"Instance {row.instance_id} is locked")
 
 
 def current_api(request: Request) -> Api:

@@ -68,6 +68,17 @@ API_RULES: dict[str, str] = {
     "os_compute_api:os-rescue": MEMBER,
     "os_compute_api:os-unrescue": MEMBER,
     "os_compute_api:os-extended-server-attributes": ADMIN,
+    "os_compute_api:server-metadata:index": READER,
+    "os_compute_api:server-metadata:show": READER,
+    "os_compute_api:server-metadata:create": MEMBER,
+    "os_compute_api:server-metadata:update_all": MEMBER,
+    "os_compute_api:server-metadata:update": MEMBER,
+    "os_compute_api:server-metadata:delete": MEMBER,
+    "os_compute_api:os-lock-server:lock": MEMBER,
+    "os_compute_api:os-lock-server:unlock": MEMBER,
+    # Unlocking a server another kind of caller locked (the owner an admin's lock); Nova checks it on top of unlock.
+    "os_compute_api:os-lock-server:unlock:unlock_override": ADMIN,
+    "os_compute_api:os-console-output": MEMBER,
     "os_compute_api:os-flavor-manage:create": ADMIN,
     "os_compute_api:os-flavor-access": ADMIN,
     "os_compute_api:os-flavor-access:add_tenant_access": ADMIN,
@@ -147,6 +158,9 @@ ACTION_RULES: dict[str, str] = {
     "createImage": "os_compute_api:servers:create_image",
     "rescue": "os_compute_api:os-rescue",
     "unrescue": "os_compute_api:os-unrescue",
+    "lock": "os_compute_api:os-lock-server:lock",
+    "unlock": "os_compute_api:os-lock-server:unlock",
+    "os-getConsoleOutput": "os_compute_api:os-console-output",
 }
 
 

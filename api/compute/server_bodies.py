@@ -193,3 +193,8 @@ class ServerAction(OpenBody):
     createImage: CreateImage | None = None
     rescue: Rescue | None = None
     unrescue: None = None
+    # Nova's 2.1 schemas take anything for these two (`lock` a `locked_reason` from 2.73).
+    lock: Any = None
+    unlock: Any = None
+    # Checked by the route (extra_actions.console_length): Nova's length is an integer or its digits, or null.
+    os_getConsoleOutput: dict[str, Any] | None = Field(None, alias="os-getConsoleOutput")

@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse, Response
 
 from novalog.api import paging
 from novalog.api.bodies import reference_id
-from novalog.api.compute import commands, queries, server_pages, tenant_commands, views
-from novalog.api.compute.routes import server_guest
+from novalog.api.compute import commands, extra_actions, queries, server_pages, tenant_commands, views
+from novalog.api.compute.routes import quotas, server_guest, server_metadata
 from novalog.api.compute.routes.aggregates import availability_zones
 from novalog.api.compute.server_bodies import ServerAction, ServerCreate, ServerSpec, ServerUpdate
 from novalog.api.context import RequestContext
 from novalog.api.deps import Api, ApiDep, BaseUrl, Ctx, Microversion, base_url
-from novalog.api.faults import BadRequest, Conflict, NotFound
+from novalog.api.faults import BadRequest, Conflict, Forbidden, NotFound
 from novalog.api.guards import Authorized
 from novalog.api.image import catalog as image_catalog
 from novalog.api.microversion import Version
@@ -114,6 +114,8 @@ def builds_of(api: Api, ctx: RequestContext, body: ServerCreate) -> tuple[list[A
     """The InstanceBuildRequested records of a create (the first instance's last), and its min_count."""
     server: ServerSpec = body.server
     flavor = flavor_of(api, ctx, server.flavorRef)
+    if problem := server_metadata.quota_refusal(len(server.metadata), quotas.limits(api, ctx.project_id)["metadata_items"]):
+        raise Forbidden(problem)
     cache = api.backend.cache
     image = image_catalog.boot_image(cache, server.imageRef, ctx, api.backend.accepts_unknown_images) if server.imageRef else None
     zone, forced = placement_of(api, ctx, server.availability_zone)
@@ -153,7 +155,7 @@ def create_server(body: Annotated[ServerCreate, Body()], response: Response, api
 
 @router.delete("/v2.1/servers/{server_id}", status_code=204)
 def delete_server(server_id: str, api: ApiDep, ctx: Ctx) -> Response:
-    row = api.find_server(server_id, ctx, "os_compute_api:servers:delete")
+    row = api.server_to_change(server_id, ctx, "os_compute_api:servers:delete")
     api.write(commands.delete_server(ctx, row.instance_id))
     return Response(status_code=204)
 
@@ -165,6 +167,8 @@ async def action_server(server_id: str, request: Request, api: ApiDep, ctx: Ctx)
     except ValueError:
         asked = None
     name = next(iter(asked)) if isinstance(asked, dict) and len(asked) == 1 else ""
+    if name in ACTION_RULES and name not in extra_actions.LOCK_FREE_ACTIONS:
+        return api.server_to_change(server_id, ctx, ACTION_RULES[name])  # a locked server refuses it (409)
     return api.find_server(server_id, ctx, ACTION_RULES.get(name, "os_compute_api:servers:show"))
 
 
@@ -177,6 +181,14 @@ def server_action(row: Annotated[InstanceState, Depends(action_server)], action:
         return server_guest.guest_action(api, row, name, body[name], ctx, base, version)
     if name in MOVE_ALLOWED:
         return move_action(api, row, name, body[name], ctx, version)
+    if name == "lock":
+        extra_actions.lock(api, row, body[name], ctx, version)
+        return Response(status_code=202)
+    if name == "unlock":
+        extra_actions.unlock(api, row, ctx)
+        return Response(status_code=202)
+    if name == "os-getConsoleOutput":
+        return JSONResponse(extra_actions.console_output(api, row, body[name], ctx), status_code=200)
     kind, reboot_type = commands.parse_action(body)
     problem = refusal(kind, reboot_type, row.instance_id, row.vm_state, row.task_state, row.host)
     if problem:

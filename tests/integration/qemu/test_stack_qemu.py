@@ -75,6 +75,12 @@ def test_a_server_boots_on_qemu_stops_starts_and_is_deleted_with_its_disk(
     assert observer.list_guests() == [Guest(server_id, f"novalog-{server_id}", PowerState.RUNNING, 1, 128)]
     console = wait_for_console(observer, server_id, BOOTED)
     assert f"{BOOTED} (disk: novalog-base-1," in console
+    # The same console through the API: asked through the log, read and cut by the agent on its host.
+    whole = client.http.post(f"/servers/{server_id}/action", json={"os-getConsoleOutput": {}})
+    assert whole.status_code == 200 and f"{BOOTED} (disk: novalog-base-1," in whole.json()["output"], whole.text
+    tail = client.http.post(f"/servers/{server_id}/action", json={"os-getConsoleOutput": {"length": 2}})
+    assert tail.status_code == 200 and len(tail.json()["output"].split("\n")) == 2, tail.text
+    assert tail.json()["output"] in observer.console_output(server_id)  # a console only grows: the tail is in it
     disk = Path(guest_image.disk_path(HOST, server_id))
     assert disk.is_file()
 

@@ -45,7 +45,8 @@ def world(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         for project, token in (("blue", tokens["member"]), ("green", identity.token("green-member", PASSWORD, "green"))):
             resp = httpx.post(
                 f"{identity.url}/v2.1/servers", headers={"X-Auth-Token": token}, timeout=30,
-                json={"server": {"name": f"{project}-vm", "flavorRef": SMALL_FLAVOR["id"], "imageRef": identity.image_id}},
+                json={"server": {"name": f"{project}-vm", "flavorRef": SMALL_FLAVOR["id"], "imageRef": identity.image_id,
+                                 "metadata": {"matrix": "0"}}},
             )
             assert resp.status_code == 202, resp.text
             servers[project] = resp.json()["server"]["id"]
@@ -73,6 +74,16 @@ ENDPOINTS = [
     ("create server image", "POST", "/servers/{server}/action", {"createImage": {}}, {"admin", "member"}),
     ("rescue server", "POST", "/servers/{server}/action", {"rescue": {"no-such-key": 1}}, {"admin", "member"}),
     ("unrescue server", "POST", "/servers/{server}/action", {"unrescue": None}, {"admin", "member"}),
+    # In this order (each role runs the rows in turn): the item the show reads (made with the server) is there until the delete.
+    ("list server metadata", "GET", "/servers/{server}/metadata", None, {"admin", "member", "reader"}),
+    ("merge server metadata", "POST", "/servers/{server}/metadata", {"metadata": {"matrix": "1"}}, {"admin", "member"}),
+    ("show server metadata item", "GET", "/servers/{server}/metadata/matrix", None, {"admin", "member", "reader"}),
+    ("set server metadata item", "PUT", "/servers/{server}/metadata/matrix", {"meta": {"matrix": "2"}}, {"admin", "member"}),
+    ("replace server metadata", "PUT", "/servers/{server}/metadata", {"metadata": {"matrix": "1"}}, {"admin", "member"}),
+    ("delete server metadata item", "DELETE", "/servers/{server}/metadata/matrix", None, {"admin", "member"}),
+    # lock is left out: a locked server would refuse the member's other rows (and its delete) with 409
+    ("unlock server", "POST", "/servers/{server}/action", {"unlock": None}, {"admin", "member"}),
+    ("server console output", "POST", "/servers/{server}/action", {"os-getConsoleOutput": {"length": 1}}, {"admin", "member"}),
     ("create server", "POST", "/servers", {"server": {"name": "x", "flavorRef": "no-such-flavor"}}, {"admin", "member"}),
     ("list hypervisors", "GET", "/os-hypervisors", None, {"admin"}),
     ("hypervisor statistics", "GET", "/os-hypervisors/statistics", None, {"admin"}),

@@ -102,11 +102,14 @@ def test_metadata_cannot_change_while_the_server_builds(tmp_path) -> None:
           f"Cannot 'update metadata' instance {server_id} while it is in vm_state building")
 
 
-def test_metadata_of_another_projects_server_is_404_and_a_reader_rule_applies(admin, member) -> None:
+def test_another_projects_server_is_404_before_anything_else(admin, member) -> None:
     flavor(admin)
     theirs = booted(admin, "theirs")
     fault(member.get(f"/servers/{theirs}/metadata"), 404, f"Instance {theirs} could not be found.")
     fault(member.delete(f"/servers/{theirs}/metadata/x"), 404, f"Instance {theirs} could not be found.")
+    fault(member.put(f"/servers/{theirs}/metadata/x", json={"meta": {"y": "1"}}), 404, f"Instance {theirs} could not be found.")
+    fault(act(member, theirs, {"lock": None}), 404, f"Instance {theirs} could not be found.")
+    fault(act(member, theirs, {"os-getConsoleOutput": {}}), 404, f"Instance {theirs} could not be found.")
 
 
 # --- lock -----------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ def show_metadata_item(server_id: str, key: str, api: ApiDep, ctx: Ctx) -> dict[
 
 @router.put("/v2.1/servers/{server_id}/metadata/{key}")
 def set_metadata_item(server_id: str, key: str, body: Annotated[MetaItem, Body()], api: ApiDep, ctx: Ctx) -> dict[str, Any]:
+    api.find_server(server_id, ctx, f"{ROOT}:update")  # another project's server is 404 before the body's key is judged
     if key not in body.meta:
         raise BadRequest("Request body and URI mismatch")
     changed(api, ctx, server_id, "update", body.meta, replace=False)

@@ -16,6 +16,7 @@ from novalog.events import topics
 from novalog.events.records import PlacementTrace, Resources
 from novalog.events.types.agent import (
     InstanceActionOrdered,
+    InstanceConsoleOrdered,
     InstanceDeleteOrdered,
     InstanceMoveOrdered,
     InstanceRebuildOrdered,
@@ -27,8 +28,13 @@ from novalog.events.types.instance import (
     InstanceActionFailed,
     InstanceActionRequested,
     InstanceBuildRequested,
+    InstanceConsoleReported,
+    InstanceConsoleRequested,
     InstanceDeleted,
     InstanceDeleteRequested,
+    InstanceLocked,
+    InstanceMetadataDeleted,
+    InstanceMetadataSet,
     InstanceMoveFailed,
     InstanceMoveProgressed,
     InstanceMoveRequested,
@@ -43,6 +49,7 @@ from novalog.events.types.instance import (
     InstanceSnapshotted,
     InstanceSpawned,
     InstanceSpawnFailed,
+    InstanceUnlocked,
     InstanceUpdated,
 )
 from novalog.events.types.placement import ClaimAccepted, ClaimRejected, ClaimReleased, PlacementProposed
@@ -139,8 +146,32 @@ def _agent_host(topic: str) -> str:
 
 
 def _describe_record(record: Any, topic: str, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    described = _describe_decision(record, instance_id, rooms, facts) or _describe_guest(record, topic) or _describe_in_place(record, topic)
+    described = (_describe_decision(record, instance_id, rooms, facts) or _describe_guest(record, topic)
+                 or _describe_in_place(record, topic) or _describe_extra(record, topic))
     return described or (type(record).__name__, {})
+
+
+def _describe_extra(record: Any, topic: str) -> tuple[str, dict[str, Any]] | None:
+    """A metadata change, a lock, or a console ask and its answer (None: none of them)."""
+    match record:
+        case InstanceMetadataSet():
+            keys = ", ".join(sorted(record.metadata)) or "nothing"
+            return f"metadata {'replaced by' if record.replace else 'set:'} {keys}", {}
+        case InstanceMetadataDeleted():
+            return f"metadata {record.key} deleted", {}
+        case InstanceLocked():
+            return f"locked by {record.locked_by} {record.user_id}" + (f": {record.reason}" if record.reason else ""), {}
+        case InstanceUnlocked():
+            return f"unlocked by {record.user_id}", {}
+        case InstanceConsoleRequested():
+            return "console asked" + (f" (last {record.length} lines)" if record.length is not None else ""), {}
+        case InstanceConsoleOrdered():
+            return f"read the console on {_agent_host(topic)}", {"host": _agent_host(topic)}
+        case InstanceConsoleReported():
+            told = f"failed: {record.error}" if record.error else f"{len(record.output.encode())} bytes"
+            return f"console read on {record.host}: {told}", {"host": record.host}
+        case _:
+            return None
 
 
 def _describe_decision(record: Any, instance_id: str, rooms: Mapping[str, Room], facts: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:

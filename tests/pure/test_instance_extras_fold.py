@@ -22,7 +22,7 @@ from novalog.events.types import (
     InstanceMetadataSet,
     InstanceUnlocked,
 )
-from novalog.projections import instances
+from novalog.projections import history_details, instances
 
 ACTIVE = build_instance_state(vm_state="active", task_state=None, host="cn1", claim_id="c-1", metadata={"role": "web", "tier": "gold"})
 WHO = {"instance_id": "instance-1", "project_id": "project-1", "user_id": "user-1"}
@@ -119,3 +119,15 @@ def test_the_tail_is_bounded_in_bytes_and_counts_a_trailing_newline_as_a_line() 
     long = "x" * 100 + "\n" + "é" * 50
     cut = tail(long, None, max_bytes=21)
     assert cut == "é" * 10 and len(cut.encode()) <= 21  # never half a character
+
+
+@pytest.mark.parametrize(("record", "topic", "line"), [
+    (metadata_set({"b": "1", "a": "2"}), "instance.events", "metadata set: a, b"),
+    (metadata_set({}, replace_all=True), "instance.events", "metadata replaced by nothing"),
+    (InstanceLocked(envelope(InstanceLocked), locked_by="admin", reason="disk check", **WHO), "instance.events", "locked by admin user-1: disk check"),
+    (InstanceConsoleOrdered(envelope(InstanceConsoleOrdered), instance_id="instance-1", ask_id="a-1", length=None), "agent.cn1", "read the console on cn1"),
+    (InstanceConsoleReported(envelope(InstanceConsoleReported), instance_id="instance-1", ask_id="a-1", host="cn1", output="é\n"),
+     "instance.events", "console read on cn1: 3 bytes"),
+], ids=["metadata set", "metadata emptied", "locked", "console ordered", "console read"])
+def test_history_tells_each_step(record: Any, topic: str, line: str) -> None:
+    assert history_details._describe_record(record, topic, "instance-1", {}, {})[0] == line

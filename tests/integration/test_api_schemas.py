@@ -130,6 +130,29 @@ def test_servers_and_their_actions(stack: RunningStack, http: httpx.Client, vers
         check(http.delete(f"/servers/{sid}", headers=h), servers.delete_server)
 
 
+@pytest.mark.parametrize("version", ["2.1", "2.9", str(MAX)])
+def test_server_metadata_lock_and_console(stack: RunningStack, http: httpx.Client, version: str) -> None:
+    h = headers(version)
+    made = http.post("/servers", json={"server": {"name": f"extras-{version}", "flavorRef": SMALL_FLAVOR["id"], "imageRef": "cirros",
+                                                  "metadata": {"role": "web"}}}, headers=h)
+    server_id = check(made, servers.create_server_with_admin_pass)["server"]["id"]
+    settled(stack, server_id, "ACTIVE")
+    meta = f"/servers/{server_id}/metadata"
+    assert check(http.get(meta, headers=h), servers.list_server_metadata)["metadata"] == {"role": "web"}
+    check(http.post(meta, json={"metadata": {"tier": "gold"}}, headers=h), servers.update_server_metadata)
+    check(http.put(meta, json={"metadata": {"tier": "gold", "zone": "a"}}, headers=h), servers.set_server_metadata)
+    check(http.put(f"{meta}/zone", json={"meta": {"zone": "b"}}, headers=h), servers.set_show_server_metadata_item)
+    assert check(http.get(f"{meta}/zone", headers=h), servers.set_show_server_metadata_item) == {"meta": {"zone": "b"}}
+    check(http.delete(f"{meta}/zone", headers=h), servers.delete_server_metadata_item)
+    console = check(http.post(f"/servers/{server_id}/action", json={"os-getConsoleOutput": {"length": 1}}, headers=h), servers.get_console_output)
+    assert console == {"output": "LAST LINE"}
+    check(http.post(f"/servers/{server_id}/action", json={"lock": None}, headers=h), servers.server_actions_common_schema)
+    shown = check(http.get(f"/servers/{server_id}", headers=h), schemas("servers", version).get_server)["server"]
+    assert shown.get("locked") is (True if version != "2.1" else None)
+    check(http.post(f"/servers/{server_id}/action", json={"unlock": None}, headers=h), servers.server_actions_common_schema)
+    check(http.delete(f"/servers/{server_id}", headers=h), servers.delete_server)
+
+
 @pytest.mark.parametrize("version", SHAPE_VERSIONS)
 def test_hypervisors_and_services(http: httpx.Client, version: str) -> None:
     h = headers(version)

@@ -204,3 +204,12 @@ def test_an_ask_no_agent_answers_is_a_clear_fault(tmp_path) -> None:
     host = shown(admin, server_id)["OS-EXT-SRV-ATTR:host"]
     fault(act(admin, server_id, {"os-getConsoleOutput": {}}), 504,
           f"The console of instance {server_id} did not come back in time: the agent of host {host} did not answer.")
+
+
+def test_the_guest_actions_go_through_the_one_lock_check(member, server_id) -> None:
+    # rebuild and rescue are lock-checked by their names alone (ACTION_RULES); createImage is not, as in Nova.
+    assert act(member, server_id, {"lock": None}).status_code == 202
+    locked = f"Instance {server_id} is locked"
+    fault(act(member, server_id, {"rebuild": {"imageRef": "cirros"}}), 409, locked)
+    fault(act(member, server_id, {"rescue": None}), 409, locked)
+    assert act(member, server_id, {"createImage": {"name": "snap"}}).status_code != 409

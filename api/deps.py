@@ -45,6 +45,7 @@ TABLE_OF_TOPIC = {
     topics.QUOTA_EVENTS: "quotas",
     topics.AGGREGATE_EVENTS: "aggregates",
     topics.HOST_EVENTS: "hosts",
+    topics.IDENTITY_EVENTS: "identity",
 }
 
 

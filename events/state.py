@@ -181,6 +181,9 @@ class UserState:
     # Only the roles given; the roles they imply are added when a token is made.
     roles: dict[str, list[str]] = field(default_factory=dict)
     offset: int = -1
+    # The user's revoked tokens still in force: audit id -> the token's expiry (ms since the epoch).
+    # A revocation is dropped once its token has expired (projections/identity.py), so this stays small.
+    revoked: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
-"""The identity table: users (with their password hash and role assignments) and projects, a pure fold over identity.events."""
+"""The identity table: users (with their password hash, role assignments and revoked tokens) and projects, a pure fold over identity.events."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeGuard, assert_never
 
 from novalog.events.evolve import replace
@@ -13,6 +14,7 @@ from novalog.events.types.identity import (
     ProjectCreated,
     RoleAssigned,
     RoleUnassigned,
+    TokenRevoked,
     UserCreated,
     UserPasswordChanged,
 )
@@ -27,7 +29,7 @@ def key_of(event: IdentityEvent) -> str:
             return project_key(event.domain_id, event.name)
         case UserCreated() | UserPasswordChanged():
             return user_key(event.domain_id, event.name)
-        case RoleAssigned() | RoleUnassigned():
+        case RoleAssigned() | RoleUnassigned() | TokenRevoked():
             return user_key(event.domain_id, event.user_name)
         case _:
             assert_never(event)
@@ -81,8 +83,31 @@ def apply(state: Row | None, event: IdentityEvent) -> Row | None:
             left = [r for r in state.roles.get(event.project_id, []) if r != event.role]
             rest = {p: r for p, r in state.roles.items() if p != event.project_id}
             return replace(state, roles={**rest, event.project_id: left} if left else rest)
+        case TokenRevoked():
+            if not _is_user(state, event.user_id):
+                return state
+            return replace(state, revoked=revocations_after(state.revoked, event))
         case _:
             assert_never(event)
+
+
+def revocations_after(revoked: dict[str, int], event: TokenRevoked) -> dict[str, int]:
+    """The revocations in force once `event` is folded: the new one, and the old ones whose token has not expired.
+
+    "Expired" is judged at the event's own time, never a clock, so a replay
+    keeps exactly the same rows; a revocation of a token already expired adds
+    nothing (the token is refused anyway).
+    """
+    now = _ms(event.envelope.occurred_at)
+    kept = {audit_id: expiry for audit_id, expiry in revoked.items() if expiry > now}
+    expiry = _ms(event.expires_at)
+    if expiry > now:
+        kept[event.audit_id] = max(expiry, kept.get(event.audit_id, 0))
+    return kept
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 def _is_user(state: Row | None, user_id: str) -> TypeGuard[UserState]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from novalog.events.records import (
@@ -71,6 +71,7 @@ from novalog.events.types import (
     RoleAssigned,
     RoleUnassigned,
     ServersRequested,
+    TokenRevoked,
     UserCreated,
     UserPasswordChanged,
 )
@@ -687,6 +688,15 @@ def build_role_unassigned(role: str = "member", project_id: str = "p-demo", user
         "user_name": user_name, "domain_id": "default", "project_id": project_id, "role": role,
     }
     return RoleUnassigned(**{**values, **fields})
+
+
+def build_token_revoked(audit_id: str = "audit-1", expires_at: datetime = NOW + timedelta(hours=1), at: datetime = NOW, **fields: Any) -> TokenRevoked:
+    """Alice's token `audit_id` revoked at `at`, in force until `expires_at`."""
+    values: dict[str, Any] = {
+        "envelope": _envelope(TokenRevoked, f"e-revoke-{audit_id}-{at.isoformat()}", at), "user_id": "u-alice",
+        "user_name": "alice", "domain_id": "default", "audit_id": audit_id, "expires_at": expires_at,
+    }
+    return TokenRevoked(**{**values, **fields})
 
 
 def build_project_state(name: str = "demo", project_id: str = "p-demo", **fields: Any) -> ProjectState:

@@ -1,8 +1,10 @@
 """Who a token speaks for: the identity service's token issue and check, and the compute API's request context.
 
 auth_strategy "keystone" accepts only tokens this service sealed, unexpired,
-of a user who still has a role on the token's project (roles are read from
-the identity table at each check, so a removed role counts at once).
+not revoked, of a user who still has a role on the token's project (roles
+and revocations are read from the identity table at each check, so a
+removed role or a revocation counts at once, in every API process once its
+read cache has the user's row).
 "noauth2" (development only) accepts those too, and otherwise trusts
 Nova's `user:project` form.
 """
@@ -77,6 +79,8 @@ class IdentityService:
         user = keystone.user_by_id(self.rows, claims.user_id)
         if user is None:
             raise KeystoneError(status, "The token's user does not exist.")
+        if claims.audit_id in user.revoked:
+            raise KeystoneError(status, f"Could not find token: {token}" if status == 404 else "The token has been revoked.")
         if claims.project_id is None:
             return claims, Grant(user, None, (), claims.methods)
         project = keystone.project_by_id(self.rows, claims.project_id)

@@ -6,12 +6,13 @@ Passwords arrive here already hashed; only the hash is ever recorded.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from novalog.events.identity import DEFAULT_DOMAIN_ID, ROLES, project_key, user_key
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope
 from novalog.events.state import ProjectState, UserState
-from novalog.events.types.identity import ProjectCreated, RoleAssigned, RoleUnassigned, UserCreated, UserPasswordChanged
+from novalog.events.types.identity import ProjectCreated, RoleAssigned, RoleUnassigned, TokenRevoked, UserCreated, UserPasswordChanged
 
 PRODUCER = "novalog-identity"
 
@@ -58,4 +59,10 @@ def assign_role(user: UserState, project: ProjectState, role: str) -> Outbound:
 
 def unassign_role(user: UserState, project: ProjectState, role: str) -> Outbound:
     event = RoleUnassigned(_envelope(RoleUnassigned), user.user_id, user.name, user.domain_id, project.project_id, _role(role))
+    return Outbound.event(user_key(user.domain_id, user.name), event)
+
+
+def revoke_token(user: UserState, audit_id: str, expires_at: datetime, request_id: str | None = None) -> Outbound:
+    """Revoke the user's token of this audit id until the token's own expiry (then the revocation has nothing left to refuse)."""
+    event = TokenRevoked(Envelope.new(TokenRevoked, PRODUCER, request_id=request_id), user.user_id, user.name, user.domain_id, audit_id, expires_at)
     return Outbound.event(user_key(user.domain_id, user.name), event)

@@ -1,4 +1,4 @@
-"""Identity (Keystone v3, the part clients need): version discovery and tokens, under /identity."""
+"""Identity (Keystone v3, the part clients need): version discovery, tokens (issue, validate, revoke), under /identity."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from novalog.api import bodies
 from novalog.api.deps import Api, ApiDep, BaseUrl
-from novalog.api.identity import views
+from novalog.api.identity import commands, views
 from novalog.api.identity.auth import IdentityService
 from novalog.api.identity.keystone import AuthBody, KeystoneError
 
@@ -101,11 +101,22 @@ def check_token_head(request: Request, api: ApiDep, base: BaseUrl) -> Response:
     return Response(status_code=200, headers={"X-Subject-Token": request.headers.get("x-subject-token") or ""})
 
 
-def validated_subject(api: Api, request: Request) -> Any:
+@router.delete("/identity/v3/auth/tokens")
+def revoke_token(request: Request, api: ApiDep, base: BaseUrl) -> Response:
+    """Revoke X-Subject-Token (its own user or an admin may): 204, and 401 for it everywhere from then on; 404 for a bad subject."""
+    try:
+        claims, grant = validated_subject(api, request, "revoke_token")
+    except KeystoneError as exc:
+        return refused(base, exc)
+    api.write(commands.revoke_token(grant.user, claims.audit_id, claims.expires_at, request.state.request_id))
+    return Response(status_code=204)
+
+
+def validated_subject(api: Api, request: Request, rule: str = "validate_token") -> Any:
     """The claims and grant of X-Subject-Token, if the caller's own X-Auth-Token may see them."""
     identity = service(api)
     caller, caller_grant = identity.validate(request.headers.get("x-auth-token"))
     claims, grant = identity.validate(request.headers.get("x-subject-token"), status=404)
     if claims.user_id != caller.user_id and "admin" not in caller_grant.roles:
-        raise KeystoneError(403, "You are not authorized to perform the requested action: identity:validate_token.")
+        raise KeystoneError(403, f"You are not authorized to perform the requested action: identity:{rule}.")
     return claims, grant

@@ -65,6 +65,7 @@ from novalog.events.types.identity import (  # noqa: F401 - re-exported
     ProjectCreated,
     RoleAssigned,
     RoleUnassigned,
+    TokenRevoked,
     UserCreated,
     UserPasswordChanged,
 )

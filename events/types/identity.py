@@ -1,4 +1,4 @@
-"""The identity family: projects, users and role assignments.
+"""The identity family: projects, users, role assignments and token revocations.
 
 On identity.events, keyed by name: `project:<domain>:<name>`, `user:<domain>:<name>`.
 Keyed by name, so one writer folds every event of a name: a second create
@@ -8,6 +8,7 @@ of the same name meets the first and is refused (projections/identity.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, get_args
 
 from novalog.events.records import Envelope
@@ -76,12 +77,31 @@ class RoleUnassigned:
     role: str
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRevoked:
+    """A token was revoked (DELETE /v3/auth/tokens): refused everywhere from now until its own expiry.
+
+    Named by the token's audit id, and keyed by its user (whose row keeps the
+    revocations still in force), since a token is sealed and self-contained:
+    nothing else names it.
+    """
+
+    FAMILY: ClassVar[str] = "identity"
+    envelope: Envelope
+    user_id: str
+    user_name: str
+    domain_id: str
+    audit_id: str
+    expires_at: datetime
+
+
 IdentityEvent = (
     ProjectCreated
     | UserCreated
     | UserPasswordChanged
     | RoleAssigned
     | RoleUnassigned
+    | TokenRevoked
 )
 
 # The family's registry: every class above, in this order (types/__init__.py composes them).

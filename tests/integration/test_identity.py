@@ -24,7 +24,8 @@ from identity_harness import ADMIN_PASSWORD, ALICE_PASSWORD, Identity, keystone_
 from novalog.api.identity.tokens import new_claims, seal
 from novalog.demo import ComputeClient
 from novalog.events.records import utcnow
-from stack_harness import SMALL_FLAVOR, wait_until
+from novalog.stack import LocalStack
+from stack_harness import SMALL_FLAVOR, free_port, wait_until
 
 HOSTS = [("idn1", 4, 8192, 80), ("idn2", 4, 8192, 80)]
 BIN = Path(sys.executable).parent
@@ -150,6 +151,43 @@ def test_the_openstack_cli_and_nova_list_servers_from_the_catalog(identity: Iden
     assert nova.returncode == 0, nova.stderr[-3000:]
     assert server_id in nova.stdout and "cli-vm" in nova.stdout and "ACTIVE" in nova.stdout
     client.delete(server_id)
+
+
+def revoke(url: str, caller: str, subject: str) -> httpx.Response:
+    return httpx.delete(f"{url}/identity/v3/auth/tokens", headers={"X-Auth-Token": caller, "X-Subject-Token": subject}, timeout=30)
+
+
+def test_a_token_revoked_through_one_api_process_is_refused_by_another(identity: Identity) -> None:
+    second = LocalStack(identity.settings.model_copy(update={"api_port": free_port()}))
+    second.start("api-second", "api")
+    try:
+        second.wait_api(60)
+        doomed, kept = identity.token(), identity.token()
+        other_url = second.api_url
+        wait_until(lambda: identity.compute(doomed).status_code == 200 and httpx.get(
+            f"{other_url}/v2.1/servers", headers={"X-Auth-Token": doomed}, timeout=30).status_code == 200, 30, "both APIs take the token")
+
+        assert revoke(identity.url, doomed, doomed).status_code == 204
+        assert identity.compute(doomed).status_code == 401  # at once where it was revoked
+        wait_until(lambda: httpx.get(f"{other_url}/v2.1/servers", headers={"X-Auth-Token": doomed}, timeout=30).status_code == 401,
+                   15, "the other API process refuses the revoked token")
+        check = httpx.get(f"{other_url}/identity/v3/auth/tokens", headers={"X-Auth-Token": kept, "X-Subject-Token": doomed}, timeout=30)
+        assert check.status_code == 404 and check.json()["error"]["code"] == 404
+        assert httpx.get(f"{other_url}/v2.1/servers", headers={"X-Auth-Token": kept}, timeout=30).status_code == 200
+    finally:
+        second.stop("api-second")
+
+
+def test_openstack_token_revoke_revokes_the_token(identity: Identity) -> None:
+    doomed = identity.token()
+    assert identity.compute(doomed).status_code == 200
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(identity.clouds_yaml())}
+
+    cli = subprocess.run([str(BIN / "openstack"), "--os-cloud", "novalog", "token", "revoke", doomed], env=env, capture_output=True, text=True, timeout=120)
+
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert identity.compute(doomed).status_code == 401
+    assert identity.compute(identity.token()).status_code == 200
 
 
 def test_rotation_keeps_issued_tokens_valid_and_seals_new_ones_with_the_new_key(identity: Identity) -> None:

@@ -85,6 +85,45 @@ def test_token_faults_are_keystone_errors(keystone) -> None:
     assert http.get("/auth/tokens", headers={"X-Subject-Token": "x"}).status_code == 401
 
 
+def fresh_token(backend, user: str) -> str:
+    """A new token of the user on demo (not the shared one: it is about to be revoked)."""
+    resp = client(backend, token=None, prefix="/identity/v3").post("/auth/tokens", json=password_auth(user, f"{user}-secret"))
+    assert resp.status_code == 201, resp.text
+    return resp.headers["x-subject-token"]
+
+
+def test_a_revoked_token_is_not_found_to_validate_and_refused_by_compute(keystone) -> None:
+    doomed, other = fresh_token(keystone, "alice"), fresh_token(keystone, "alice")
+    http = client(keystone, token=None, prefix="/identity/v3")
+    assert client(keystone, token=doomed).get("/servers").status_code == 200
+
+    revoked = http.delete("/auth/tokens", headers={"X-Auth-Token": doomed, "X-Subject-Token": doomed})
+
+    assert revoked.status_code == 204, revoked.text
+    assert client(keystone, token=doomed).get("/servers").status_code == 401
+    assert http.get("/auth/tokens", headers={"X-Auth-Token": other, "X-Subject-Token": doomed}).status_code == 404
+    assert http.head("/auth/tokens", headers={"X-Auth-Token": other, "X-Subject-Token": doomed}).status_code == 404
+    assert http.get("/auth/tokens", headers={"X-Auth-Token": doomed, "X-Subject-Token": other}).status_code == 401
+    assert http.delete("/auth/tokens", headers={"X-Auth-Token": other, "X-Subject-Token": doomed}).status_code == 404
+    # Only that token: the user's other token still works.
+    assert client(keystone, token=other).get("/servers").status_code == 200
+
+
+def test_only_the_tokens_user_or_an_admin_revokes_it(keystone) -> None:
+    alices, ritas = fresh_token(keystone, "alice"), fresh_token(keystone, "rita")
+    http = client(keystone, token=None, prefix="/identity/v3")
+
+    refused = http.delete("/auth/tokens", headers={"X-Auth-Token": ritas, "X-Subject-Token": alices})
+
+    assert refused.status_code == 403
+    assert refused.json()["error"] == {
+        "code": 403, "title": "Forbidden", "message": "You are not authorized to perform the requested action: identity:revoke_token.",
+    }
+    assert http.delete("/auth/tokens", headers={"X-Auth-Token": token(keystone, "adam"), "X-Subject-Token": alices}).status_code == 204
+    assert client(keystone, token=alices).get("/servers").status_code == 401
+    assert http.delete("/auth/tokens", headers={"X-Auth-Token": token(keystone, "adam"), "X-Subject-Token": "garbage"}).status_code == 404
+
+
 def test_compute_takes_keystone_tokens_and_their_roles(keystone) -> None:
     alice, rita = client(keystone, token(keystone, "alice")), client(keystone, token(keystone, "rita"))
     assert alice.get("/servers").status_code == 200

@@ -92,6 +92,7 @@ from builders import (
     build_spawn_ordered,
     build_spawned,
     build_spec,
+    build_token_revoked,
     build_trace,
     build_usage_released,
     build_user_created,
@@ -301,8 +302,9 @@ EXAMPLES: dict[type, Any] = {
         build_password_changed(envelope=ENVELOPE),
         build_role_assigned("admin", envelope=ENVELOPE),
         build_role_unassigned("admin", envelope=ENVELOPE),
+        build_token_revoked(envelope=ENVELOPE),
         build_project_state(description="the demo project", offset=3),
-        build_user_state(default_project_id="p-demo", password_changed_at=LATER, roles={"p-demo": ["member"]}, offset=4),
+        build_user_state(default_project_id="p-demo", password_changed_at=LATER, roles={"p-demo": ["member"]}, offset=4, revoked={"audit-1": 1700000000000}),
     )
 }
 

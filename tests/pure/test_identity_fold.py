@@ -14,6 +14,7 @@ from builders import (
     build_project_state,
     build_role_assigned,
     build_role_unassigned,
+    build_token_revoked,
     build_user_created,
     build_user_state,
 )
@@ -131,3 +132,39 @@ def test_every_event_applied_twice_is_applied_once() -> None:
 )
 def test_implied_roles(assigned, effective) -> None:
     assert effective_roles(assigned) == effective
+
+
+def test_a_revocation_travels_with_its_user_and_stays_until_the_token_expires() -> None:
+    token_expiry = NOW + timedelta(hours=1)
+    revoked = build_token_revoked("audit-1", expires_at=token_expiry)
+
+    row = fold(build_user_created("alice", "u-alice"), revoked)
+
+    assert key_of(revoked) == "user:default:alice"
+    assert row.revoked == {"audit-1": int(token_expiry.timestamp() * 1000)}
+
+
+def test_revocations_of_expired_tokens_are_dropped_at_the_next_revocation() -> None:
+    # audit-1 expires at NOW+1h, audit-2 at NOW+3h; the third revocation comes at NOW+2h:
+    # audit-1 has nothing left to refuse and goes, audit-2 stays, audit-3 joins.
+    two_hours = NOW + timedelta(hours=2)
+    row = fold(
+        build_user_created("alice", "u-alice"),
+        build_token_revoked("audit-1", expires_at=NOW + timedelta(hours=1)),
+        build_token_revoked("audit-2", expires_at=NOW + timedelta(hours=3)),
+        build_token_revoked("audit-3", expires_at=two_hours + timedelta(hours=1), at=two_hours),
+    )
+
+    assert sorted(row.revoked) == ["audit-2", "audit-3"]
+
+
+def test_revoking_a_token_already_expired_adds_nothing() -> None:
+    row = fold(build_user_created("alice", "u-alice"), build_token_revoked("audit-1", expires_at=NOW - timedelta(seconds=1)))
+
+    assert row.revoked == {}
+
+
+def test_a_revocation_for_another_user_id_than_the_row_changes_nothing() -> None:
+    alice = fold(build_user_created("alice", "u-alice"))
+
+    assert apply(alice, build_token_revoked("audit-1", user_id="u-impostor")) is alice

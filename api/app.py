@@ -33,6 +33,7 @@ from novalog.api.compute.routes import (
 )
 from novalog.api.deps import MAX_BODY, Api, ApiBackend, base_url
 from novalog.api.faults import ApiFault, fault_body
+from novalog.api.identity import directory_routes as identity_directory
 from novalog.api.identity import routes as identity
 from novalog.api.image import routes as images
 
@@ -139,7 +140,10 @@ def create_app(backend: ApiBackend) -> FastAPI:
         return JSONResponse(fault_body(400, bodies.nova_message(exc.errors(), exc.body)), status_code=400)
 
     api = app.state.api = Api(backend)
-    families = (versions, flavors, servers, server_metadata, hosts, identity, images, quotas, keypairs, server_groups, instance_actions, aggregates, usage)
+    families = (
+        versions, flavors, servers, server_metadata, hosts, identity, identity_directory, images, quotas, keypairs, server_groups, instance_actions,
+        aggregates, usage,
+    )
     for family in families:
         router = family.router
         app.include_router(router if isinstance(router, APIRouter) else router(api))

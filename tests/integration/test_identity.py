@@ -190,6 +190,26 @@ def test_openstack_token_revoke_revokes_the_token(identity: Identity) -> None:
     assert identity.compute(identity.token()).status_code == 200
 
 
+def openstack(identity: Identity, cloud: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(identity.clouds_yaml())}
+    return subprocess.run([str(BIN / "openstack"), "--os-cloud", cloud, *args, "-f", "json"], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_openstack_cli_lists_users_projects_and_role_assignments_for_an_admin_only(identity: Identity) -> None:
+    users = openstack(identity, "novalog-admin", "user", "list")
+    projects = openstack(identity, "novalog-admin", "project", "list")
+    assignments = openstack(identity, "novalog-admin", "role", "assignment", "list", "--names", "--project", "demo")
+
+    assert users.returncode == 0, users.stderr[-3000:]
+    assert {u["Name"] for u in json.loads(users.stdout)} >= {"admin", "alice"}
+    assert projects.returncode == 0, projects.stderr[-3000:]
+    assert {p["Name"] for p in json.loads(projects.stdout)} >= {"admin", "demo"}
+    assert assignments.returncode == 0, assignments.stderr[-3000:]
+    assert {(a["Role"], a["User"], a["Project"]) for a in json.loads(assignments.stdout)} >= {("member", "alice@Default", "demo@Default")}
+    refused = openstack(identity, "novalog", "user", "list")
+    assert refused.returncode != 0 and "identity:list_users" in refused.stderr and "403" in refused.stderr, refused.stderr[-3000:]
+
+
 def test_rotation_keeps_issued_tokens_valid_and_seals_new_ones_with_the_new_key(identity: Identity) -> None:
     before = identity.token()
     ok(novalog(identity.settings, "token-keys", "rotate"))

@@ -190,3 +190,85 @@ def test_under_keystone_a_server_boots_only_a_catalog_image(keystone) -> None:
     booted = alice.post("/servers", json={"server": {**boot, "imageRef": image["id"]}})
     assert booted.status_code == 202, booted.text
     assert alice.get(f"/servers/{booted.json()['server']['id']}").json()["server"]["image"]["id"] == image["id"]
+
+
+# --- identity: the admin reads ------------------------------------------------------------
+
+
+def identity_client(backend, user: str):
+    return client(backend, token=token(backend, user), prefix="/identity/v3")
+
+
+def test_an_admin_lists_and_shows_users_and_projects(keystone) -> None:
+    http = identity_client(keystone, "adam")
+    demo = keystone.cache.project_named("default", "demo")
+    alice = keystone.cache.user_named("default", "alice")
+
+    users = http.get("/users")
+    projects = http.get("/projects")
+
+    assert users.status_code == 200, users.text
+    assert [u["name"] for u in users.json()["users"]] == ["adam", "alice", "rita"]
+    assert users.json()["links"] == {"self": "http://testserver/identity/v3/users", "previous": None, "next": None}
+    assert [p["name"] for p in projects.json()["projects"]] == ["demo"]
+    assert http.get("/users", params={"name": "rita"}).json()["users"][0]["name"] == "rita"
+    assert http.get("/projects", params={"name": "nope"}).json()["projects"] == []
+    assert http.get(f"/users/{alice.user_id}").json()["user"] == {
+        "id": alice.user_id, "name": "alice", "domain_id": "default", "enabled": True, "password_expires_at": None, "options": {},
+        "default_project_id": demo.project_id, "links": {"self": f"http://testserver/identity/v3/users/{alice.user_id}"},
+    }
+    assert http.get(f"/projects/{demo.project_id}").json()["project"] == {
+        "id": demo.project_id, "name": "demo", "domain_id": "default", "description": None, "enabled": True, "parent_id": "default",
+        "is_domain": False, "tags": [], "options": {}, "links": {"self": f"http://testserver/identity/v3/projects/{demo.project_id}"},
+    }
+    missing = http.get("/users/nobody")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "Could not find user: nobody."
+    assert http.get("/projects/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/users", "/projects", "/role_assignments"])
+@pytest.mark.parametrize("user", ["alice", "rita"])
+def test_a_member_or_reader_may_not_list_the_identity_store(keystone, user: str, path: str) -> None:
+    resp = identity_client(keystone, user).get(path)
+
+    rule = {"/users": "list_users", "/projects": "list_projects", "/role_assignments": "list_role_assignments"}[path]
+    assert resp.status_code == 403
+    assert resp.json() == {"error": {"code": 403, "title": "Forbidden", "message": f"You are not authorized to perform the requested action: identity:{rule}."}}
+
+
+def test_a_user_reads_itself_and_its_project_but_no_other(keystone) -> None:
+    http = identity_client(keystone, "alice")
+    alice, rita = keystone.cache.user_named("default", "alice"), keystone.cache.user_named("default", "rita")
+    demo = keystone.cache.project_named("default", "demo")
+
+    assert http.get(f"/users/{alice.user_id}").status_code == 200
+    assert http.get(f"/projects/{demo.project_id}").status_code == 200
+    assert http.get(f"/users/{rita.user_id}").status_code == 403
+    assert client(keystone, token=None, prefix="/identity/v3").get("/users").status_code == 401
+
+
+def test_role_assignments_filter_by_user_project_and_role(keystone) -> None:
+    http = identity_client(keystone, "adam")
+    alice = keystone.cache.user_named("default", "alice")
+    demo = keystone.cache.project_named("default", "demo")
+    admin_role, member_role = (http.get("/auth/tokens", headers={"X-Subject-Token": token(keystone, u)}).json()["token"]["roles"] for u in ("adam", "alice"))
+    member_id = next(r["id"] for r in member_role if r["name"] == "member")
+    admin_id = next(r["id"] for r in admin_role if r["name"] == "admin")
+
+    every = http.get("/role_assignments").json()["role_assignments"]
+    alices = http.get("/role_assignments", params={"user.id": alice.user_id}).json()["role_assignments"]
+    members = http.get("/role_assignments", params={"role.id": member_id, "scope.project.id": demo.project_id}).json()["role_assignments"]
+    effective_admins = http.get("/role_assignments", params={"user.id": keystone.cache.user_named("default", "adam").user_id, "effective": ""}).json()
+
+    assert len(every) == 3  # adam admin, alice member, rita reader: direct assignments only
+    assert alices == [{
+        "role": {"id": member_id}, "user": {"id": alice.user_id}, "scope": {"project": {"id": demo.project_id}},
+        "links": {"assignment": f"http://testserver/identity/v3/projects/{demo.project_id}/users/{alice.user_id}/roles/{member_id}"},
+    }]
+    assert [a["user"]["id"] for a in members] == [alice.user_id]
+    assert {a["role"]["id"] for a in effective_admins["role_assignments"]} == {admin_id, member_id, next(
+        r["id"] for r in admin_role if r["name"] == "reader")}  # admin implies member implies reader
+    named = http.get("/role_assignments", params={"user.id": alice.user_id, "include_names": "true"}).json()["role_assignments"]
+    assert named[0]["role"] == {"id": member_id, "name": "member"}
+    assert named[0]["user"] == {"id": alice.user_id, "name": "alice", "domain": {"id": "default", "name": "Default"}}
+    assert named[0]["scope"]["project"] == {"id": demo.project_id, "name": "demo", "domain": {"id": "default", "name": "Default"}}

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from novalog.events import orders, topics
-from novalog.events.actions import RUNNING, SHUTDOWN, move_refusal, refusal
+from novalog.events.actions import PAUSED, RUNNING, SHUTDOWN, SUSPENDED, move_refusal, refusal
 from novalog.events.capacity import shortfall
 from novalog.events.console import FAKE_CONSOLE, tail
 from novalog.events.evolve import replace
@@ -219,6 +219,10 @@ def retry(dice: Dice, hosts: dict[str, HostState], usage: dict[str, Resources], 
 # --- the agents: what a host answers to each command ---
 
 
+# The actions after which the guest no longer runs: the lifecycle transition its hypervisor reports, and the power state.
+STOPPING = {"stop": ("STOPPED", SHUTDOWN), "pause": ("SUSPENDED", PAUSED), "suspend": ("SUSPENDED", SUSPENDED)}
+
+
 def answer(dice: Dice, host: str, command: Any) -> list[Outbound]:
     """The records an agent appends after carrying out `command` (now and then, a failure)."""
     producer, iid = f"novalog-agent-{host}", command.instance_id
@@ -232,10 +236,11 @@ def answer(dice: Dice, host: str, command: Any) -> list[Outbound]:
         case InstanceActionOrdered() if dice.chance(FAILURE_RATE):
             fault = Fault(500, f"{command.action} of {iid} failed", dice.now)
             return [Outbound.event(iid, InstanceActionFailed(dice.caused(command.envelope, InstanceActionFailed, producer), iid, host, command.action, fault))]
-        case InstanceActionOrdered() if command.action == "stop":
-            changed = InstancePowerStateChanged(dice.caused(command.envelope, InstancePowerStateChanged, producer), iid, host, "STOPPED", SHUTDOWN)
+        case InstanceActionOrdered() if command.action in STOPPING:
+            transition, power = STOPPING[command.action]
+            changed = InstancePowerStateChanged(dice.caused(command.envelope, InstancePowerStateChanged, producer), iid, host, transition, power)
             return [Outbound.event(iid, changed)]
-        case InstanceActionOrdered():  # start, reboot: the guest (re)started
+        case InstanceActionOrdered():  # start, reboot, unpause, resume: the guest (re)started
             return [Outbound.event(iid, InstanceSpawned(dice.caused(command.envelope, InstanceSpawned, producer), iid, host, host, guest_name(iid), RUNNING))]
         case InstanceMoveOrdered():
             return [_move_answer(dice, host, command, producer)]

@@ -1,4 +1,9 @@
-"""Policy and project isolation with real Keystone tokens: every role, on every endpoint, on its own project's servers and another's.
+"""Policy and project isolation with real Keystone tokens and the real stack: every role, on a sample of endpoints, on its own project's servers and another's.
+
+The full matrix (every route and every server action, with Nova's exact
+statuses) runs on the in-memory backend: tests/pure/test_policy_matrix.py.
+This one checks that the real stack (Kafka, the read caches, the token
+service) gives the same decisions on a sample of each kind.
 
 Nova's defaults: readers read, members also change their project's servers,
 admins do everything (host, flavor and move operations only they). Another
@@ -85,6 +90,11 @@ ENDPOINTS = [
     ("unlock server", "POST", "/servers/{server}/action", {"unlock": None}, {"admin", "member"}),
     ("server console output", "POST", "/servers/{server}/action", {"os-getConsoleOutput": {"length": 1}}, {"admin", "member"}),
     ("create server", "POST", "/servers", {"server": {"name": "x", "flavorRef": "no-such-flavor"}}, {"admin", "member"}),
+    ("list instance actions", "GET", "/servers/{server}/os-instance-actions", None, {"admin", "member", "reader"}),
+    ("list aggregates", "GET", "/os-aggregates", None, {"admin"}),
+    ("list server groups", "GET", "/os-server-groups", None, {"admin", "member", "reader"}),
+    ("list usage", "GET", "/os-simple-tenant-usage", None, {"admin"}),
+    ("availability zones in detail", "GET", "/os-availability-zone/detail", None, {"admin"}),
     ("list hypervisors", "GET", "/os-hypervisors", None, {"admin"}),
     ("hypervisor statistics", "GET", "/os-hypervisors/statistics", None, {"admin"}),
     ("list services", "GET", "/os-services", None, {"admin"}),

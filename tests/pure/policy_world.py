@@ -94,10 +94,11 @@ class World:
         server_id = made.json()["server"]["id"]
         self.settle(server_id, "ACTIVE")
         steps = {"paused": ({"pause": None}, "PAUSED"), "suspended": ({"suspend": None}, "SUSPENDED"),
-                 "stopped": ({"os-stop": None}, "SHUTOFF"), "resized": ({"resize": {"flavorRef": "2"}}, "VERIFY_RESIZE")}
+                 "stopped": ({"os-stop": None}, "SHUTOFF"), "resized": ({"resize": {"flavorRef": "2"}}, "VERIFY_RESIZE"),
+                 "rescued": ({"rescue": None}, "RESCUE")}
         if state in steps:
             body, status = steps[state]
-            assert self.http("admin").post(f"/servers/{server_id}/action", json=body).status_code == 202
+            assert self.http("admin").post(f"/servers/{server_id}/action", json=body).status_code in (200, 202)
             self.settle(server_id, status)
         if state == "host_down":
             host = self.http("admin").get(f"/servers/{server_id}").json()["server"]["OS-EXT-SRV-ATTR:host"]

@@ -118,6 +118,10 @@ ACTION_ROWS = [
     Row("live migrate", "POST", ACTION, admin_on_server(202), body={"os-migrateLive": {"host": None, "block_migration": False, "disk_over_commit": False}},
         needs="server"),
     Row("evacuate", "POST", ACTION, admin_on_server(200), body={"evacuate": {}}, needs="server:host_down", version="2.14"),
+    Row("rebuild", "POST", ACTION, member_on_server(202), body={"rebuild": {"imageRef": "{image}"}}, needs="server"),
+    Row("create image", "POST", ACTION, member_on_server(202), body={"createImage": {"name": "{name}"}}, needs="server"),
+    Row("rescue", "POST", ACTION, member_on_server(200), body={"rescue": None}, needs="server"),
+    Row("unrescue", "POST", ACTION, member_on_server(202), body={"unrescue": None}, needs="server:rescued"),
 ]
 
 FLAVOR_ROWS = [

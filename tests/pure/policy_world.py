@@ -100,6 +100,10 @@ class World:
             body, status = steps[state]
             assert self.http("admin").post(f"/servers/{server_id}/action", json=body).status_code in (200, 202)
             self.settle(server_id, status)
+        if state == "locked":  # by its member: an admin's lock would need the admin to unlock it (unlock_override)
+            assert member.post(f"/servers/{server_id}/action", json={"lock": None}).status_code == 202
+        if state == "metadata":
+            assert member.post(f"/servers/{server_id}/metadata", json={"metadata": {"k": "v"}}).status_code == 200
         if state == "host_down":
             host = self.http("admin").get(f"/servers/{server_id}").json()["server"]["OS-EXT-SRV-ATTR:host"]
             self.force_down(host, True)

@@ -99,6 +99,12 @@ SERVER_ROWS = [
     Row("show server", "GET", SERVER, reader_on_server(200), needs="server"),
     Row("update server", "PUT", SERVER, member_on_server(200), body={"server": {"name": "{name}"}}, needs="server"),
     Row("delete server", "DELETE", SERVER, member_on_server(204), needs="server"),
+    Row("list server metadata", "GET", f"{SERVER}/metadata", reader_on_server(200), needs="server"),
+    Row("merge server metadata", "POST", f"{SERVER}/metadata", member_on_server(200), body={"metadata": {"a": "b"}}, needs="server"),
+    Row("replace server metadata", "PUT", f"{SERVER}/metadata", member_on_server(200), body={"metadata": {"a": "b"}}, needs="server"),
+    Row("show server metadata item", "GET", f"{SERVER}/metadata/{{key}}", reader_on_server(200), needs="server:metadata"),
+    Row("set server metadata item", "PUT", f"{SERVER}/metadata/{{key}}", member_on_server(200), body={"meta": {"k": "w"}}, needs="server"),
+    Row("delete server metadata item", "DELETE", f"{SERVER}/metadata/{{key}}", member_on_server(204), needs="server:metadata"),
     Row("list instance actions", "GET", f"{SERVER}/os-instance-actions", reader_on_server(200), needs="server"),
     Row("show instance action", "GET", f"{SERVER}/os-instance-actions/{{request_id}}", reader_on_server(200), needs="server"),
 ]
@@ -118,6 +124,9 @@ ACTION_ROWS = [
     Row("live migrate", "POST", ACTION, admin_on_server(202), body={"os-migrateLive": {"host": None, "block_migration": False, "disk_over_commit": False}},
         needs="server"),
     Row("evacuate", "POST", ACTION, admin_on_server(200), body={"evacuate": {}}, needs="server:host_down", version="2.14"),
+    Row("lock", "POST", ACTION, member_on_server(202), body={"lock": None}, needs="server"),
+    Row("unlock", "POST", ACTION, member_on_server(202), body={"unlock": None}, needs="server:locked"),  # locked by its member
+    Row("console output", "POST", ACTION, member_on_server(200), body={"os-getConsoleOutput": {"length": 5}}, needs="server"),
     Row("rebuild", "POST", ACTION, member_on_server(202), body={"rebuild": {"imageRef": "{image}"}}, needs="server"),
     Row("create image", "POST", ACTION, member_on_server(202), body={"createImage": {"name": "{name}"}}, needs="server"),
     Row("rescue", "POST", ACTION, member_on_server(200), body={"rescue": None}, needs="server"),

@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from novalog.agent.node import GuestImage
@@ -28,6 +30,33 @@ class DiskError(Exception):
     """An instance's disk could not be made; the message says why (qemu-img's own words)."""
 
 
+@contextmanager
+def _into_place(dest: str | Path) -> Iterator[str]:
+    """A temporary name beside `dest` to write to; linked to `dest` once the block ends without error.
+
+    A file at `dest` is always whole: a crash midway leaves only the
+    temporary, which goes. When `dest` appeared meanwhile (a concurrent call
+    for the same file made it first) the one there is kept.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temporary = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        yield str(temporary)
+        try:
+            os.link(temporary, dest)
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _qemu_img(*args: str) -> None:
+    done = subprocess.run(["qemu-img", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise DiskError(f"qemu-img {args[0]} failed: {done.stderr.strip() or done.returncode}")
+
+
 def _cached(image: GuestImage, source: str) -> str:
     """The host's copy of an image store file (`<instances_dir>/_base/<file name>`), made once; store files never change."""
     cache = Path(image.instances_dir) / "_base"
@@ -36,16 +65,8 @@ def _cached(image: GuestImage, source: str) -> str:
         return str(path)
     if not os.path.isfile(source):
         raise DiskError(f"no image file {source} in the image store")
-    cache.mkdir(parents=True, exist_ok=True)
-    temporary = cache / f"{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with _into_place(path) as temporary:
         shutil.copyfile(source, temporary)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-    finally:
-        temporary.unlink(missing_ok=True)
     return str(path)
 
 
@@ -83,16 +104,8 @@ def write_once(dest: str, data: bytes) -> None:
     """Write `data` to `dest` under a temporary name, linked into place: a file there is always whole; nothing when it exists."""
     if os.path.exists(dest):
         return
-    Path(dest).parent.mkdir(parents=True, exist_ok=True)
-    temporary = f"{Path(dest).parent}/.{Path(dest).name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with _into_place(dest) as temporary:
         Path(temporary).write_bytes(data)
-        try:
-            os.link(temporary, dest)
-        except FileExistsError:
-            pass
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def convert_disk(source: str, dest: str, disk_format: str) -> None:
@@ -107,38 +120,14 @@ def convert_disk(source: str, dest: str, disk_format: str) -> None:
         raise DiskError(f"disk format {disk_format!r} cannot hold a snapshot (one of {sorted(QEMU_FORMATS)})")
     if not os.path.isfile(source):
         raise DiskError(f"no disk {source} to snapshot")
-    Path(dest).parent.mkdir(parents=True, exist_ok=True)
-    temporary = f"{Path(dest).parent}/.{Path(dest).name}.{uuid.uuid4().hex}.tmp"
-    command = ["qemu-img", "convert", "-q", "-U", "-O", QEMU_FORMATS[disk_format], source, temporary]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise DiskError(f"qemu-img convert failed: {done.stderr.strip() or done.returncode}")
-        try:
-            os.link(temporary, dest)
-        except FileExistsError:
-            pass
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with _into_place(dest) as temporary:
+        _qemu_img("convert", "-q", "-U", "-O", QEMU_FORMATS[disk_format], source, temporary)
 
 
 def _qcow2_overlay(path: str, base: str, base_format: str, disk_gb: int) -> None:
     """A qcow2 overlay on `base` at `path`, made under a temporary name and linked into place."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    temporary = f"{path}.{uuid.uuid4().hex}.tmp"
-    command = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, temporary]
-    if disk_gb > 0:
-        command.append(f"{disk_gb}G")
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise DiskError(f"qemu-img create failed: {done.stderr.strip() or done.returncode}")
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # a concurrent call for the same instance made it first
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with _into_place(path) as temporary:
+        _qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", base_format, temporary, *([f"{disk_gb}G"] if disk_gb > 0 else []))
 
 
 def make_rescue_overlay(image: GuestImage, host: str, instance_id: str, files: ImageFiles | None = None) -> str:

@@ -110,6 +110,7 @@ def _on_claim_accepted(state: InstanceState, event: ClaimAccepted) -> tuple[Inst
         image_ref=state.image_ref,
         project_id=state.project_id,
         image_files=state.image_files,
+        build_offset=state.build_offset,
     )
     placed = replace(state, host=event.host, claim_id=event.claim_id, task_state="spawning", attempts=event.spec.num_attempts)
     return placed, [Outbound.to_agent(event.host, state.instance_id, order)]

@@ -90,6 +90,7 @@ def _order(state: InstanceState, cause: Envelope, step: str, host: str, claim_id
         project_id=state.project_id,
         power_on=power_on,
         image_files=state.image_files,
+        build_offset=state.build_offset,
     )
     return Outbound.to_agent(host, state.instance_id, order)
 

@@ -36,6 +36,10 @@ class InstanceSpawnOrdered:
     image_ref: str
     project_id: str
     image_files: ImageFiles | None = None
+    # The offset of the instance's build request, as the instance table kept it: with the instance's partition, the
+    # number its guest is named by (Nova's instance_name_template, events/instance_names.py); -1 (an order written
+    # before orders carried it): the agent's default name.
+    build_offset: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ class InstanceMoveOrdered:
     project_id: str
     power_on: bool = True
     image_files: ImageFiles | None = None
+    # As the spawn order's: a guest defined on another host keeps its name (Nova keeps instance_name across moves).
+    build_offset: int = -1
 
 
 @dataclass(frozen=True, slots=True)

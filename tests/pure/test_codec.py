@@ -198,7 +198,7 @@ EXAMPLES: dict[type, Any] = {
         build_heartbeat(envelope=ENVELOPE),
         build_flavor_created(envelope=ENVELOPE, flavor=FLAVOR),
         build_flavor_deleted(envelope=ENVELOPE),
-        build_spawn_ordered(envelope=ENVELOPE, flavor=FLAVOR, image_files=IMAGE_FILES),
+        build_spawn_ordered(envelope=ENVELOPE, flavor=FLAVOR, image_files=IMAGE_FILES, build_offset=41),
         build_delete_ordered(envelope=ENVELOPE, claim_id="claim-1"),
         build_action_requested("reboot", envelope=ENVELOPE, reboot_type="HARD"),
         build_action_failed(envelope=ENVELOPE, fault=FAULT),
@@ -258,7 +258,7 @@ EXAMPLES: dict[type, Any] = {
         build_move_progressed("finish", "host-2", envelope=ENVELOPE),
         build_move_failed("finish", "host-2", envelope=ENVELOPE, fault=FAULT),
         build_instance_updated(envelope=ENVELOPE, name="vm-2", access_ip_v4="192.0.2.2", access_ip_v6="::2"),
-        build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False, image_files=IMAGE_FILES),
+        build_move_ordered(envelope=ENVELOPE, flavor=FLAVOR, power_on=False, image_files=IMAGE_FILES, build_offset=41),
         build_image_created(
             envelope=ENVELOPE, disk_format="raw", container_format="ova", min_disk=1, min_ram=64, protected=True,
             properties={"architecture": "x86_64", "kernel_id": "image-2"}, tags=["tiny"],

@@ -544,3 +544,9 @@ def test_the_table_keeps_the_builds_log_offset(events: list[tuple[str, int]], ex
     for name, offset in events:
         state, _ = instances.handle(state, made[name], offset)
     assert (None if state is None else state.build_offset) == expected
+
+
+@pytest.mark.parametrize("build_offset", [17, -1], ids=["numbered", "row from before offsets"])
+def test_the_spawn_order_carries_the_build_offset_that_names_the_guest(build_offset: int) -> None:
+    _, outs = handle(replace(SCHEDULING, build_offset=build_offset), ACCEPTED)
+    assert [o.record.build_offset for o in outs if isinstance(o.record, InstanceSpawnOrdered)] == [build_offset]

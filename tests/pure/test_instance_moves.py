@@ -259,3 +259,10 @@ def test_every_order_of_a_move_names_the_migration() -> None:
     orders = [o.record for o in outs if isinstance(o.record, InstanceMoveOrdered)]
     assert [o.step for o in orders] == ["prepare", "finish"]
     assert {o.migration_id for o in orders} == {"migration-1"}
+
+
+def test_every_order_of_a_move_carries_the_build_offset_that_names_the_guest() -> None:
+    # Nova keeps instance_name across moves: the destination names its guest from the same number.
+    _, outs = verify_resize(replace(ACTIVE, build_offset=41))
+    orders = [o.record for o in outs if isinstance(o.record, InstanceMoveOrdered)]
+    assert [(o.step, o.build_offset) for o in orders] == [("prepare", 41), ("finish", 41)]

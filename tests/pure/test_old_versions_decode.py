@@ -99,3 +99,11 @@ def test_the_whole_log_replays_in_order() -> None:
     records = [decode(frame) for frame, _, _ in LOG]
 
     assert Counter(full_name(type(r)) for r in records) == Counter(e.name for e in MANIFEST)
+
+
+@pytest.mark.parametrize("name", ["novalog.agent.InstanceSpawnOrdered", "novalog.agent.InstanceMoveOrdered"])
+def test_an_order_from_before_orders_carried_the_build_offset_reads_as_unnumbered(name: str) -> None:
+    # v2 of each order had no build_offset: read today, it is -1, and the agent gives the guest its default name.
+    (frame, _, writer), = [w for e, w in zip(MANIFEST, LOG) if e.name == name and e.version == 2]
+    assert "build_offset" not in {f["name"] for f in writer["fields"]}
+    assert decode(frame).build_offset == -1

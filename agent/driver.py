@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from types import TracebackType
 
@@ -85,6 +85,13 @@ class GuestSpec:
     # Booted from the rescue image (`rescue_files`; None: the host's own guest image), its own disk second.
     rescue: bool = False
     rescue_files: ImageFiles | None = None
+    # The name the hypervisor gives the guest (Nova's instance name, `instance-%08x`); None: `novalog-<instance id>`.
+    domain_name: str | None = None
+
+    @property
+    def guest_name(self) -> str:
+        """The name the guest is defined under."""
+        return self.domain_name or domain_name(self.instance_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,9 @@ class LifecycleEvent:
     instance_id: str
     transition: str
     power_state: int
+    # The guest's name on the hypervisor, where the driver knows it (the agent reports it with STARTED); not part
+    # of what the event says happened, so two events of the same change are equal whichever driver named them.
+    domain_name: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.transition not in Transition.ALL:
@@ -121,7 +131,7 @@ EventSink = Callable[[LifecycleEvent], None]
 
 
 def domain_name(instance_id: str) -> str:
-    """The hypervisor-side name of an instance's guest: `novalog-<instance_id>`."""
+    """The name of a guest whose order carried no instance name (and of every guest defined before they did): `novalog-<instance_id>`."""
     return guest_name(instance_id)
 
 
@@ -132,7 +142,11 @@ class Driver(abc.ABC):
 
     * Guests are identified by the instance id recorded in their metadata, never
       by their name. Guests without it (created by someone else) are invisible:
-      absent from `list_guests`, silent in the events.
+      absent from `list_guests`, silent in the events. A guest is defined under
+      `GuestSpec.guest_name` (Nova's instance name when the agent knows it) and
+      keeps that name through every later call, redefinitions included; a guest
+      defined under another name (`novalog-<instance id>`, before guests took
+      the instance name) is found and managed all the same.
     * `spawn` is idempotent: a guest already defined or running with that
       instance id is left as is. It returns once the hypervisor accepted the
       guest and does not wait for it to run: that it runs is reported by a

@@ -36,7 +36,6 @@ from novalog.agent.driver import (
     LifecycleEvent,
     NodeInfo,
     PowerState,
-    domain_name,
 )
 from novalog.events.console import FAKE_CONSOLE
 
@@ -97,7 +96,7 @@ class FakeDriver(Driver):
                 return
             guest = Guest(
                 instance_id=spec.instance_id,
-                domain_name=domain_name(spec.instance_id),
+                domain_name=spec.guest_name,
                 power_state=PowerState.SHUTDOWN,
                 vcpus=spec.vcpus,
                 memory_mb=spec.memory_mb,
@@ -310,7 +309,8 @@ class FakeDriver(Driver):
 
     def _emit(self, instance_id: str, transition: str, power_state: PowerState) -> None:
         # Called under the lock, so the queue holds each guest's events in the order of its changes.
-        self._outbox.put(LifecycleEvent(instance_id, transition, power_state))
+        guest = self._guests.get(instance_id)
+        self._outbox.put(LifecycleEvent(instance_id, transition, power_state, guest.domain_name if guest is not None else None))
 
     def _deliver(self) -> None:
         while (item := self._outbox.get()) is not _STOP:

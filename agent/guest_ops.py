@@ -51,9 +51,13 @@ def carry_out(agent: NodeAgent, order: GuestOrder) -> list[Outbound]:
         return [Outbound.event(order.instance_id, failed)]
 
 
-def _spec(order: InstanceRebuildOrdered | InstanceRescueOrdered) -> GuestSpec:
+def _spec(agent: NodeAgent, order: InstanceRebuildOrdered | InstanceRescueOrdered) -> GuestSpec:
+    """The guest the order defines again; a redefinition keeps the guest's own name (the name given is for a guest the host lost)."""
     flavor = order.flavor
-    return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref, order.image_files)
+    return GuestSpec(
+        order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref, order.image_files,
+        domain_name=agent.guest_name(order.instance_id),
+    )
 
 
 def _running_if(agent: NodeAgent, instance_id: str, power_on: bool) -> int:
@@ -64,7 +68,7 @@ def _running_if(agent: NodeAgent, instance_id: str, power_on: bool) -> int:
 
 
 def _rebuild(agent: NodeAgent, order: InstanceRebuildOrdered) -> list[Outbound]:
-    spec = replace(_spec(order), rebuild_id=order.envelope.event_id)
+    spec = replace(_spec(agent, order), rebuild_id=order.envelope.event_id)
     agent.driver.rebuild(spec, start=order.power_on)
     power = _running_if(agent, order.instance_id, order.power_on)
     rebuilt = InstanceRebuilt(
@@ -125,7 +129,7 @@ def _progress(agent: NodeAgent, order: InstanceSnapshotOrdered, task_state: str)
 
 
 def _rescue(agent: NodeAgent, order: InstanceRescueOrdered) -> list[Outbound]:
-    spec = _spec(order)
+    spec = _spec(agent, order)
     if order.rescue:
         agent.driver.rescue(replace(spec, rescue=True, rescue_files=order.rescue_image_files))
     else:

@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import libvirt
@@ -241,6 +242,9 @@ class LibvirtDriver(Driver):
         # Domain UUID -> instance id (None: not ours). Events often arrive after the
         # domain is gone, when its metadata can no longer be read.
         self._instance_ids: dict[str, str | None] = {}
+        # Instance id -> the UUID of its guest on this host: guests are named after the instance name
+        # template (or `novalog-<instance id>` before), so the instance id alone does not give the name.
+        self._domains: dict[str, str] = {}
         # Domain UUID -> the power state its last event left it in (see _reports_a_change).
         self._powers: dict[str, PowerState] = {}
         # Domain UUID -> whether to start it again once off, for guests asked to shut down.
@@ -303,13 +307,13 @@ class LibvirtDriver(Driver):
     def spawn(self, spec: GuestSpec, *, start: bool = True) -> None:
         action = f"spawn of instance {spec.instance_id}"
         with self._failing(action):
-            if self._find(spec.instance_id) is not None:
+            if self._find(spec.instance_id, spec.guest_name) is not None:
                 return
             xml = self._domain_xml(action, spec)
             try:
                 domain = self._conn.defineXML(xml)
             except libvirt.libvirtError:
-                if self._find(spec.instance_id) is not None:  # a concurrent spawn of the same instance won
+                if self._find(spec.instance_id, spec.guest_name) is not None:  # a concurrent spawn of the same instance won
                     return
                 self._remove_files(spec.instance_id)
                 raise
@@ -455,6 +459,7 @@ class LibvirtDriver(Driver):
                 return False
             self._stop_for_redefinition(domain)
             self._remove_disk(spec.instance_id, rescue=False)  # made again from the new image below
+            spec = replace(spec, domain_name=domain.name())  # the guest keeps its name, as its UUID
             self._conn.defineXML(with_uuid(self._domain_xml(action, spec), domain.UUIDString()))
             if start:
                 self._unless_done(domain.create, domain.isActive)
@@ -486,7 +491,7 @@ class LibvirtDriver(Driver):
             if (self._metadata(domain, "rescue") == "1") == rescue:
                 return  # there already (a redelivered order)
             self._stop_for_redefinition(domain)
-            spec = replace(spec, rescue=rescue, rebuild_id=self._metadata(domain, "rebuild"))
+            spec = replace(spec, rescue=rescue, rebuild_id=self._metadata(domain, "rebuild"), domain_name=domain.name())
             self._conn.defineXML(with_uuid(self._domain_xml(action, spec), domain.UUIDString()))
             if not rescue:
                 self._remove_disk(spec.instance_id, rescue=True)
@@ -719,22 +724,33 @@ class LibvirtDriver(Driver):
             except libvirt.libvirtError:
                 log.warning("%s: could not start %s again after its shutdown", self._node_name, uuid, exc_info=True)
 
-    def _find(self, instance_id: str) -> libvirt.virDomain | None:
-        """The instance's guest, looked up by the name the agent gives it and checked against its metadata.
+    def _find(self, instance_id: str, name: str | None = None) -> libvirt.virDomain | None:
+        """The instance's guest: the domain remembered for it, else the one named `name` (what a spawn names it)
+        or `novalog-<instance id>` (what guests were named before they took the instance name), each checked
+        against its metadata.
 
-        A lookup by name, not a walk of every domain: reading each domain's
-        metadata made a spawn cost time in proportion to the guests already
-        on the host (about 0.1 ms each on the test driver).
+        Lookups, not a walk of every domain: reading each domain's metadata made
+        a spawn cost time in proportion to the guests already on the host (about
+        0.1 ms each on the test driver). What is remembered is complete: every
+        guest of the host is learnt when the driver connects, and every one
+        defined since by its DEFINED event or by the call that defined it.
         """
-        try:
-            domain = self._conn.lookupByName(domain_name(instance_id))
-            found = self._read_instance_id(domain)
-        except libvirt.libvirtError as error:
-            if _is_gone(error):
-                return None
-            raise
-        self._remember(domain.UUIDString(), found)
-        return domain if found == instance_id else None
+        with self._lock:
+            uuid = self._domains.get(instance_id)
+        lookups = [partial(self._conn.lookupByUUIDString, uuid)] if uuid is not None else []
+        lookups += [partial(self._conn.lookupByName, n) for n in dict.fromkeys((name or domain_name(instance_id), domain_name(instance_id)))]
+        for lookup in lookups:
+            try:
+                domain = lookup()
+                found = self._read_instance_id(domain)
+            except libvirt.libvirtError as error:
+                if _is_gone(error):
+                    continue
+                raise
+            self._remember(domain.UUIDString(), found)
+            if found == instance_id:
+                return domain
+        return None
 
     def _domain_xml(self, action: str, spec: GuestSpec) -> str:
         """The guest's definition; on QEMU its overlay disk is made first."""
@@ -773,7 +789,18 @@ class LibvirtDriver(Driver):
 
     def _remember(self, uuid: str, instance_id: str | None) -> None:
         with self._lock:
+            before = self._instance_ids.get(uuid)
             self._instance_ids[uuid] = instance_id
+            if before is not None and before != instance_id and self._domains.get(before) == uuid:
+                del self._domains[before]
+            if instance_id is not None:
+                self._domains[instance_id] = uuid
+
+    def _forget(self, uuid: str) -> None:
+        with self._lock:
+            instance_id = self._instance_ids.pop(uuid, None)
+            if instance_id is not None and self._domains.get(instance_id) == uuid:
+                del self._domains[instance_id]
 
     def _instance_id_for_event(self, domain: libvirt.virDomain, transition: str) -> str | None:
         """Whose guest an event is about: the metadata if still readable, else what we learnt before."""
@@ -789,8 +816,7 @@ class LibvirtDriver(Driver):
             except libvirt.libvirtError:
                 pass  # gone already: keep what we knew
         if transition == UNDEFINED:
-            with self._lock:
-                self._instance_ids.pop(uuid, None)
+            self._forget(uuid)
         return instance_id
 
     def _on_lifecycle(
@@ -840,7 +866,7 @@ class LibvirtDriver(Driver):
         if instance_id is None or sink is None:
             return
         try:
-            sink(LifecycleEvent(instance_id, transition, power_state))
+            sink(LifecycleEvent(instance_id, transition, power_state, domain.name()))
         except Exception:
             # An exception escaping into libvirt's event loop would only be printed; log it instead.
             log.exception("event sink failed on %s %s", transition, instance_id)

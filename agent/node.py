@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from novalog.agent.driver import GuestSpec, domain_name
+from novalog.agent.driver import GuestSpec
 
 # The namespace of the <metadata> element that marks a domain as ours and
 # carries its instance id; domains without it belong to someone else.
@@ -104,7 +104,7 @@ def domain_xml(spec: GuestSpec, domain_type: str, *, host: str | None = None, im
     if domain_type == "qemu" and (image is None or host is None):
         raise ValueError("a qemu domain needs the host and the guest image it boots")
     domain = ET.Element("domain", {"type": domain_type})
-    ET.SubElement(domain, "name").text = domain_name(spec.instance_id)
+    ET.SubElement(domain, "name").text = spec.guest_name
     ET.SubElement(domain, "memory", {"unit": "MiB"}).text = str(spec.memory_mb)
     ET.SubElement(domain, "vcpu").text = str(spec.vcpus)
     metadata = ET.SubElement(domain, "metadata")

@@ -26,8 +26,13 @@ from novalog.events.types.agent import (
 RUNS_HERE_AFTER = frozenset({"finish", "restore", "rebuild", "adopt"})
 
 
-def as_spawn_order(order: InstanceMoveOrdered | InstanceRebuildOrdered) -> InstanceSpawnOrdered:
-    """What a move step leaves this host running, as the spawn order that would boot it again."""
+def as_spawn_order(order: InstanceMoveOrdered | InstanceRebuildOrdered, build_offset: int = -1) -> InstanceSpawnOrdered:
+    """What a move step leaves this host running, as the spawn order that would boot it again.
+
+    It names the guest as the move order does; `build_offset` (the host's earlier order's) where the order
+    carries none: a rebuild, or a move order written before orders carried it.
+    """
+    own = order.build_offset if isinstance(order, InstanceMoveOrdered) else -1
     return InstanceSpawnOrdered(
         envelope=order.envelope,
         instance_id=order.instance_id,
@@ -37,6 +42,7 @@ def as_spawn_order(order: InstanceMoveOrdered | InstanceRebuildOrdered) -> Insta
         image_ref=order.image_ref,
         project_id=order.project_id,
         image_files=order.image_files,
+        build_offset=own if own >= 0 else build_offset,
     )
 
 # Nova's running_deleted_instance_action: what to do with a guest the log does not know.
@@ -62,6 +68,11 @@ class HandleOrphan:
 Action = ReportPower | HandleOrphan
 
 
+def _build_offset(desired: Mapping[str, InstanceSpawnOrdered], instance_id: str) -> int:
+    here = desired.get(instance_id)
+    return here.build_offset if here is not None else -1
+
+
 def fold_desired(desired: Mapping[str, InstanceSpawnOrdered], command: AgentCommand) -> dict[str, InstanceSpawnOrdered]:
     """The instances this host should run after one command of its own log."""
     match command:
@@ -70,10 +81,10 @@ def fold_desired(desired: Mapping[str, InstanceSpawnOrdered], command: AgentComm
         case InstanceDeleteOrdered():
             return {k: v for k, v in desired.items() if k != command.instance_id}
         case InstanceMoveOrdered() if command.step in RUNS_HERE_AFTER:
-            return {**desired, command.instance_id: as_spawn_order(command)}
+            return {**desired, command.instance_id: as_spawn_order(command, _build_offset(desired, command.instance_id))}
         case InstanceRebuildOrdered():
-            # The guest runs the new image from now on: a host that loses it boots that one again.
-            return {**desired, command.instance_id: as_spawn_order(command)}
+            # The guest runs the new image from now on: a host that loses it boots that one again, under its name.
+            return {**desired, command.instance_id: as_spawn_order(command, _build_offset(desired, command.instance_id))}
         case InstanceActionOrdered() | InstanceMoveOrdered():
             return dict(desired)
         case _:

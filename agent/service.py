@@ -24,6 +24,7 @@ from novalog.agent.reconcile import HandleOrphan, ReportPower, fold_desired, rec
 from novalog.events import orders, topics
 from novalog.events.codec import DecodeError, decode
 from novalog.events.console import tail
+from novalog.events.instance_names import InstanceNaming
 from novalog.events.kafka.log import ConsumeLoop, EventLog, consumer_config, ensure_topics, read_all
 from novalog.events.outbound import Outbound
 from novalog.events.records import Envelope, Fault, utcnow
@@ -67,6 +68,7 @@ class NodeAgent:
         capacity_interval: float = 60.0,
         orphan_policy: str = "reap",
         shutdown_timeout: float = 60.0,
+        naming: InstanceNaming | None = None,
     ) -> None:
         self.config = config
         self.host = config.name
@@ -79,6 +81,8 @@ class NodeAgent:
         self.producer = f"novalog-agent-{self.host}"
         self.orphan_policy = orphan_policy
         self.shutdown_timeout = shutdown_timeout
+        # Nova's instance_name_template, as the API shows OS-EXT-SRV-ATTR:instance_name: guests are named so.
+        self.naming = naming if naming is not None else InstanceNaming()
         self.desired: dict[str, InstanceSpawnOrdered] = {}
         self._stop = threading.Event()
         self._loop: ConsumeLoop | None = None
@@ -132,7 +136,7 @@ class NodeAgent:
                 instance_id=event.instance_id,
                 host=self.host,
                 hypervisor_hostname=self.host,
-                domain_name=domain_name(event.instance_id),
+                domain_name=event.domain_name or self.guest_name(event.instance_id),
                 power_state=int(event.power_state),
             )
         elif event.transition in (Transition.STOPPED, Transition.SUSPENDED, Transition.RESUMED, Transition.CRASHED):
@@ -171,10 +175,19 @@ class NodeAgent:
                     log.warning("%s: ignoring %s on its command topic", self.host, type(record).__name__)
                     return []
 
-    @staticmethod
-    def _guest_spec(order: InstanceSpawnOrdered | InstanceMoveOrdered) -> GuestSpec:
+    def _guest_spec(self, order: InstanceSpawnOrdered | InstanceMoveOrdered) -> GuestSpec:
         flavor = order.flavor
-        return GuestSpec(order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref, order.image_files)
+        return GuestSpec(
+            order.instance_id, order.name, flavor.vcpus, flavor.ram, flavor.disk + flavor.ephemeral, order.image_ref, order.image_files,
+            domain_name=self.naming.name(order.instance_id, order.build_offset, order.name),
+        )
+
+    def guest_name(self, instance_id: str) -> str:
+        """The name this host gives the instance's guest: its instance name, from the build offset its orders carry;
+        `novalog-<instance id>` for an instance whose orders carried none (written before they did)."""
+        order = self.desired.get(instance_id)
+        named = self.naming.name(instance_id, order.build_offset, order.name) if order is not None else None
+        return named or domain_name(instance_id)
 
     def _spawn(self, order: InstanceSpawnOrdered) -> list[Outbound]:
         try:

@@ -143,13 +143,17 @@ def host_reports(settings: Settings, hosts: Sequence[Any]) -> list[Outbound]:
     from novalog.agent.driver import NodeInfo
     from novalog.agent.fake import FakeDriver
     from novalog.agent.service import NodeAgent
+    from novalog.events.instance_names import InstanceNaming
 
     reports = []
     ratios = (settings.cpu_allocation_ratio, settings.ram_allocation_ratio, settings.disk_allocation_ratio)
     for config in hosts:
         driver = FakeDriver(NodeInfo("fake", 1000, config.name, "fake", config.vcpus, config.memory_mb))
         try:
-            agent = NodeAgent(config, driver, None, "", default_ratios=ratios, heartbeat_interval=settings.heartbeat_interval)  # type: ignore[arg-type]
+            agent = NodeAgent(
+                config, driver, None, "", default_ratios=ratios, heartbeat_interval=settings.heartbeat_interval,  # type: ignore[arg-type]
+                naming=InstanceNaming(settings.instance_name_template, settings.partitions),
+            )
             reports += [Outbound.event(config.name, agent.capacity_report()), Outbound.event(config.name, agent.heartbeat())]
         finally:
             driver.close()

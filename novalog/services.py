@@ -142,6 +142,7 @@ def serve_agent(settings: Settings, host_name: str) -> None:
         default_ratios=(settings.cpu_allocation_ratio, settings.ram_allocation_ratio, settings.disk_allocation_ratio),
         heartbeat_interval=settings.heartbeat_interval,
         capacity_interval=settings.capacity_report_interval,
+        naming=InstanceNaming(settings.instance_name_template, settings.partitions),
     )
     _on_signals(agent.stop)
     try:

@@ -634,3 +634,52 @@ class DriverContract:
         host.driver.unrescue(spec)  # not rescued: nothing
         started = [t for t, _ in host.history() if t == STARTED]
         assert started == [STARTED, STARTED, STARTED]  # the spawn, the rescue, the unrescue
+
+    # --- names ---------------------------------------------------------------
+
+    def test_a_guest_keeps_the_name_it_was_given_through_every_call(self, make_host: Callable[..., Host], tmp_path: Path) -> None:
+        # The agent names a guest after its instance name (Nova's instance-%08x); every later call finds it by its
+        # instance id, and no redefinition (resize, rebuild, rescue) renames it.
+        host = make_host()
+        spec = replace(guest_spec("i-1"), domain_name="instance-0000002a")
+        named = Guest("i-1", "instance-0000002a", PowerState.RUNNING, 2, 512)
+
+        host.driver.spawn(spec)
+        assert host.events.wait_for("i-1", {STARTED}).domain_name == "instance-0000002a"
+        assert host.driver.list_guests() == [named]
+        host.driver.spawn(spec)  # redelivered: the guest is there already
+        for key, until in [("pause", SUSPENDED), ("unpause", RESUMED), ("suspend", SUSPENDED), ("resume", STARTED),
+                           ("hard reboot", STARTED), ("hard power_off", STOPPED)]:
+            host.act("i-1", POWER_ACTIONS[key], until={until})
+        spec = replace(spec, vcpus=1, memory_mb=256)
+        host.driver.resize(spec)
+        host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+        host.driver.rebuild(replace(spec, image_ref="image-2", rebuild_id="order-1"))
+        host.events.wait_for("i-1", {STARTED})
+        host.driver.rescue(replace(spec, rescue=True))
+        host.events.wait_for("i-1", {STARTED})
+        host.driver.unrescue(spec)
+        host.events.wait_for("i-1", {STARTED})
+        host.driver.snapshot("i-1", str(tmp_path / "snap"), "qcow2")
+
+        assert host.driver.list_guests() == [replace(named, vcpus=1, memory_mb=256)]
+        assert host.driver.power_state("i-1") == PowerState.RUNNING
+        assert host.driver.destroy("i-1") is True
+        host.events.wait_for("i-1", {UNDEFINED})
+        assert host.driver.list_guests() == []
+
+    def test_a_guest_named_before_guests_took_the_instance_name_is_still_managed(self, make_host: Callable[..., Host]) -> None:
+        host = make_host()
+        host.running()  # no name given: `novalog-i-1`, as every guest was named before
+        named = replace(guest_spec("i-1"), domain_name="instance-0000002a")
+
+        host.driver.spawn(named)  # an order that names it now finds it there already, under its old name
+        host.act("i-1", POWER_ACTIONS["hard power_off"], until={STOPPED})
+        host.act("i-1", POWER_ACTIONS["power_on"], until={STARTED})
+        host.driver.rebuild(replace(named, rebuild_id="order-1"))
+        assert host.events.wait_for("i-1", {STARTED}).domain_name == "novalog-i-1"
+
+        assert host.driver.list_guests() == [at(PowerState.RUNNING)]  # one guest, its old name kept
+        assert host.driver.destroy("i-1") is True
+        host.events.wait_for("i-1", {UNDEFINED})
+        assert host.driver.list_guests() == []

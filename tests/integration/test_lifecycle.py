@@ -91,18 +91,22 @@ def test_instance_names_are_novas_template_over_the_builds_log_position(stack: R
     """instance-%08x of (offset * 256 + partition) of the build request: the partition the broker really gave it, unique, replayed alike."""
     from novalog.events import topics
     from novalog.events.instance_names import PARTITION_SPACE, partition_of
-    from novalog.events.types import InstanceBuildRequested
+    from novalog.events.types import InstanceBuildRequested, InstanceSpawned
 
     ids = [stack.client.boot(f"named-{i}", SMALL_FLAVOR["id"]) for i in range(4)]
     settled = stack.client.wait_settled(ids, 30)
     names = {i: settled[i]["OS-EXT-SRV-ATTR:instance_name"] for i in ids}
-    builds = {}
+    builds, guests = {}, {}
     for msg, record in stack.records(topics.INSTANCE_EVENTS):
         if isinstance(record, InstanceBuildRequested) and record.instance_id in names:
             builds.setdefault(record.instance_id, (msg.partition(), msg.offset()))
+        if isinstance(record, InstanceSpawned) and record.instance_id in names:
+            guests[record.instance_id] = record.domain_name
     assert {i: partition_of(i, stack.settings.partitions) for i in ids} == {i: builds[i][0] for i in ids}
     assert names == {i: f"instance-{builds[i][1] * PARTITION_SPACE + builds[i][0]:08x}" for i in ids}
     assert len(set(names.values())) == len(ids)
+    # The agents named each guest so on the hypervisor (reported with its start).
+    assert guests == names
     assert_replay_identical(stack)
     for server_id in ids:
         stack.client.delete(server_id)

@@ -189,3 +189,12 @@ def test_a_resized_definition_changes_only_the_sizes() -> None:
     assert resized.find(f"metadata/{{{METADATA_NS}}}instance/{{{METADATA_NS}}}disk_gb").text == "20"
     assert resized.find("name").text == before.find("name").text
     assert instance_id_from_metadata(ET.tostring(resized.find(f"metadata/{{{METADATA_NS}}}instance"), encoding="unicode")) == "i-1"
+
+
+@pytest.mark.parametrize(("domain_type", "given"), [("test", {}), ("qemu", {"host": "cn1", "image": IMAGE})], ids=["test", "qemu"])
+def test_domain_xml_names_the_guest_with_its_instance_name(domain_type: str, given: dict) -> None:
+    # The agent sets domain_name to Nova's instance name (instance-%08x); the metadata still says whose guest it is.
+    domain = ET.fromstring(domain_xml(replace(guest_spec("i-1"), domain_name="instance-00002a05"), domain_type, **given))
+
+    assert domain.findtext("name") == "instance-00002a05"
+    assert domain.find(f"metadata/{{{METADATA_NS}}}instance").get("id") == "i-1"

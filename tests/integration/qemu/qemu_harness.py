@@ -22,6 +22,13 @@ BINARIES = ("libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img")
 READY_TIMEOUT = 60.0
 
 
+
+def domain_of(driver: LibvirtDriver, instance_id: str) -> libvirt.virDomain:
+    """The instance's domain on the driver's host, found by our metadata: its name is the instance's name."""
+    (domain,) = [d for d, iid in driver._our_domains() if iid == instance_id]
+    return domain
+
+
 def ignore_libvirt_errors(_ctx: object, _error: object) -> None:
     """The fixtures poll libvirtd while it starts; its refusals meanwhile are expected, not news."""
 

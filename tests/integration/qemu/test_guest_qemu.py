@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, remove_guests, wait_for_console
 
 from image_harness import image_client, register_image
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -78,13 +78,13 @@ def test_rebuild_snapshot_and_rescue_show_on_the_console(stack: RunningStack, gu
             wait_for_console(observer, server_id, "disk: novalog-image-a,", timeout=90)
 
             # rebuild: the same guest (same domain), its disk made afresh from the other image
-            uuid_before = observer._conn.lookupByName(f"novalog-{server_id}").UUIDString()
+            uuid_before = domain_of(observer, server_id).UUIDString()
             rebuilt = client.http.post(f"/servers/{server_id}/action", json={"rebuild": {"imageRef": second["id"]}})
             assert rebuilt.status_code == 202, rebuilt.text
             assert settled(stack, server_id, "ACTIVE")["image"]["id"] == second["id"]
             console = wait_for_console(observer, server_id, "disk: novalog-image-b,", timeout=90)
             assert console.count("novalog guest booted") == 2, console
-            assert observer._conn.lookupByName(f"novalog-{server_id}").UUIDString() == uuid_before
+            assert domain_of(observer, server_id).UUIDString() == uuid_before
 
             # createImage: the disk flattened into the image store; a new server boots it
             snap = client.http.post(f"/servers/{server_id}/action", json={"createImage": {"name": "reimaged-snap"}})
@@ -105,12 +105,12 @@ def test_rebuild_snapshot_and_rescue_show_on_the_console(stack: RunningStack, gu
             assert rescue.status_code == 200, rescue.text
             settled(stack, server_id, "RESCUE")
             wait_for_console(observer, server_id, "disk: novalog-image-a,", count=2, timeout=90)
-            disks = observer._conn.lookupByName(f"novalog-{server_id}").XMLDesc(0)
+            disks = domain_of(observer, server_id).XMLDesc(0)
             assert "disk.rescue.qcow2" in disks and "<target dev='vdb'" in disks
             assert client.http.post(f"/servers/{server_id}/action", json={"unrescue": None}).status_code == 202
             settled(stack, server_id, "ACTIVE")
             wait_for_console(observer, server_id, "disk: novalog-image-b,", count=2, timeout=90)
-            assert "disk.rescue.qcow2" not in observer._conn.lookupByName(f"novalog-{server_id}").XMLDesc(0)
+            assert "disk.rescue.qcow2" not in domain_of(observer, server_id).XMLDesc(0)
 
         for sid in (server_id, copy_id):
             client.delete(sid)

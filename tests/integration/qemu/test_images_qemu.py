@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, remove_guests, wait_for_console
 
 from image_harness import image_client, register_image
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -64,7 +64,7 @@ def test_a_server_boots_the_uploaded_disk_kernel_and_initrd(stack: RunningStack,
         assert (server["status"], server["image"]["id"]) == ("ACTIVE", disk["id"]), (server, stack.logs())
         with LibvirtDriver(URI, HOST, image=guest_image) as observer:
             console = wait_for_console(observer, server_id, BOOTED)
-            definition = observer._conn.lookupByName(f"novalog-{server_id}").XMLDesc(0)
+            definition = domain_of(observer, server_id).XMLDesc(0)
         assert f"{BOOTED} (disk: novalog-base-1," in console
         assert f"{cache}/{kernel['id']}" in definition and f"{cache}/{ramdisk['id']}" in definition
         assert (cache / disk["id"]).read_bytes() == Path(guest_image.base_image).read_bytes()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, remove_guests, wait_for_console
 
 from novalog.agent.driver import Guest, PowerState
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -72,7 +72,8 @@ def test_a_server_boots_on_qemu_stops_starts_and_is_deleted_with_its_disk(
 
     server = client.wait_settled([server_id], 60)[server_id]
     assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", HOST), (server, stack.logs())
-    assert observer.list_guests() == [Guest(server_id, f"novalog-{server_id}", PowerState.RUNNING, 1, 128)]
+    # The guest is named as the API names the instance (Nova's instance_name_template).
+    assert observer.list_guests() == [Guest(server_id, server["OS-EXT-SRV-ATTR:instance_name"], PowerState.RUNNING, 1, 128)]
     console = wait_for_console(observer, server_id, BOOTED)
     assert f"{BOOTED} (disk: novalog-base-1," in console
     # The same console through the API: asked through the log, read and cut by the agent on its host.
@@ -110,14 +111,14 @@ def test_an_agent_killed_during_a_spawn_and_a_delete_boots_nothing_twice_and_lea
     # SIGKILL as soon as libvirt has the guest: mid-spawn, before its STARTED reached the log.
     wait_until(lambda: observer.list_guests(), 60, "the guest to be defined")
     stack.stack.kill(agent)
-    run = observer._conn.lookupByName(f"novalog-{server_id}").ID()  # the QEMU run the spawn started
+    run = domain_of(observer, server_id).ID()  # the QEMU run the spawn started
     stack.stack.start(agent, "agent", HOST)
 
     server = client.wait_settled([server_id], 90)[server_id]
     assert server["status"] == "ACTIVE", (server, stack.logs())
     assert [g.instance_id for g in observer.list_guests()] == [server_id]
     console = wait_for_console(observer, server_id, BOOTED)
-    assert observer._conn.lookupByName(f"novalog-{server_id}").ID() == run  # the same run: not booted again
+    assert domain_of(observer, server_id).ID() == run  # the same run: not booted again
 
     client.delete(server_id)
     stack.stack.kill(agent)  # whether or not it got to the delete

@@ -7,20 +7,55 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
 import libvirt
 
 from novalog.agent.libvirt_driver import LibvirtDriver
-from novalog.agent.node import GuestImage
+from novalog.agent.node import METADATA_NS, GuestImage
 
 URI = "qemu:///system"
 ROOT = Path(__file__).resolve().parents[3]
 GUEST_DIR = os.environ.get("NOVALOG_GUEST_DIR", "/var/lib/libvirt/images/novalog")
 BINARIES = ("libvirtd", "virtlogd", "qemu-system-x86_64", "qemu-img")
 READY_TIMEOUT = 60.0
+# The hosts this session's tests ran (remove_guests notes each): the sweep removes their guests only. Other
+# people's domains on this libvirtd, novalog's other hosts' included, are never touched, whatever their names.
+SESSION_HOSTS: set[str] = set()
 
+
+# This session's mark on its host names: a host's agent reaps the guests its log does not know, so two
+# sessions running a host of the same name on the shared libvirtd would remove each other's guests.
+SESSION_TAG = uuid.uuid4().hex[:6]
+
+
+def session_host(name: str) -> str:
+    """A test host's name, made this session's own."""
+    return f"{name}-{SESSION_TAG}"
+
+
+def own_instance_names() -> str:
+    """An instance_name_template of the stack's own (Nova's `instance-%08x` with a tag in it).
+
+    A test stack's log starts empty, so its instances' numbers are those of any other test stack
+    of the moment: on the one libvirtd that all of them share, the default names would clash.
+    """
+    return f"instance-{uuid.uuid4().hex[:6]}-%08x"
+
+
+def novalog_host_of(domain: libvirt.virDomain) -> str | None:
+    """The novalog host whose guest the domain is, from our metadata (never from its name); None: not a novalog guest."""
+    try:
+        element = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS, 0)
+    except libvirt.libvirtError:
+        return None
+    try:
+        return ET.fromstring(element).get("host")
+    except ET.ParseError:
+        return None
 
 
 def domain_of(driver: LibvirtDriver, instance_id: str) -> libvirt.virDomain:
@@ -47,11 +82,16 @@ class Daemons:
             self.found = {domain.UUIDString() for domain in conn.listAllDomains(0)}
 
     def sweep(self) -> list[str]:
-        """Remove the guests the session left behind (a test that failed before its own cleanup); their names."""
+        """Remove the guests the session left behind (a test that failed before its own cleanup); their names.
+
+        Only domains defined since the session started whose metadata makes them guests of one of the
+        session's hosts: not by name, since guests take their instance names and other engineers' QEMU
+        guests (novalog's or not) share this libvirtd.
+        """
         swept = []
         with libvirt.open(URI) as conn:
             for domain in conn.listAllDomains(0):
-                if domain.UUIDString() in self.found or not domain.name().startswith("novalog-"):
+                if domain.UUIDString() in self.found or novalog_host_of(domain) not in SESSION_HOSTS:
                     continue
                 if domain.isActive():
                     domain.destroy()
@@ -129,6 +169,7 @@ def remove_guests(image: GuestImage, hosts: Iterable[str]) -> list[str]:
     """Destroy every guest (domain, disk, console) the hosts still have; the instance ids it removed."""
     removed = []
     for host in hosts:
+        SESSION_HOSTS.add(host)
         with LibvirtDriver(URI, host, image=image) as driver:
             for guest in driver.list_guests():
                 driver.destroy(guest.instance_id)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, domain_of, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, own_instance_names, remove_guests, session_host, wait_for_console
 
 from image_harness import image_client, register_image
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -26,7 +26,7 @@ from stack_harness import RunningStack, stack_settings, wait_until
 
 pytestmark = pytest.mark.libvirtd
 
-HOST = "qemu-gst1"
+HOST = session_host("qemu-gst1")
 TINY = {"name": "qg.tiny", "id": "qg-tiny", "vcpus": 1, "ram": 128, "disk": 1}
 
 
@@ -42,7 +42,7 @@ def labelled_disk(tmp: Path, label: str) -> bytes:
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, guest_image: GuestImage) -> Iterator[RunningStack]:
     tmp = tmp_path_factory.mktemp("qemu-guest")
-    settings = stack_settings(kafka_bootstrap, tmp, [])
+    settings = stack_settings(kafka_bootstrap, tmp, [], instance_name_template=own_instance_names())
     Path(settings.hosts_file).write_text(
         f'[[hosts]]\nname = "{HOST}"\nvcpus = 2\nmemory_mb = 1024\ndisk_gb = 10\nuri = "{URI}"\n'
         f'kernel = "{guest_image.kernel}"\ninitrd = "{guest_image.initrd}"\nbase_image = "{guest_image.base_image}"\n'

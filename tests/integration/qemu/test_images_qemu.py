@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, domain_of, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, own_instance_names, remove_guests, session_host, wait_for_console
 
 from image_harness import image_client, register_image
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -22,7 +22,7 @@ from stack_harness import RunningStack, stack_settings, wait_until
 
 pytestmark = pytest.mark.libvirtd
 
-HOST = "qemu-img1"
+HOST = session_host("qemu-img1")
 TINY = {"name": "qi.tiny", "id": "qi-tiny", "vcpus": 1, "ram": 128, "disk": 1}
 BOOTED = "novalog guest booted"
 
@@ -30,7 +30,7 @@ BOOTED = "novalog guest booted"
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, guest_image: GuestImage) -> Iterator[RunningStack]:
     tmp = tmp_path_factory.mktemp("qemu-images")
-    settings = stack_settings(kafka_bootstrap, tmp, [])
+    settings = stack_settings(kafka_bootstrap, tmp, [], instance_name_template=own_instance_names())
     missing = tmp / "not-here"
     Path(settings.hosts_file).write_text(
         f'[[hosts]]\nname = "{HOST}"\nvcpus = 2\nmemory_mb = 1024\ndisk_gb = 10\nuri = "{URI}"\n'

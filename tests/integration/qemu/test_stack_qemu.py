@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qemu_harness import URI, domain_of, remove_guests, wait_for_console
+from qemu_harness import URI, domain_of, own_instance_names, remove_guests, session_host, wait_for_console
 
 from novalog.agent.driver import Guest, PowerState
 from novalog.agent.libvirt_driver import LibvirtDriver
@@ -21,7 +21,7 @@ from stack_harness import RunningStack, act, assert_log_holds, assert_replay_ide
 
 pytestmark = pytest.mark.libvirtd
 
-HOST = "qemu-cn1"
+HOST = session_host("qemu-cn1")
 TINY = {"name": "q.tiny", "id": "q-tiny", "vcpus": 1, "ram": 128, "disk": 1}
 LARGER = {"name": "q.larger", "id": "q-larger", "vcpus": 1, "ram": 160, "disk": 1}
 BOOTED = "novalog guest booted"
@@ -38,7 +38,9 @@ def qemu_hosts_toml(image: GuestImage) -> str:
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, guest_image: GuestImage) -> Iterator[RunningStack]:
     # One host: a resize can only stay on it (Nova's allow_resize_to_same_host).
-    settings = stack_settings(kafka_bootstrap, tmp_path_factory.mktemp("qemu-stack"), [], allow_resize_to_same_host=True)
+    settings = stack_settings(
+        kafka_bootstrap, tmp_path_factory.mktemp("qemu-stack"), [], allow_resize_to_same_host=True, instance_name_template=own_instance_names()
+    )
     Path(settings.hosts_file).write_text(qemu_hosts_toml(guest_image))
     running = RunningStack(settings, [HOST])
     try:

@@ -30,6 +30,11 @@ COMMON_RECORDS: tuple[type, ...] = (
     records.InstanceAction,
     records.HostAggregate,
     records.ImageFiles,
+    records.AllocationPool,
+    records.FixedIp,
+    records.Subnet,
+    records.Port,
+    records.SecurityGroupRule,
 )
 
 

@@ -297,3 +297,68 @@ class HostAggregate:
     hosts: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPool:
+    """A range of a subnet's addresses that ports are given from, both ends included (Neutron's allocation_pools)."""
+
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class FixedIp:
+    """One address of a port on one subnet. In a port request either part may be missing (any address of the subnet, or the subnet that holds the address)."""
+
+    subnet_id: str | None = None
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subnet:
+    """A subnet of a network (Neutron's field names); no `gateway_ip` means the subnet has no gateway."""
+
+    subnet_id: str
+    project_id: str
+    cidr: str
+    ip_version: int
+    name: str = ""
+    gateway_ip: str | None = None
+    allocation_pools: list[AllocationPool] = field(default_factory=list)
+    enable_dhcp: bool = True
+    dns_nameservers: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """A port on a network with the addresses and MAC its network's writer gave it (Neutron's field names)."""
+
+    port_id: str
+    project_id: str
+    mac_address: str
+    fixed_ips: list[FixedIp] = field(default_factory=list)
+    name: str = ""
+    device_id: str = ""
+    device_owner: str = ""
+    admin_state_up: bool = True
+    security_groups: list[str] = field(default_factory=list)
+    description: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRule:
+    """One rule of a security group (Neutron's field names); None means any (protocol, port, remote)."""
+
+    security_group_rule_id: str
+    project_id: str
+    direction: str  # ingress | egress
+    ethertype: str = "IPv4"  # IPv4 | IPv6
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str = ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
-from novalog.events.records import Claim, Fault, Flavor, HostAggregate, ImageFiles, InstanceAction, Migration
+from novalog.events.records import Claim, Fault, Flavor, HostAggregate, ImageFiles, InstanceAction, Migration, Port, SecurityGroupRule, Subnet
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,4 +267,50 @@ class AggregatesState:
     offset: int = -1
 
 
-STATE_TYPES: tuple[type, ...] = (HostState, InstanceState, FlavorState, ProjectState, UserState, QuotaState, ImageState, KeypairState, ServerGroupState, AggregatesState)
+@dataclass(frozen=True, slots=True)
+class NetworkState:
+    """One network with its subnets and ports: its writer decides every address on it (projections/networks.py).
+
+    `refused` maps a refused port id to its fault type and reason, `released`
+    holds deleted port ids, both bounded, so a redelivered request gets the
+    same answer and a deleted port is never given addresses again.
+    """
+
+    FAMILY: ClassVar[str] = "state"
+    network_id: str
+    project_id: str = ""
+    name: str = ""
+    created_at: datetime | None = None
+    admin_state_up: bool = True
+    shared: bool = False
+    mtu: int = 1500
+    port_security_enabled: bool = True
+    description: str = ""
+    subnets: list[Subnet] = field(default_factory=list)
+    ports: list[Port] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+    deleted: bool = False
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupState:
+    """One security group and its rules."""
+
+    FAMILY: ClassVar[str] = "state"
+    security_group_id: str
+    project_id: str
+    name: str
+    created_at: datetime
+    description: str = ""
+    stateful: bool = True
+    rules: list[SecurityGroupRule] = field(default_factory=list)
+    deleted: bool = False
+    offset: int = -1
+
+
+STATE_TYPES: tuple[type, ...] = (
+    HostState, InstanceState, FlavorState, ProjectState, UserState, QuotaState, ImageState, KeypairState, ServerGroupState, AggregatesState,
+    NetworkState, SecurityGroupState,
+)

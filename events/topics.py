@@ -8,7 +8,7 @@ Agent command topics (one per host, one partition) are made per host.
 from __future__ import annotations
 
 from novalog.events import state
-from novalog.events.types import agent, aggregate, catalog, host, identity, image, instance, placement, quota, tenant
+from novalog.events.types import agent, aggregate, catalog, host, identity, image, instance, network, placement, quota, tenant
 
 INSTANCE_EVENTS = "instance.events"
 HOST_EVENTS = "host.events"
@@ -18,6 +18,7 @@ IDENTITY_EVENTS = "identity.events"
 TENANT_EVENTS = "tenant.events"
 QUOTA_EVENTS = "quota.events"
 AGGREGATE_EVENTS = "aggregate.events"
+NETWORK_EVENTS = "network.events"
 STATE_HOSTS = "state.hosts"
 STATE_INSTANCES = "state.instances"
 STATE_CATALOG = "state.catalog"
@@ -25,13 +26,14 @@ STATE_IDENTITY = "state.identity"
 STATE_TENANT = "state.tenant"
 STATE_QUOTAS = "state.quotas"
 STATE_AGGREGATES = "state.aggregates"
+STATE_NETWORKS = "state.networks"
 AGENT_COMMANDS = "agent"  # novalog.agent.<host>
 
 KEEP_FOREVER = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
 LATEST_ONLY = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 
-EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS, QUOTA_EVENTS, TENANT_EVENTS, AGGREGATE_EVENTS)
-COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY, STATE_QUOTAS, STATE_TENANT, STATE_AGGREGATES)
+EVENT_TOPICS = (INSTANCE_EVENTS, HOST_EVENTS, CATALOG_EVENTS, IDENTITY_EVENTS, QUOTA_EVENTS, TENANT_EVENTS, AGGREGATE_EVENTS, NETWORK_EVENTS)
+COMPACTED_TOPICS = (HOST_HEARTBEATS, STATE_HOSTS, STATE_INSTANCES, STATE_CATALOG, STATE_IDENTITY, STATE_QUOTAS, STATE_TENANT, STATE_AGGREGATES, STATE_NETWORKS)
 
 # Each family travels on its family's topic; the few records that travel elsewhere
 # follow it (a later key wins). State rows go to their table's compacted topic.
@@ -53,6 +55,9 @@ TOPIC_OF: dict[type, str] = {
     **dict.fromkeys(quota.EVENTS, QUOTA_EVENTS),
     **dict.fromkeys(tenant.EVENTS, TENANT_EVENTS),
     **dict.fromkeys(identity.EVENTS, IDENTITY_EVENTS),
+    # A network and all its subnets, port requests and allocation decisions share one key, so one
+    # writer decides its addresses in log order (like claims on a host); security groups share the topic.
+    **dict.fromkeys(network.EVENTS, NETWORK_EVENTS),
     state.HostState: STATE_HOSTS,
     state.InstanceState: STATE_INSTANCES,
     state.FlavorState: STATE_CATALOG,
@@ -63,6 +68,8 @@ TOPIC_OF: dict[type, str] = {
     state.KeypairState: STATE_TENANT,
     state.ServerGroupState: STATE_TENANT,
     state.AggregatesState: STATE_AGGREGATES,
+    state.NetworkState: STATE_NETWORKS,
+    state.SecurityGroupState: STATE_NETWORKS,
 }
 
 

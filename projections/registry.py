@@ -23,9 +23,10 @@ from novalog.events.outbound import Outbound
 from novalog.events.row_headers import DECIDED_HEADER, SOURCE_HEADER, decided_header, parse_decided_header, parse_source_position, source_position  # noqa: F401
 from novalog.events.types.aggregate import AggregateEvent
 from novalog.events.types.identity import IdentityEvent
+from novalog.events.types.network import NetworkEvent
 from novalog.events.types.quota import QuotaEvent
 from novalog.events.types.tenant import TenantEvent
-from novalog.projections import aggregates, catalog, host_state, identity, instances, quotas, tenant
+from novalog.projections import aggregates, catalog, host_state, identity, instances, networks, quotas, tenant
 
 Handle = Callable[[Any, Any, int], tuple[Any, list[Outbound]]]
 
@@ -70,6 +71,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     Projection("quotas", (topics.QUOTA_EVENTS,), get_args(QuotaEvent), topics.STATE_QUOTAS, quotas.handle, quotas.newly_decided),
     Projection("aggregates", (topics.AGGREGATE_EVENTS,), get_args(AggregateEvent), topics.STATE_AGGREGATES, aggregates.handle),
     Projection("tenant", (topics.TENANT_EVENTS,), get_args(TenantEvent), topics.STATE_TENANT, tenant.handle),
+    Projection("networks", (topics.NETWORK_EVENTS,), get_args(NetworkEvent), topics.STATE_NETWORKS, networks.handle),
 )
 
 BY_TABLE: dict[str, Projection] = {p.table: p for p in PROJECTIONS}

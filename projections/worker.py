@@ -1,7 +1,7 @@
 """The Faust shell around the pure folds: decode (or dead-letter), fold, store, publish, emit.
 
 One worker process holds every table declared in projections/registry.py
-that no create waits on (catalog, identity, aggregates, tenant; one topic
+that no create waits on (catalog, identity, aggregates, tenant, networks; one topic
 each), each in RocksDB and recovered from its changelog. The deciding tables
 (quotas, host state, instances) run in the plain loop of
 projections/decisions.py, in the same process (`novalog serve projections`). Each record goes through the declaration's `step`, as it does in

@@ -884,3 +884,105 @@ def build_snapshot_progressed(task_state: str = "image_uploading", instance_id: 
         instance_id=instance_id, host=host, image_id="snap-1", task_state=task_state,
     )
     return replace(event, **fields)
+
+
+# --- networks (network.events) ---
+
+from novalog.events.records import FixedIp, Port, SecurityGroupRule, Subnet  # noqa: E402
+from novalog.events.state import NetworkState, SecurityGroupState  # noqa: E402
+from novalog.events.types import (  # noqa: E402
+    NetworkCreated,
+    NetworkDeleted,
+    PortAllocated,
+    PortAllocationRefused,
+    PortDeleted,
+    PortRequested,
+    SecurityGroupCreated,
+    SecurityGroupRuleCreated,
+    SubnetCreated,
+    SubnetDeleted,
+)
+
+
+def build_network_created(network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> NetworkCreated:
+    values: dict[str, Any] = {"envelope": _envelope(NetworkCreated, f"e-net-{network_id}", at), "network_id": network_id, "project_id": "p-1", "name": "net1"}
+    return NetworkCreated(**{**values, **fields})
+
+
+def build_network_deleted(network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> NetworkDeleted:
+    values: dict[str, Any] = {"envelope": _envelope(NetworkDeleted, f"e-net-del-{network_id}", at), "network_id": network_id}
+    return NetworkDeleted(**{**values, **fields})
+
+
+def build_subnet(subnet_id: str = "sub-1", cidr: str = "10.20.0.0/24", **fields: Any) -> Subnet:
+    values: dict[str, Any] = {"subnet_id": subnet_id, "project_id": "p-1", "cidr": cidr, "ip_version": 6 if ":" in cidr else 4}
+    return Subnet(**{**values, **fields})
+
+
+def build_subnet_created(subnet: Subnet | None = None, network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> SubnetCreated:
+    subnet = subnet or build_subnet()
+    values: dict[str, Any] = {"envelope": _envelope(SubnetCreated, f"e-subnet-{subnet.subnet_id}", at), "network_id": network_id, "subnet": subnet}
+    return SubnetCreated(**{**values, **fields})
+
+
+def build_subnet_deleted(subnet_id: str = "sub-1", network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> SubnetDeleted:
+    values: dict[str, Any] = {"envelope": _envelope(SubnetDeleted, f"e-subnet-del-{subnet_id}", at), "network_id": network_id, "subnet_id": subnet_id}
+    return SubnetDeleted(**{**values, **fields})
+
+
+def build_port_requested(port_id: str = "port-1", network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> PortRequested:
+    values: dict[str, Any] = {"envelope": _envelope(PortRequested, f"e-port-{port_id}", at), "port_id": port_id, "network_id": network_id, "project_id": "p-1"}
+    return PortRequested(**{**values, **fields})
+
+
+def build_port_allocated(port_id: str = "port-1", network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> PortAllocated:
+    values: dict[str, Any] = {
+        "envelope": _envelope(PortAllocated, f"e-port-alloc-{port_id}", at), "port_id": port_id, "network_id": network_id, "project_id": "p-1",
+        "mac_address": "fa:16:3e:00:00:01", "fixed_ips": [FixedIp("sub-1", "10.20.0.2")],
+    }
+    return PortAllocated(**{**values, **fields})
+
+
+def build_port_refused(port_id: str = "port-1", network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> PortAllocationRefused:
+    values: dict[str, Any] = {
+        "envelope": _envelope(PortAllocationRefused, f"e-port-refused-{port_id}", at), "port_id": port_id, "network_id": network_id,
+        "error_type": "IpAddressGenerationFailure", "reason": "No free IPv4 address is left on network net-1.",
+    }
+    return PortAllocationRefused(**{**values, **fields})
+
+
+def build_port_deleted(port_id: str = "port-1", network_id: str = "net-1", at: datetime = NOW, **fields: Any) -> PortDeleted:
+    values: dict[str, Any] = {"envelope": _envelope(PortDeleted, f"e-port-del-{port_id}", at), "port_id": port_id, "network_id": network_id}
+    return PortDeleted(**{**values, **fields})
+
+
+def build_security_group_created(group_id: str = "sg-1", at: datetime = NOW, **fields: Any) -> SecurityGroupCreated:
+    values: dict[str, Any] = {"envelope": _envelope(SecurityGroupCreated, f"e-sg-{group_id}", at), "security_group_id": group_id, "project_id": "p-1", "name": "default"}
+    return SecurityGroupCreated(**{**values, **fields})
+
+
+def build_security_group_rule(rule_id: str = "rule-1", **fields: Any) -> SecurityGroupRule:
+    values: dict[str, Any] = {"security_group_rule_id": rule_id, "project_id": "p-1", "direction": "ingress"}
+    return SecurityGroupRule(**{**values, **fields})
+
+
+def build_security_group_rule_created(rule: SecurityGroupRule | None = None, group_id: str = "sg-1", at: datetime = NOW, **fields: Any) -> SecurityGroupRuleCreated:
+    rule = rule or build_security_group_rule()
+    values: dict[str, Any] = {"envelope": _envelope(SecurityGroupRuleCreated, f"e-rule-{rule.security_group_rule_id}", at), "security_group_id": group_id, "rule": rule}
+    return SecurityGroupRuleCreated(**{**values, **fields})
+
+
+def build_port(port_id: str = "port-1", **fields: Any) -> Port:
+    values: dict[str, Any] = {"port_id": port_id, "project_id": "p-1", "mac_address": "fa:16:3e:00:00:01", "fixed_ips": [FixedIp("sub-1", "10.20.0.2")]}
+    return Port(**{**values, **fields})
+
+
+def build_network_state(network_id: str = "net-1", **fields: Any) -> NetworkState:
+    values: dict[str, Any] = {"network_id": network_id, "project_id": "p-1", "name": "net1", "created_at": NOW}
+    return NetworkState(**{**values, **fields})
+
+
+def build_security_group_state(group_id: str = "sg-1", **fields: Any) -> SecurityGroupState:
+    values: dict[str, Any] = {"security_group_id": group_id, "project_id": "p-1", "name": "default", "created_at": NOW}
+    return SecurityGroupState(**{**values, **fields})
+

@@ -15,6 +15,7 @@ its `FAMILY` class variable and the module it is written in:
 | quota.py | quota | creates waiting for their project's quota, limits, releases |
 | tenant.py | tenant | key pairs and server groups |
 | identity.py | identity | projects, users, role assignments |
+| network.py | network | networks, subnets, ports (requests and their writer's decisions), security groups and rules |
 
 Each module ends with its family's union (`InstanceEvent`, ...) and its
 registry `EVENTS`, read from that union; `EVENT_TYPES` is every family's,
@@ -24,7 +25,7 @@ Every class is re-exported here, so `from novalog.events.types import X` works t
 
 from __future__ import annotations
 
-from novalog.events.types import agent, aggregate, catalog, host, identity, image, instance, placement, quota, tenant
+from novalog.events.types import agent, aggregate, catalog, host, identity, image, instance, network, placement, quota, tenant
 from novalog.events.types.agent import (  # noqa: F401 - re-exported
     AgentCommand,
     InstanceActionOrdered,
@@ -105,6 +106,22 @@ from novalog.events.types.instance import (  # noqa: F401 - re-exported
     InstanceUnlocked,
     InstanceUpdated,
 )
+from novalog.events.types.network import (  # noqa: F401 - re-exported
+    NetworkCreated,
+    NetworkDeleted,
+    NetworkEvent,
+    NetworkUpdated,
+    PortAllocated,
+    PortAllocationRefused,
+    PortDeleted,
+    PortRequested,
+    SecurityGroupCreated,
+    SecurityGroupDeleted,
+    SecurityGroupRuleCreated,
+    SecurityGroupRuleDeleted,
+    SubnetCreated,
+    SubnetDeleted,
+)
 from novalog.events.types.placement import (  # noqa: F401 - re-exported
     ClaimAccepted,
     ClaimRejected,
@@ -140,4 +157,5 @@ EVENT_TYPES: tuple[type, ...] = (
     *quota.EVENTS,
     *tenant.EVENTS,
     *identity.EVENTS,
+    *network.EVENTS,
 )

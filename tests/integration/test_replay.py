@@ -99,7 +99,7 @@ def test_replay_command_prints_identical_for_every_table(stack: RunningStack, hi
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = {line.split()[0]: line for line in run.stdout.splitlines() if "rows" in line}
-    assert set(lines) == {"host_state", "instances", "catalog", "identity", "quotas", "aggregates", "tenant"}, run.stdout
+    assert set(lines) == {"host_state", "instances", "catalog", "identity", "quotas", "aggregates", "tenant", "networks"}, run.stdout
     assert all("identical" in line for line in lines.values()), run.stdout
     assert "events/s" in run.stdout and "3 dead letters" in run.stdout, run.stdout
 

@@ -64,7 +64,15 @@ from builders import (
     build_move_ordered,
     build_move_progressed,
     build_move_requested,
+    build_network_created,
+    build_network_deleted,
+    build_network_state,
     build_password_changed,
+    build_port,
+    build_port_allocated,
+    build_port_deleted,
+    build_port_refused,
+    build_port_requested,
     build_power_state_changed,
     build_project_created,
     build_project_state,
@@ -79,6 +87,10 @@ from builders import (
     build_role_assigned,
     build_role_unassigned,
     build_scheduling_failed,
+    build_security_group_created,
+    build_security_group_rule,
+    build_security_group_rule_created,
+    build_security_group_state,
     build_server_group_created,
     build_server_group_deleted,
     build_server_group_state,
@@ -92,6 +104,9 @@ from builders import (
     build_spawn_ordered,
     build_spawned,
     build_spec,
+    build_subnet,
+    build_subnet_created,
+    build_subnet_deleted,
     build_token_revoked,
     build_trace,
     build_usage_released,
@@ -102,9 +117,11 @@ from novalog.events.avro_shapes import full_name
 from novalog.events.codec import SCHEMAS_DIR, Codec, DecodeError, decode, encode, read_manifest
 from novalog.events.records import (
     ActionEvent,
+    AllocationPool,
     Claim,
     Envelope,
     FilterCount,
+    FixedIp,
     Flavor,
     HostAggregate,
     InstanceAction,
@@ -136,7 +153,10 @@ from novalog.events.types import (
     InstanceMetadataSet,
     InstanceUnlocked,
     KeypairRequested,
+    NetworkUpdated,
     PlacementProposed,
+    SecurityGroupDeleted,
+    SecurityGroupRuleDeleted,
     ServerGroupRequested,
     TenantQuotaReleased,
 )
@@ -172,6 +192,44 @@ FULL_BUILD = build_build_requested(
     image_properties={"architecture": "x86_64"}, image_files=IMAGE_FILES,
     instance_group=InstanceGroup("g-1", "anti-affinity", ["instance-0"], {"max_server_per_host": "2"}),
     force_hosts=["host-1"], access_ip_v4="192.0.2.1", access_ip_v6="2001:db8::1",
+)
+
+SUBNET = build_subnet(
+    name="sub1", gateway_ip="10.20.0.1", allocation_pools=[AllocationPool("10.20.0.10", "10.20.0.20")], enable_dhcp=False,
+    dns_nameservers=["192.0.2.53"], description="the first subnet",
+)
+PORT = build_port(
+    fixed_ips=[FixedIp("sub-1", "10.20.0.10")], name="port1", device_id="instance-1", device_owner="compute:nova", admin_state_up=False,
+    security_groups=["sg-1"], description="a port", created_at=NOW,
+)
+RULE = build_security_group_rule(
+    ethertype="IPv6", protocol="tcp", port_range_min=22, port_range_max=22, remote_ip_prefix="2001:db8::/64", remote_group_id="sg-2",
+    description="ssh",
+)
+NETWORK_EXAMPLES = (
+    build_network_created(envelope=ENVELOPE, name="net1", admin_state_up=False, shared=True, mtu=1450, port_security_enabled=False, description="d"),
+    NetworkUpdated(envelope=ENVELOPE, network_id="net-1", name="net2", admin_state_up=False, shared=True, mtu=1400, port_security_enabled=False,
+                   description="d2"),
+    build_network_deleted(envelope=ENVELOPE),
+    build_subnet_created(SUBNET, envelope=ENVELOPE),
+    build_subnet_deleted(envelope=ENVELOPE),
+    build_port_requested(
+        envelope=ENVELOPE, fixed_ips=[FixedIp("sub-1", "10.20.0.10")],
+        mac_address="fa:16:3e:aa:bb:cc", name="port1", device_id="instance-1", device_owner="compute:nova", admin_state_up=False,
+        security_groups=["sg-1"], description="a port",
+    ),
+    build_port_allocated(envelope=ENVELOPE, device_id="instance-1"),
+    build_port_refused(envelope=ENVELOPE, device_id="instance-1"),
+    build_port_deleted(envelope=ENVELOPE),
+    build_security_group_created(envelope=ENVELOPE, description="web", stateful=False),
+    SecurityGroupDeleted(envelope=ENVELOPE, security_group_id="sg-1"),
+    build_security_group_rule_created(RULE, envelope=ENVELOPE),
+    SecurityGroupRuleDeleted(envelope=ENVELOPE, security_group_id="sg-1", security_group_rule_id="rule-1"),
+    build_network_state(
+        admin_state_up=False, shared=True, mtu=1450, port_security_enabled=False, description="d", subnets=[SUBNET], ports=[PORT],
+        refused={"port-2": ["IpAddressGenerationFailure", "full"]}, released=["port-0"], deleted=True, offset=8,
+    ),
+    build_security_group_state(description="web", stateful=False, rules=[RULE], deleted=True, offset=9),
 )
 
 # One builder-made example per record type, with every field that has a default set to something else.
@@ -305,6 +363,7 @@ EXAMPLES: dict[type, Any] = {
         build_token_revoked(envelope=ENVELOPE),
         build_project_state(description="the demo project", offset=3),
         build_user_state(default_project_id="p-demo", password_changed_at=LATER, roles={"p-demo": ["member"]}, offset=4, revoked={"audit-1": 1700000000000}),
+        *NETWORK_EXAMPLES,
     )
 }
 

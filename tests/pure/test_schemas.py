@@ -125,6 +125,21 @@ PUBLISHED = [
     (112, "novalog.instance.InstanceConsoleReported", 1, "7acad1710b4fa75d"),
     (113, "novalog.agent.InstanceConsoleOrdered", 1, "f06f64bf0744f3a1"),
     (114, "novalog.state.InstanceState", 8, "b9bc4baa6a75d3de"),
+    (119, "novalog.network.NetworkCreated", 1, "48651491763ec357"),
+    (120, "novalog.network.NetworkUpdated", 1, "2f55fb77871e50e9"),
+    (121, "novalog.network.NetworkDeleted", 1, "1eb1498edd458c3b"),
+    (122, "novalog.network.SubnetCreated", 1, "947f5519e65274f0"),
+    (123, "novalog.network.SubnetDeleted", 1, "417d9037483d973e"),
+    (124, "novalog.network.PortRequested", 1, "761b3cca790fe051"),
+    (125, "novalog.network.PortAllocated", 1, "2290390f369999d1"),
+    (126, "novalog.network.PortAllocationRefused", 1, "27956b018f31ec0e"),
+    (127, "novalog.network.PortDeleted", 1, "6e95ed75d4492823"),
+    (128, "novalog.network.SecurityGroupCreated", 1, "92f539cf1517c6cd"),
+    (129, "novalog.network.SecurityGroupDeleted", 1, "2dc883c712d23253"),
+    (130, "novalog.network.SecurityGroupRuleCreated", 1, "d0bcf2da7a2c489a"),
+    (131, "novalog.network.SecurityGroupRuleDeleted", 1, "ddb7b5bd5bc04d9e"),
+    (132, "novalog.state.NetworkState", 1, "30c162e47c28c889"),
+    (133, "novalog.state.SecurityGroupState", 1, "5a6f6ebbe0f306c4"),
 ]
 
 
